@@ -1,0 +1,139 @@
+"""Checkpoints: atomic save, and a safe load that never runs code from the file.
+
+A checkpoint is a dict of plain values and tensors loaded with `torch.load(weights_only=True)`.
+A bare reference `state_dict` loads too. Every problem with a file raises CheckpointError.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from core.config import ModelConfig, TrainConfig
+from core.model import ConvVAE, config_from_state_dict
+
+FORMAT = "vae-explorer-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be saved or loaded; the message names the file and the fix."""
+
+
+@dataclass
+class Checkpoint:
+    model_config: ModelConfig
+    model_state: dict[str, torch.Tensor]
+    optimizer_state: dict | None = None
+    step: int = 0
+    epoch: int = 0
+    history: dict = field(default_factory=lambda: {"steps": [], "epochs": []})
+    train_config: TrainConfig | None = None
+    dataset: str | None = None
+    classes: list[str] | None = None
+    rng_state: torch.Tensor | None = None  # the trainer's noise generator, for exact resume
+
+    def build_model(self) -> ConvVAE:
+        """A new CPU model holding these weights (strict: every key and shape must match)."""
+        model = ConvVAE.from_config(self.model_config)
+        model.load_state_dict(self.model_state)
+        return model
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION,
+            "model_config": self.model_config.to_dict(), "model": self.model_state,
+            "optimizer": self.optimizer_state, "step": self.step, "epoch": self.epoch,
+            "history": self.history,
+            "train_config": self.train_config.to_dict() if self.train_config else None,
+            "dataset": self.dataset, "classes": self.classes, "rng_state": self.rng_state,
+        }
+
+
+def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
+    """Write `path` atomically: temp file in the same folder, fsync, os.replace."""
+    path = Path(path).expanduser()
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            torch.save(ckpt.to_dict(), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
+            dfd = os.open(path.parent, os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+    except OSError as e:
+        raise CheckpointError(
+            f"Could not save checkpoint to {path}: {e.strerror or e}. "
+            f"Choose a folder you can write to with free space; any previous file there is unchanged."
+        ) from e
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _as_int(d: dict, key: str) -> int:
+    value = d.get(key, 0)
+    if not isinstance(value, int):
+        raise CheckpointError(f"field {key!r} should be a whole number")
+    return value
+
+
+def _from_payload(payload) -> Checkpoint:
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"it holds a {type(payload).__name__}, not a checkpoint or state_dict")
+    if payload.get("format") == FORMAT:
+        if payload.get("version") != VERSION:
+            raise CheckpointError(f"format version {payload.get('version')!r} is not supported (expected {VERSION})")
+        tc = payload.get("train_config")
+        return Checkpoint(
+            model_config=ModelConfig(**payload["model_config"]),
+            model_state=payload["model"],
+            optimizer_state=payload.get("optimizer"),
+            step=_as_int(payload, "step"), epoch=_as_int(payload, "epoch"),
+            history=payload.get("history") or {"steps": [], "epochs": []},
+            train_config=TrainConfig.from_dict(tc) if tc else None,
+            dataset=payload.get("dataset"), classes=payload.get("classes"),
+            rng_state=payload.get("rng_state"),
+        )
+    if "encoder.0.weight" in payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        return Checkpoint(model_config=config_from_state_dict(payload), model_state=payload)
+    raise CheckpointError("it is neither a VAE Latent Explorer checkpoint nor a ConvVAE state_dict")
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Load and fully validate a checkpoint. Only tensors and plain values are unpickled."""
+    path = Path(path).expanduser()
+    fix = "Open a checkpoint saved by VAE Latent Explorer or a ConvVAE state_dict."
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist. {fix}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "weights_only" in str(e) or "Unsupported global" in str(e):
+            msg = "it contains Python objects that could run code, so it was refused"
+        raise CheckpointError(f"Cannot load checkpoint {path}: {msg}. {fix}") from e
+    try:
+        ckpt = _from_payload(payload)
+        ckpt.build_model()  # proves keys and shapes; nothing is returned half-loaded
+        if ckpt.optimizer_state is not None:
+            model = ckpt.build_model()
+            torch.optim.Adam(model.parameters()).load_state_dict(ckpt.optimizer_state)
+    except CheckpointError as e:
+        raise CheckpointError(f"Cannot load checkpoint {path}: {e}. {fix}") from e
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"Cannot load checkpoint {path}: it does not fit the ConvVAE ({first}). {fix}") from e
+    return ckpt

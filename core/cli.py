@@ -1,0 +1,188 @@
+"""Command line: `vae-explorer train|sample|encode`; with no subcommand it opens the desktop app.
+
+Exit codes: 0 success, 2 bad input (one `error: ...` line on stderr), 1 anything unexpected.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.config import DEVICES, LOSS_MODES, ModelConfig, TrainConfig
+
+_T, _M = TrainConfig(), ModelConfig()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own errors: one line, exit 2
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _dataset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default=_T.dataset, help="cifar10, shapes, or a folder of <class>/<images>")
+    p.add_argument("--data-dir", type=Path, help="folder holding cifar-10-batches-py (default: user data folder)")
+    p.add_argument("--download", action="store_true", help="download CIFAR-10 if it is missing")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vae-explorer", description="Train and explore a convolutional VAE.")
+    parser.add_argument("--self-test", action="store_true", help="run the app's offscreen self-test and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train a model and save a checkpoint")
+    _dataset_args(t)
+    length = t.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=_positive_int, default=_T.epochs)
+    length.add_argument("--steps", type=_positive_int)
+    t.add_argument("--batch-size", type=_positive_int, default=_T.batch_size)
+    t.add_argument("--latent-dim", type=_positive_int, default=_M.latent_dim)
+    t.add_argument("--channels", type=_positive_int, default=_M.channels)
+    t.add_argument("--beta", type=float, default=_T.beta)
+    t.add_argument("--loss", choices=LOSS_MODES, default=_T.loss)
+    t.add_argument("--kl-warmup", type=int, default=_T.kl_warmup, metavar="STEPS")
+    t.add_argument("--lr", type=float, default=_T.lr)
+    t.add_argument("--device", choices=DEVICES, default=_T.device)
+    t.add_argument("--seed", type=int, default=_T.seed)
+    t.add_argument("--threads", type=int, default=_T.threads, help="CPU threads (0 = all cores)")
+    t.add_argument("--log-every", type=_positive_int, default=50, help="steps between progress lines")
+    t.add_argument("--save-every", type=int, default=0, metavar="STEPS", help="also save every N steps")
+    t.add_argument("--out", type=Path, default=Path("vae.pt"), help="checkpoint to write")
+    t.add_argument("--resume", type=Path, metavar="CKPT", help="continue training this checkpoint")
+
+    s = sub.add_parser("sample", help="decode samples from the prior into an image grid")
+    s.add_argument("checkpoint", type=Path)
+    s.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    s.add_argument("--n", type=_positive_int, default=64)
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--seed", type=int, default=0)
+
+    e = sub.add_parser("encode", help="encode a dataset split to latent means and 2D PCA coordinates")
+    e.add_argument("checkpoint", type=Path)
+    e.add_argument("--out", type=Path, required=True, help="latents.npz or latents.csv")
+    _dataset_args(e)
+    e.add_argument("--split", choices=("test", "train"), default="test")
+    return parser
+
+
+def _load_data(args, model_config: ModelConfig):
+    from core.data import load_dataset
+
+    return load_dataset(args.dataset, args.data_dir, model_config.img_size, model_config.in_ch, args.download)
+
+
+def cmd_train(args) -> None:
+    from core.checkpoint import load_checkpoint, save_checkpoint
+    from core.train import Trainer, device_label
+
+    ckpt = load_checkpoint(args.resume) if args.resume else None
+    model_config = ckpt.model_config if ckpt else ModelConfig(latent_dim=args.latent_dim, channels=args.channels)
+    config = TrainConfig(
+        dataset=args.dataset, epochs=args.epochs, steps=args.steps, batch_size=args.batch_size,
+        lr=args.lr, beta=args.beta, loss=args.loss, kl_warmup=args.kl_warmup, device=args.device,
+        seed=args.seed, threads=args.threads, log_every=args.log_every,
+    )
+    config.validate()
+    data = _load_data(args, model_config)
+    trainer = Trainer(data, config, model_config, checkpoint=ckpt)
+    print(f"training on {data.name} ({len(data.train)} images), {device_label(trainer.device)}, "
+          f"steps {trainer.step} -> {trainer.target_step}", flush=True)
+
+    def on_step(m: dict) -> None:
+        print(f"step {m['step']:>6}/{m['total_steps']}  loss {m['loss']:.4g}  recon {m['recon']:.4g}  "
+              f"kld {m['kld']:.4g}  {m['img_per_s']:.0f} img/s  ETA {m['eta_s']:.0f}s", flush=True)
+        if args.save_every and m["step"] % args.save_every == 0:
+            save_checkpoint(trainer.checkpoint(), args.out)
+
+    def on_epoch(m: dict) -> None:
+        print(f"epoch end at step {m['step']}: test MSE {m['test_mse']:.4f}, PSNR {m['test_psnr']:.2f} dB, "
+              f"KL/dim {m['kl_per_dim']:.3f}", flush=True)
+
+    config.log_every = min(args.log_every, args.save_every) if args.save_every else args.log_every
+    trainer.run(on_step=on_step, on_epoch=on_epoch)
+    save_checkpoint(trainer.checkpoint(), args.out)
+    final = trainer.history["epochs"][-1]
+    print(f"final test PSNR {final['test_psnr']:.2f} dB; saved {args.out}")
+
+
+def cmd_sample(args) -> None:
+    import torch
+    from torchvision.utils import save_image
+
+    from core.checkpoint import load_checkpoint
+    from core.latent import sample_prior
+
+    if not 0 < args.temperature <= 10:
+        raise ValueError(f"--temperature must be greater than 0 and at most 10, got {args.temperature}")
+    images = sample_prior(load_checkpoint(args.checkpoint).build_model(), args.n, args.temperature, args.seed)
+    try:
+        save_image(torch.from_numpy(images).float() / 255, args.out, nrow=8, padding=2)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot write {args.out}: {e}; choose a writable .png path") from e
+    print(f"wrote {args.n} samples to {args.out}")
+
+
+def cmd_encode(args) -> None:
+    from core.checkpoint import load_checkpoint
+    from core.latent import LatentMap, encode
+
+    if args.out.suffix.lower() not in (".npz", ".csv"):
+        raise ValueError(f"--out must end in .npz or .csv, got {args.out}")
+    ckpt = load_checkpoint(args.checkpoint)
+    data = _load_data(args, ckpt.model_config)
+    split = data.split(args.split)
+    mu = encode(ckpt.build_model(), split.images)
+    lmap = LatentMap.fit(mu)
+    save_latents(args.out, mu, split.labels, data.classes, lmap.coords, lmap.explained)
+    print(f"encoded {len(mu)} {args.split} images; PCA explains {100 * lmap.explained.sum():.1f}%; wrote {args.out}")
+
+
+def save_latents(path: Path, mu, labels, classes, coords, explained) -> None:
+    """Write latents as .npz (all arrays) or .csv (label, class, pc1, pc2, mu_0..mu_D-1)."""
+    import numpy as np
+
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".npz":
+            np.savez_compressed(path, mu=mu, labels=labels, classes=np.array(classes), pca=coords, explained_variance=explained)
+            return
+        header = ["label", "class", "pc1", "pc2"] + [f"mu_{i}" for i in range(mu.shape[1])]
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"# explained_variance pc1={explained[0]:.6f} pc2={explained[1]:.6f}\n")
+            f.write(",".join(header) + "\n")
+            for i in range(len(mu)):
+                vals = [f"{v:.6g}" for v in (*coords[i], *mu[i])]
+                f.write(f"{labels[i]},{classes[labels[i]]}," + ",".join(vals) + "\n")
+    except OSError as e:
+        raise ValueError(f"cannot write {path}: {e.strerror or e}; choose a writable location") from e
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from explorer.app import main as app_main
+
+        return app_main(["--self-test"] if args.self_test else [])
+    from core.checkpoint import CheckpointError
+    from core.data import DatasetError
+    from core.train import TrainingError
+
+    try:
+        {"train": cmd_train, "sample": cmd_sample, "encode": cmd_encode}[args.command](args)
+    except (CheckpointError, DatasetError, TrainingError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Configuration dataclasses: the one place where defaults live.
+
+The CLI, the GUI form and checkpoints all read their defaults from here.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+LOSS_MODES = ("elbo", "sum", "mean")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the reference ConvVAE (see ../shared/reference/convvae.md)."""
+
+    latent_dim: int = 128
+    channels: int = 64
+    img_size: int = 32
+    in_ch: int = 3
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{f.name} must be a positive whole number, got {value!r}")
+        if self.img_size % 16:
+            raise ValueError(
+                f"img_size must be divisible by 16 (four stride-2 stages), got {self.img_size}"
+            )
+        if self.in_ch not in (1, 3):
+            raise ValueError(f"in_ch must be 1 (grayscale) or 3 (RGB), got {self.in_ch}")
+
+    @property
+    def flat(self) -> int:
+        """Length of the flattened encoder output: 8c * (img/16)^2."""
+        return 8 * self.channels * (self.img_size // 16) ** 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainConfig:
+    """How to train. `steps` (if set) overrides `epochs`."""
+
+    dataset: str = "shapes"
+    epochs: int = 10
+    steps: int | None = None
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta: float = 1.0
+    loss: str = "elbo"  # chosen by bench/loss_weighting.py, see README
+    kl_warmup: int = 0  # steps over which beta ramps linearly from 0
+    device: str = "auto"
+    seed: int = 0
+    threads: int = 0  # CPU threads for torch; 0 = all cores
+    log_every: int = 10  # steps between progress callbacks
+    eval_images: int = 2000  # test images scored at each epoch end; 0 = the whole split
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field and what it accepts."""
+        checks = [
+            ("epochs", self.epochs >= 1, "at least 1"),
+            ("steps", self.steps is None or self.steps >= 1, "at least 1"),
+            ("batch_size", 1 <= self.batch_size <= 65536, "between 1 and 65536"),
+            ("lr", 0 < self.lr <= 1, "greater than 0 and at most 1"),
+            ("beta", 0 <= self.beta <= 1000, "between 0 and 1000"),
+            ("kl_warmup", self.kl_warmup >= 0, "0 or more"),
+            ("threads", self.threads >= 0, "0 (all cores) or more"),
+            ("log_every", self.log_every >= 1, "at least 1"),
+            ("eval_images", self.eval_images >= 0, "0 (all) or more"),
+            ("loss", self.loss in LOSS_MODES, "one of " + ", ".join(LOSS_MODES)),
+            ("device", self.device in DEVICES, "one of " + ", ".join(DEVICES)),
+        ]
+        for name, ok, accepted in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {accepted}, got {getattr(self, name)!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

@@ -1,0 +1,130 @@
+"""Latent-space tools: encode, 2D PCA map with inverse and nearest point, decode, sample, interpolate.
+
+Images in and out are uint8 [N, C, H, W] numpy arrays; latents are float32 [N, D].
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+
+from core.model import ConvVAE
+from core.train import to_float
+
+
+@contextlib.contextmanager
+def evaluating(model: ConvVAE):
+    """Eval mode and no autograd inside; the model's previous mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def _device(model: ConvVAE) -> torch.device:
+    return next(model.parameters()).device
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float [B, C, H, W] in [0,1] -> uint8 numpy [B, C, H, W]."""
+    return x.float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+
+
+def encode(
+    model: ConvVAE, images: np.ndarray, batch_size: int = 500,
+    progress: Callable[[int, int], bool | None] | None = None,
+) -> np.ndarray:
+    """Latent means of uint8 [N, C, H, W] images -> float32 [N, D].
+
+    `progress(done, total)` is called after each batch; returning False cancels (InterruptedError).
+    """
+    device, out = _device(model), []
+    with evaluating(model):
+        for i in range(0, len(images), batch_size):
+            x = to_float(torch.from_numpy(images[i:i + batch_size]).to(device))
+            out.append(model.encode(x)[0].float().cpu().numpy())
+            if progress is not None and progress(min(i + batch_size, len(images)), len(images)) is False:
+                raise InterruptedError("encoding cancelled")
+    return np.concatenate(out) if out else np.zeros((0, model.config.latent_dim), np.float32)
+
+
+def decode(model: ConvVAE, z: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """Latents float [N, D] -> uint8 images [N, C, H, W]."""
+    device, out = _device(model), []
+    with evaluating(model):
+        for i in range(0, len(z), batch_size):
+            zb = torch.as_tensor(np.asarray(z[i:i + batch_size], np.float32), device=device)
+            out.append(to_uint8(model.decode(zb)))
+    return np.concatenate(out)
+
+
+def reconstruct(model: ConvVAE, images: np.ndarray) -> np.ndarray:
+    """uint8 images -> their reconstructions from the posterior means (uint8, same shape)."""
+    return decode(model, encode(model, images))
+
+
+def sample_prior(model: ConvVAE, n: int = 64, temperature: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Decode n draws from N(0, T^2 I) -> uint8 [n, C, H, W]. Same seed, same images."""
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, model.config.latent_dim, generator=gen) * temperature
+    return decode(model, z.numpy())
+
+
+def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int = 10, mode: str = "linear") -> np.ndarray:
+    """[steps, D] latents from z0 to z1, both ends included; mode "linear" or "spherical" (slerp)."""
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    if mode == "linear":
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    if mode != "spherical":
+        raise ValueError(f"mode must be 'linear' or 'spherical', got {mode!r}")
+    cos = np.dot(z0, z1) / max(np.linalg.norm(z0) * np.linalg.norm(z1), 1e-12)
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:  # (nearly) parallel: slerp degenerates to lerp
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    return ((np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)).astype(np.float32)
+
+
+@dataclass
+class LatentMap:
+    """Latent means, their 2D PCA coordinates and a KD-tree over those coordinates."""
+
+    mu: np.ndarray  # [N, D] float32
+    coords: np.ndarray  # [N, 2] float32
+    explained: np.ndarray  # [2] fraction of variance per axis
+    pca: PCA
+    tree: cKDTree
+
+    @classmethod
+    def fit(cls, mu: np.ndarray, seed: int = 0) -> "LatentMap":
+        pca = PCA(n_components=2, random_state=seed).fit(mu)
+        coords = pca.transform(mu).astype(np.float32)
+        return cls(mu, coords, pca.explained_variance_ratio_.astype(np.float32), pca, cKDTree(coords))
+
+    def to_latent(self, xy: np.ndarray) -> np.ndarray:
+        """Map points [N, 2] (or one [2]) back to latents [N, D] by the PCA inverse."""
+        xy = np.atleast_2d(np.asarray(xy, np.float64))
+        return self.pca.inverse_transform(xy).astype(np.float32)
+
+    def nearest(self, xy: np.ndarray) -> tuple[int, float]:
+        """Index of the encoded point nearest to a map point, and its distance in map units."""
+        dist, idx = self.tree.query(np.asarray(xy, np.float64).reshape(2))
+        return int(idx), float(dist)
+
+
+def knn_accuracy(mu: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0, max_points: int = 10000) -> float:
+    """Held-out accuracy of a k-NN classifier on the latent means: how well classes cluster."""
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(mu))[:max_points]
+    x_tr, x_te, y_tr, y_te = train_test_split(mu[idx], labels[idx], test_size=0.2, random_state=seed)
+    return float(KNeighborsClassifier(n_neighbors=k).fit(x_tr, y_tr).score(x_te, y_te))

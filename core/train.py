@@ -1,0 +1,239 @@
+"""The training loop: no Qt, driven by callbacks and a thread-safe TrainControl.
+
+The whole dataset sits on the device as uint8 and is shuffled by a per-epoch permutation;
+batches become float in [0,1] there. Resuming from a checkpoint continues at the same step.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from typing import Callable
+
+import torch
+
+from core.checkpoint import Checkpoint
+from core.config import ModelConfig, TrainConfig
+from core.data import Dataset
+from core.loss import kl_per_sample, vae_loss, warmup_beta
+from core.model import ConvVAE
+
+
+class TrainingError(Exception):
+    """Training cannot go on (for example the loss became NaN); the message says what to change."""
+
+
+class TrainControl:
+    """Pause / resume / stop flags shared between a GUI thread and the training thread."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        while not self._running.wait(0.05):
+            pass
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """auto picks cuda > mps > cpu. Asking for a missing accelerator is a ValueError."""
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise ValueError(f"device {name!r} is not available on this machine; use auto or cpu")
+    if name not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be auto, cpu, cuda or mps, got {name!r}")
+    return torch.device(name)
+
+
+def device_label(device: torch.device) -> str:
+    """Human description, e.g. "CUDA: NVIDIA A100" or "CPU, 1 of 2 threads"."""
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple MPS"
+    return f"CPU, {torch.get_num_threads()} of {os.cpu_count()} threads"
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [B, C, H, W] -> float [B, C, H, W] in [0,1], channels_last on CUDA."""
+    x = images.float().div_(255)
+    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+
+
+class Trainer:
+    """Trains a ConvVAE on a Dataset; knows nothing of GUIs (progress goes to callbacks)."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        config: TrainConfig,
+        model_config: ModelConfig | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        config.validate()
+        self.config, self.dataset = config, dataset
+        self.device = select_device(config.device)
+        if self.device.type == "cpu" and config.threads:
+            torch.set_num_threads(config.threads)
+        if checkpoint is not None:
+            self.model = checkpoint.build_model()
+            self.step, self.history = checkpoint.step, {k: list(v) for k, v in checkpoint.history.items()}
+        else:
+            torch.manual_seed(config.seed)
+            self.model = ConvVAE.from_config(model_config or ModelConfig())
+            self.step, self.history = 0, {"steps": [], "epochs": []}
+        self.model_config = self.model.config
+        self.model.to(self.device)
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        if checkpoint is not None and checkpoint.optimizer_state is not None:
+            self.optimizer.load_state_dict(checkpoint.optimizer_state)
+            for group in self.optimizer.param_groups:
+                group["lr"] = config.lr
+        self.noise = torch.Generator(device=self.device)
+        self.noise.manual_seed(config.seed)
+        if checkpoint is not None and checkpoint.rng_state is not None:
+            self.noise.set_state(checkpoint.rng_state)
+        self.train_x = torch.from_numpy(dataset.train.images).to(self.device)  # (N, C, H, W) uint8
+        n_eval = config.eval_images or len(dataset.test)
+        self.test_x = torch.from_numpy(dataset.test.images[:n_eval]).to(self.device)
+        self.steps_per_epoch = max(1, len(dataset.train) // config.batch_size)
+        run_steps = config.steps if config.steps else config.epochs * self.steps_per_epoch
+        self.target_step = self.step + run_steps
+        self.amp = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+    @property
+    def epoch(self) -> int:
+        return self.step // self.steps_per_epoch
+
+    def _batch_indices(self) -> torch.Tensor:
+        epoch, pos = divmod(self.step, self.steps_per_epoch)
+        gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        perm = torch.randperm(len(self.train_x), generator=gen)
+        b = self.config.batch_size
+        return perm[pos * b:(pos + 1) * b].to(self.device)
+
+    def train_step(self) -> tuple[float, float, float, float]:
+        """One optimizer step -> (loss, recon, kld, beta). Raises TrainingError on NaN/inf."""
+        self.model.train()
+        x = to_float(self.train_x[self._batch_indices()])
+        beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            recon, mu, logvar, _ = self.model(x, generator=self.noise)
+        terms = vae_loss(recon, x, mu, logvar, beta=beta, reduction=self.config.loss)
+        loss, rec, kld = torch.stack([terms["loss"], terms["recon"], terms["kld"]]).tolist()
+        if not math.isfinite(loss):
+            raise TrainingError(
+                f"The loss became {loss} at step {self.step}; the weights were not updated. "
+                f"Lower the learning rate (now {self.config.lr:g}) or beta, then resume."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        self.optimizer.step()
+        self.step += 1
+        return loss, rec, kld, beta
+
+    @torch.inference_mode()
+    def evaluate(self, batch_size: int = 500) -> dict:
+        """Test MSE, PSNR (dB) and KL per latent dim, decoding the posterior means."""
+        was_training = self.model.training
+        self.model.eval()
+        sq, kl, n = 0.0, 0.0, 0
+        for i in range(0, len(self.test_x), batch_size):
+            x = to_float(self.test_x[i:i + batch_size])
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                mu, logvar = self.model.encode(x)
+                recon = self.model.decode(mu)
+            sq += (recon.float() - x).pow(2).sum().item()
+            kl += kl_per_sample(mu.float(), logvar.float()).sum().item()
+            n += len(x)
+        self.model.train(was_training)
+        mse = sq / (n * x[0].numel())
+        return {
+            "step": self.step, "epoch": self.epoch, "test_mse": mse,
+            "test_psnr": 10 * math.log10(1 / max(mse, 1e-12)), "kl_per_dim": kl / n / self.model_config.latent_dim,
+        }
+
+    def run(
+        self,
+        on_step: Callable[[dict], None] | None = None,
+        on_epoch: Callable[[dict], None] | None = None,
+        control: TrainControl | None = None,
+    ) -> str:
+        """Train up to target_step. Returns "finished" or "stopped". Metrics also go to self.history."""
+        control = control or TrainControl()
+        sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
+        last_eval = None
+        while self.step < self.target_step:
+            control.wait_while_paused()
+            if control.stopped:
+                return "stopped"
+            loss, rec, kld, beta = self.train_step()
+            sums = [sums[0] + loss, sums[1] + rec, sums[2] + kld]
+            if self.step % self.config.log_every == 0 or self.step == self.target_step:
+                now = time.perf_counter()
+                n = self.step - s0
+                steps_per_s = n / max(now - t0, 1e-9)
+                m = {
+                    "step": self.step, "epoch": self.step / self.steps_per_epoch,
+                    "loss": sums[0] / n, "recon": sums[1] / n, "kld": sums[2] / n, "beta": beta,
+                    "img_per_s": steps_per_s * self.config.batch_size,
+                    "eta_s": (self.target_step - self.step) / steps_per_s,
+                    "total_steps": self.target_step,
+                }
+                self.history["steps"].append(m)
+                if on_step:
+                    on_step(m)
+                sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
+            if self.step % self.steps_per_epoch == 0 or self.step == self.target_step:
+                last_eval = self.evaluate()
+                self.history["epochs"].append(last_eval)
+                if on_epoch:
+                    on_epoch(last_eval)
+                t0 = time.perf_counter()  # evaluation time is not training throughput
+        return "finished"
+
+    def checkpoint(self) -> Checkpoint:
+        """A snapshot on the CPU (copies, safe to hand to another thread or save)."""
+        def cpu(obj):
+            if isinstance(obj, torch.Tensor):
+                return obj.detach().to("cpu", copy=True)
+            if isinstance(obj, dict):
+                return {k: cpu(v) for k, v in obj.items()}
+            if isinstance(obj, list):
+                return [cpu(v) for v in obj]
+            return obj
+
+        return Checkpoint(
+            model_config=self.model_config,
+            model_state={k: cpu(v.contiguous()) for k, v in self.model.state_dict().items()},
+            optimizer_state=cpu(self.optimizer.state_dict()),
+            step=self.step, epoch=self.epoch,
+            history={k: [dict(m) for m in v] for k, v in self.history.items()},
+            train_config=self.config, dataset=self.dataset.name, classes=list(self.dataset.classes),
+            rng_state=self.noise.get_state().cpu(),
+        )

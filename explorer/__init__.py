@@ -1,0 +1,1 @@
+"""The Qt desktop app of VAE Latent Explorer, driven entirely by `core`."""

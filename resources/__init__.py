@@ -1,0 +1,1 @@
+"""Bundled icons, palette and style sheets, read with importlib.resources."""
