@@ -142,11 +142,14 @@ class Trainer:
         self.model.train()
         x = to_float(self.train_x[self._batch_indices()])
         beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
+        buffers = [b.clone() for b in self.model.buffers()]  # BN statistics, restored on NaN
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             recon, mu, logvar, _ = self.model(x, generator=self.noise)
         terms = vae_loss(recon, x, mu, logvar, beta=beta, reduction=self.config.loss)
         loss, rec, kld = torch.stack([terms["loss"], terms["recon"], terms["kld"]]).tolist()
         if not math.isfinite(loss):
+            for b, saved in zip(self.model.buffers(), buffers):
+                b.copy_(saved)
             raise TrainingError(
                 f"The loss became {loss} at step {self.step}; the weights were not updated. "
                 f"Lower the learning rate (now {self.config.lr:g}) or beta, then resume."

@@ -1,0 +1,71 @@
+"""Shared fixtures: small seeded data and models that keep the suite fast on two CPU cores."""
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SHARED_CIFAR = SHARED / "datasets" / "cifar10"
+
+
+@pytest.fixture(autouse=True)
+def _user_data(tmp_path_factory, monkeypatch):
+    """Keep every test's autosaves and settings out of the real user folders."""
+    monkeypatch.setenv("VAE_EXPLORER_DATA", str(tmp_path_factory.mktemp("userdata")))
+
+
+@pytest.fixture(scope="session")
+def shapes():
+    from core.data import make_shapes
+
+    return make_shapes(n_train=2000, n_test=500, seed=0)
+
+
+@pytest.fixture
+def small_model_config():
+    from core.config import ModelConfig
+
+    return ModelConfig(latent_dim=8, channels=8)
+
+
+def write_cifar_batches(folder: Path, n_per_batch: int = 20, seed: int = 0) -> Path:
+    """A tiny but well-formed cifar-10-batches-py folder; returns its path."""
+    rng = np.random.default_rng(seed)
+    folder = Path(folder) / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            "batch_label": name,
+            "data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8),
+            "labels": [int(v) for v in rng.integers(0, 10, n_per_batch)],
+            "filenames": [f"{i}.png" for i in range(n_per_batch)],
+        }
+        with open(folder / name, "wb") as f:
+            pickle.dump(batch, f, protocol=4)
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": names, "num_cases_per_batch": n_per_batch, "num_vis": 3072}, f)
+    return folder
+
+
+@pytest.fixture
+def trained_checkpoint(shapes, small_model_config, tmp_path):
+    """A checkpoint after 60 steps on shapes, saved to disk: (Checkpoint, path)."""
+    from core.checkpoint import save_checkpoint
+    from core.config import TrainConfig
+    from core.train import Trainer
+
+    trainer = Trainer(shapes, TrainConfig(steps=60, batch_size=32, log_every=20), small_model_config)
+    trainer.run()
+    ckpt = trainer.checkpoint()
+    path = save_checkpoint(ckpt, tmp_path / "model.pt")
+    return ckpt, path

@@ -1,0 +1,91 @@
+"""The command line end to end on shapes, including bad input (exit 2, one line on stderr)."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *map(str, args)], cwd=cwd or ROOT,
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "model.pt"
+    r = run_cli("train", "--dataset", "shapes", "--steps", "40", "--batch-size", "32", "--latent-dim", "8",
+                "--channels", "8", "--log-every", "20", "--out", out)
+    assert r.returncode == 0, r.stderr
+    return out, r.stdout
+
+
+def test_train_prints_progress_and_psnr(cli_checkpoint):
+    out, stdout = cli_checkpoint
+    assert out.is_file()
+    assert "step     20/40" in stdout and "img/s" in stdout and "ETA" in stdout
+    assert "final test PSNR" in stdout
+
+
+def test_resume_continues_at_same_step(cli_checkpoint, tmp_path):
+    out, _ = cli_checkpoint
+    r = run_cli("train", "--resume", out, "--steps", "20", "--log-every", "10", "--out", tmp_path / "more.pt")
+    assert r.returncode == 0, r.stderr
+    assert "steps 40 -> 60" in r.stdout and "step     50/60" in r.stdout
+
+
+def test_sample_writes_grid(cli_checkpoint, tmp_path):
+    out, _ = cli_checkpoint
+    r = run_cli("sample", out, "--out", tmp_path / "grid.png", "--n", "16")
+    assert r.returncode == 0, r.stderr
+    img = np.asarray(Image.open(tmp_path / "grid.png"))
+    assert img.shape == (2 + 2 * 34, 2 + 8 * 34, 3) and img.std() > 5
+
+
+@pytest.mark.parametrize("suffix", ["npz", "csv"])
+def test_encode_writes_latents(cli_checkpoint, tmp_path, suffix):
+    out, _ = cli_checkpoint
+    dest = tmp_path / f"lat.{suffix}"
+    r = run_cli("encode", out, "--out", dest, "--dataset", "shapes")
+    assert r.returncode == 0, r.stderr
+    if suffix == "npz":
+        z = np.load(dest)
+        assert z["mu"].shape == (2000, 8) and z["pca"].shape == (2000, 2) and len(z["classes"]) == 10
+        assert z["labels"].shape == (2000,) and 0 < z["explained_variance"].sum() <= 1
+    else:
+        lines = dest.read_text().splitlines()
+        assert lines[1].startswith("label,class,pc1,pc2,mu_0") and len(lines) == 2002
+
+
+def test_reference_state_dict_works_in_sample(tmp_path):
+    import torch
+
+    from core.model import ConvVAE
+
+    torch.save(ConvVAE(latent_dim=16, channels=8).state_dict(), tmp_path / "ref.pth")
+    r = run_cli("sample", tmp_path / "ref.pth", "--out", tmp_path / "g.png", "--n", "4")
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "--dataset", "/no/such/folder", "--steps", "1"], "/no/such/folder"),
+    (["train", "--dataset", "cifar10", "--data-dir", "/no/where", "--steps", "1"], "/no/where"),
+    (["train", "--lr", "-3", "--steps", "1"], "lr must be"),
+    (["train", "--batch-size", "0"], "at least 1"),
+    (["train", "--loss", "median"], "invalid choice"),
+    (["sample", "/no/ckpt.pt", "--out", "x.png"], "/no/ckpt.pt"),
+    (["sample", "BAD", "--out", "x.png", "--temperature", "-1"], "temperature"),
+    (["encode", "BAD", "--out", "x.txt"], ".npz or .csv"),
+    (["bogus"], "invalid choice"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle, tmp_path, cli_checkpoint):
+    args = [str(cli_checkpoint[0]) if a == "BAD" else a for a in args]
+    r = run_cli(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: ") and needle in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

@@ -1,0 +1,69 @@
+"""Latent tools: PCA map round trip, nearest point, decode, sampling, interpolation, kNN."""
+import numpy as np
+import pytest
+
+from core import latent
+from core.latent import LatentMap
+
+
+@pytest.fixture(scope="module")
+def lmap():
+    rng = np.random.default_rng(0)
+    mu = (rng.normal(size=(300, 6)) * [5, 3, 0.1, 0.1, 0.1, 0.1]).astype(np.float32)
+    return LatentMap.fit(mu)
+
+
+def test_pca_round_trip(lmap):
+    back = lmap.to_latent(lmap.coords)
+    assert np.abs(back - lmap.mu).max() < 0.5  # the two big axes are kept, the small ones lost
+    assert lmap.explained[0] > lmap.explained[1] > 0.2 and lmap.explained.sum() < 1
+    np.testing.assert_allclose(lmap.pca.transform(lmap.to_latent([1.5, -2.0])), [[1.5, -2.0]], atol=1e-4)
+
+
+def test_nearest_point(lmap):
+    for i in (0, 17, 299):
+        idx, dist = lmap.nearest(lmap.coords[i] + 1e-4)
+        assert idx == i and dist < 1e-3
+
+
+def test_interpolation_ends_and_slerp_norm():
+    z0, z1 = np.array([3.0, 0.0]), np.array([0.0, 3.0])
+    lin = latent.interpolate(z0, z1, 10, "linear")
+    sph = latent.interpolate(z0, z1, 10, "spherical")
+    assert lin.shape == sph.shape == (10, 2)
+    np.testing.assert_allclose(sph[[0, -1]], [z0, z1], atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(sph, axis=1), 3.0, atol=1e-5)  # stays on the sphere
+    assert np.linalg.norm(lin[5]) < 2.5  # the straight line cuts inside
+    with pytest.raises(ValueError):
+        latent.interpolate(z0, z1, 3, "cubic")
+
+
+def test_decode_sample_and_reconstruct(trained_checkpoint, shapes):
+    model = trained_checkpoint[0].build_model()
+    a = latent.sample_prior(model, 16, temperature=1.0, seed=1)
+    assert a.shape == (16, 3, 32, 32) and a.dtype == np.uint8
+    assert np.array_equal(a, latent.sample_prior(model, 16, 1.0, seed=1))
+    assert not np.array_equal(a, latent.sample_prior(model, 16, 1.0, seed=2))
+    assert model.training  # tools restore the mode they found
+    rec = latent.reconstruct(model, shapes.test.images[:50])
+    err = np.abs(rec.astype(int) - shapes.test.images[:50]).mean()
+    noise = np.abs(shapes.test.images[50:100].astype(int) - shapes.test.images[:50]).mean()
+    assert err < 0.6 * noise  # reconstructions resemble their own inputs
+
+
+def test_encode_progress_and_cancel(trained_checkpoint, shapes):
+    model = trained_checkpoint[0].build_model()
+    calls = []
+    mu = latent.encode(model, shapes.test.images, batch_size=200, progress=lambda d, t: calls.append((d, t)))
+    assert mu.shape == (500, 8) and calls == [(200, 500), (400, 500), (500, 500)]
+    with pytest.raises(InterruptedError):
+        latent.encode(model, shapes.test.images, batch_size=200, progress=lambda d, t: False)
+
+
+def test_knn_accuracy_separates_clusters():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), 60)
+    clustered = rng.normal(size=(300, 4)) * 0.1 + labels[:, None]
+    random = rng.normal(size=(300, 4))
+    assert latent.knn_accuracy(clustered, labels) > 0.95
+    assert latent.knn_accuracy(random, labels) < 0.5

@@ -1,0 +1,56 @@
+"""The loss against its closed form, in each weighting."""
+import math
+
+import pytest
+import torch
+
+from core.loss import kl_per_sample, vae_loss, warmup_beta
+
+
+def test_kl_is_zero_for_standard_normal_posterior():
+    assert torch.allclose(kl_per_sample(torch.zeros(5, 7), torch.zeros(5, 7)), torch.zeros(5))
+
+
+def test_kl_closed_form_one_dimension():
+    # KL(N(1, e^1) || N(0,1)) = 0.5 * (e + 1 - 1 - 1) = 0.5 * (e - 1)
+    kl = kl_per_sample(torch.tensor([[1.0]]), torch.tensor([[1.0]]))
+    assert kl.item() == pytest.approx(0.5 * (math.e - 1), rel=1e-6)
+
+
+@pytest.fixture
+def batch():
+    g = torch.Generator().manual_seed(0)
+    x, recon = torch.rand(4, 3, 8, 8, generator=g), torch.rand(4, 3, 8, 8, generator=g)
+    mu, logvar = torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g) * 0.3
+    sq = ((recon - x) ** 2).sum(dim=(1, 2, 3))
+    kl = torch.stack([-0.5 * sum(1 + logvar[i, j] - mu[i, j] ** 2 - logvar[i, j].exp() for j in range(5)) for i in range(4)])
+    return recon, x, mu, logvar, sq, kl
+
+
+@pytest.mark.parametrize("mode,recon_of,kld_of", [
+    ("mean", lambda sq: sq.sum() / (4 * 192), lambda kl: kl.mean()),
+    ("sum", lambda sq: sq.sum(), lambda kl: kl.sum()),
+    ("elbo", lambda sq: sq.mean(), lambda kl: kl.mean()),
+])
+def test_weightings_match_their_definitions(batch, mode, recon_of, kld_of):
+    recon, x, mu, logvar, sq, kl = batch
+    out = vae_loss(recon, x, mu, logvar, beta=0.5, reduction=mode)
+    assert out["recon"].item() == pytest.approx(recon_of(sq).item(), rel=1e-5)
+    assert out["kld"].item() == pytest.approx(kld_of(kl).item(), rel=1e-5)
+    assert out["loss"].item() == pytest.approx((recon_of(sq) + 0.5 * kld_of(kl)).item(), rel=1e-5)
+
+
+def test_mean_mode_matches_torch_mse(batch):
+    recon, x, mu, logvar, *_ = batch
+    out = vae_loss(recon, x, mu, logvar, reduction="mean")
+    assert out["recon"].item() == pytest.approx(torch.nn.functional.mse_loss(recon, x).item(), rel=1e-6)
+
+
+def test_unknown_weighting_is_rejected(batch):
+    with pytest.raises(ValueError, match="reduction"):
+        vae_loss(*batch[:4], reduction="avg")
+
+
+def test_warmup_ramps_linearly():
+    assert [warmup_beta(2.0, s, 4) for s in (0, 1, 2, 4, 10)] == [0.0, 0.5, 1.0, 2.0, 2.0]
+    assert warmup_beta(2.0, 0, 0) == 2.0

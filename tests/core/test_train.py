@@ -1,0 +1,101 @@
+"""The training loop: it learns, it obeys pause/stop, it refuses NaN, it resumes exactly."""
+import threading
+
+import pytest
+import torch
+
+from core.config import TrainConfig
+from core.train import TrainControl, Trainer, TrainingError, select_device
+
+
+def test_loss_goes_down_on_shapes(shapes, small_model_config):
+    trainer = Trainer(shapes, TrainConfig(steps=120, batch_size=32, log_every=10), small_model_config)
+    seen = []
+    assert trainer.run(on_step=seen.append) == "finished"
+    assert seen[-1]["loss"] < 0.6 * seen[0]["loss"]
+    assert [m["step"] for m in seen] == list(range(10, 121, 10))
+    assert seen[-1]["img_per_s"] > 0 and seen[-1]["eta_s"] == 0
+    epochs = trainer.history["epochs"]
+    assert epochs and epochs[-1]["test_psnr"] > 12 and epochs[-1]["kl_per_dim"] > 0
+
+
+def test_epochs_mode_reports_each_epoch(shapes, small_model_config):
+    trainer = Trainer(shapes, TrainConfig(epochs=2, batch_size=500), small_model_config)
+    ends = []
+    trainer.run(on_epoch=ends.append)
+    assert [m["step"] for m in ends] == [4, 8] and [m["epoch"] for m in ends] == [1, 2]
+
+
+def test_stop_and_pause_flags(shapes, small_model_config):
+    control = TrainControl()
+    trainer = Trainer(shapes, TrainConfig(steps=1000, batch_size=16, log_every=1), small_model_config)
+
+    def on_step(m):
+        if m["step"] == 5:
+            control.stop()
+
+    assert trainer.run(on_step=on_step, control=control) == "stopped"
+    assert trainer.step == 5
+
+    control = TrainControl()
+    control.pause()
+    result = []
+    thread = threading.Thread(target=lambda: result.append(trainer.run(control=control)))
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive() and trainer.step == 5  # paused: no progress
+    control.stop()
+    thread.join(5)
+    assert result == ["stopped"] and trainer.step == 5
+
+
+def test_nan_loss_stops_with_message_and_keeps_weights(shapes, small_model_config, monkeypatch):
+    import core.train
+
+    trainer = Trainer(shapes, TrainConfig(steps=50, batch_size=16), small_model_config)
+    real_loss = core.train.vae_loss
+
+    def poisoned(*args, **kwargs):
+        terms = real_loss(*args, **kwargs)
+        if trainer.step == 3:
+            terms["loss"] = terms["loss"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(core.train, "vae_loss", poisoned)
+    for _ in range(3):
+        trainer.train_step()
+    good = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with pytest.raises(TrainingError, match="learning rate"):
+        trainer.run()
+    assert trainer.step == 3
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, good[k]), k
+
+
+def test_exact_resume(shapes, small_model_config):
+    config = TrainConfig(steps=30, batch_size=64, log_every=10)
+    straight = Trainer(shapes, TrainConfig(steps=60, batch_size=64, log_every=10), small_model_config)
+    straight.run()
+    first = Trainer(shapes, config, small_model_config)
+    first.run()
+    resumed = Trainer(shapes, config, checkpoint=first.checkpoint())
+    assert resumed.step == 30
+    resumed.run()
+    assert resumed.step == 60
+    for k, v in straight.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+    s, r = straight.optimizer.state_dict()["state"], resumed.optimizer.state_dict()["state"]
+    assert all(torch.equal(s[i]["exp_avg_sq"], r[i]["exp_avg_sq"]) for i in s)
+
+
+def test_device_selection():
+    assert select_device("cpu").type == "cpu"
+    assert select_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available"):
+            select_device("cuda")
+
+
+def test_invalid_config_is_refused(shapes):
+    with pytest.raises(ValueError, match="lr"):
+        Trainer(shapes, TrainConfig(lr=-1))
