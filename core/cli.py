@@ -13,6 +13,15 @@ from core.config import DEVICES, LOSS_MODES, ModelConfig, TrainConfig
 _T, _M = TrainConfig(), ModelConfig()
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vae-explorer")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors: one line, exit 2
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
@@ -34,6 +43,7 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vae-explorer", description="Train and explore a convolutional VAE.")
     parser.add_argument("--self-test", action="store_true", help="run the app's offscreen self-test and exit")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train a model and save a checkpoint")
@@ -130,7 +140,7 @@ def cmd_sample(args) -> None:
 
 def cmd_encode(args) -> None:
     from core.checkpoint import load_checkpoint
-    from core.latent import LatentMap, encode
+    from core.latent import LatentMap, encode, save_latents
 
     if args.out.suffix.lower() not in (".npz", ".csv"):
         raise ValueError(f"--out must end in .npz or .csv, got {args.out}")
@@ -141,26 +151,6 @@ def cmd_encode(args) -> None:
     lmap = LatentMap.fit(mu)
     save_latents(args.out, mu, split.labels, data.classes, lmap.coords, lmap.explained)
     print(f"encoded {len(mu)} {args.split} images; PCA explains {100 * lmap.explained.sum():.1f}%; wrote {args.out}")
-
-
-def save_latents(path: Path, mu, labels, classes, coords, explained) -> None:
-    """Write latents as .npz (all arrays) or .csv (label, class, pc1, pc2, mu_0..mu_D-1)."""
-    import numpy as np
-
-    path = Path(path)
-    try:
-        if path.suffix.lower() == ".npz":
-            np.savez_compressed(path, mu=mu, labels=labels, classes=np.array(classes), pca=coords, explained_variance=explained)
-            return
-        header = ["label", "class", "pc1", "pc2"] + [f"mu_{i}" for i in range(mu.shape[1])]
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(f"# explained_variance pc1={explained[0]:.6f} pc2={explained[1]:.6f}\n")
-            f.write(",".join(header) + "\n")
-            for i in range(len(mu)):
-                vals = [f"{v:.6g}" for v in (*coords[i], *mu[i])]
-                f.write(f"{labels[i]},{classes[labels[i]]}," + ",".join(vals) + "\n")
-    except OSError as e:
-        raise ValueError(f"cannot write {path}: {e.strerror or e}; choose a writable location") from e
 
 
 def main(argv: list[str] | None = None) -> int:

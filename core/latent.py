@@ -128,3 +128,41 @@ def knn_accuracy(mu: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0, 
     idx = rng.permutation(len(mu))[:max_points]
     x_tr, x_te, y_tr, y_te = train_test_split(mu[idx], labels[idx], test_size=0.2, random_state=seed)
     return float(KNeighborsClassifier(n_neighbors=k).fit(x_tr, y_tr).score(x_te, y_te))
+
+
+def image_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: int = 255) -> np.ndarray:
+    """uint8 [N, C, H, W] -> one uint8 [3, H', W'] grid image (torchvision's make_grid)."""
+    from torchvision.utils import make_grid
+
+    grid = make_grid(torch.from_numpy(np.ascontiguousarray(images)), nrow=nrow, padding=padding, pad_value=pad_value)
+    return grid.numpy()
+
+
+def save_png(image: np.ndarray, path) -> None:
+    """Write a uint8 [C, H, W] image as PNG (torchvision's image utilities)."""
+    from torchvision.io import write_png
+
+    write_png(torch.from_numpy(np.ascontiguousarray(image)), str(path))
+
+
+def save_latents(path, mu: np.ndarray, labels: np.ndarray, classes: list[str], coords: np.ndarray,
+                 explained: np.ndarray) -> None:
+    """Write latents as .npz (all arrays) or .csv (label, class, pc1, pc2, mu_0..). OSError -> ValueError."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.suffix.lower() not in (".npz", ".csv"):
+        raise ValueError(f"latents are saved as .npz or .csv, not {path.suffix or 'no suffix'!r}: {path}")
+    try:
+        if path.suffix.lower() == ".npz":
+            np.savez_compressed(path, mu=mu, labels=labels, classes=np.array(classes), pca=coords,
+                                explained_variance=explained)
+            return
+        table = np.column_stack([coords, mu])
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"# explained_variance pc1={explained[0]:.6f} pc2={explained[1]:.6f}\n")
+            f.write(",".join(["label", "class", "pc1", "pc2"] + [f"mu_{i}" for i in range(mu.shape[1])]) + "\n")
+            for label, row in zip(labels, table):
+                f.write(f"{label},{classes[label]}," + ",".join(f"{v:.6g}" for v in row) + "\n")
+    except OSError as e:
+        raise ValueError(f"cannot write {path}: {e.strerror or e}; choose a writable location") from e

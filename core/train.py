@@ -161,12 +161,17 @@ class Trainer:
         return loss, rec, kld, beta
 
     @torch.inference_mode()
-    def evaluate(self, batch_size: int = 500) -> dict:
-        """Test MSE, PSNR (dB) and KL per latent dim, decoding the posterior means."""
+    def evaluate(self, batch_size: int = 500, control: TrainControl | None = None) -> dict | None:
+        """Test metrics from the posterior means: MSE, PSNR (dB), KL per latent dim, and the
+        test loss terms in the training weighting (so they plot beside the training curve).
+        Returns None if `control` is stopped part-way (closing the app must not wait for it)."""
         was_training = self.model.training
         self.model.eval()
         sq, kl, n = 0.0, 0.0, 0
         for i in range(0, len(self.test_x), batch_size):
+            if control is not None and control.stopped:
+                self.model.train(was_training)
+                return None
             x = to_float(self.test_x[i:i + batch_size])
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                 mu, logvar = self.model.encode(x)
@@ -175,10 +180,17 @@ class Trainer:
             kl += kl_per_sample(mu.float(), logvar.float()).sum().item()
             n += len(x)
         self.model.train(was_training)
-        mse = sq / (n * x[0].numel())
+        pixels = x[0].numel()
+        sq_img, kl_img = sq / n, kl / n  # per-image sums, averaged over images
+        scale = {"elbo": (1, 1), "mean": (1 / pixels, 1), "sum": (self.config.batch_size, self.config.batch_size)}
+        rec_w, kl_w = scale[self.config.loss]
+        beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
+        mse = sq_img / pixels
         return {
             "step": self.step, "epoch": self.epoch, "test_mse": mse,
-            "test_psnr": 10 * math.log10(1 / max(mse, 1e-12)), "kl_per_dim": kl / n / self.model_config.latent_dim,
+            "test_psnr": 10 * math.log10(1 / max(mse, 1e-12)), "kl_per_dim": kl_img / self.model_config.latent_dim,
+            "test_recon": sq_img * rec_w, "test_kld": kl_img * kl_w,
+            "test_loss": sq_img * rec_w + beta * kl_img * kl_w,
         }
 
     def run(
@@ -190,7 +202,6 @@ class Trainer:
         """Train up to target_step. Returns "finished" or "stopped". Metrics also go to self.history."""
         control = control or TrainControl()
         sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
-        last_eval = None
         while self.step < self.target_step:
             control.wait_while_paused()
             if control.stopped:
@@ -213,10 +224,12 @@ class Trainer:
                     on_step(m)
                 sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
             if self.step % self.steps_per_epoch == 0 or self.step == self.target_step:
-                last_eval = self.evaluate()
-                self.history["epochs"].append(last_eval)
+                metrics = self.evaluate(control=control)
+                if metrics is None:
+                    return "stopped"
+                self.history["epochs"].append(metrics)
                 if on_epoch:
-                    on_epoch(last_eval)
+                    on_epoch(metrics)
                 t0 = time.perf_counter()  # evaluation time is not training throughput
         return "finished"
 

@@ -1,13 +1,37 @@
-"""Application entry: placeholder window until the app lands."""
+"""Application entry: show the window first, then load torch and friends in the background.
+
+`vae-explorer` and `python -m explorer` land here; `--self-test` runs explorer.selftest offscreen.
+"""
 from __future__ import annotations
 
+import os
 import sys
+import time
+
+LAUNCH_T0 = time.perf_counter()
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in argv:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from explorer.selftest import run_self_test
+
+        return run_self_test()
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    label = QLabel("VAE Latent Explorer")
-    label.show()
+    app.setApplicationName("VAE Latent Explorer")
+    app.setOrganizationName("vae-explorer")
+    from explorer.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if "--print-launch-time" in argv:  # used by bench/gui.py
+        app.processEvents()
+        print(f"window visible after {time.perf_counter() - LAUNCH_T0:.3f} s", flush=True)
+        window.ready.connect(lambda: print(f"ready after {time.perf_counter() - LAUNCH_T0:.3f} s", flush=True))
+        if "--quit-when-ready" in argv:
+            window.ready.connect(window.close)
+    window.start_loading()
     return app.exec()

@@ -17,6 +17,8 @@ def test_loss_goes_down_on_shapes(shapes, small_model_config):
     assert seen[-1]["img_per_s"] > 0 and seen[-1]["eta_s"] == 0
     epochs = trainer.history["epochs"]
     assert epochs and epochs[-1]["test_psnr"] > 12 and epochs[-1]["kl_per_dim"] > 0
+    # the test loss is in the training weighting's units, so it plots beside the training curve
+    assert 0.5 < epochs[-1]["test_loss"] / seen[-1]["loss"] < 1.5
 
 
 def test_epochs_mode_reports_each_epoch(shapes, small_model_config):

@@ -1,0 +1,58 @@
+"""ImageView: shows one uint8 [C, H, W] image, scaled up with nearest-neighbour pixels, with a caption."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+def to_qimage(image: np.ndarray) -> QImage:
+    """uint8 [C, H, W] (C = 1 or 3) -> a QImage that owns a copy of the pixels."""
+    hwc = np.ascontiguousarray(np.asarray(image, np.uint8).transpose(1, 2, 0))
+    h, w, c = hwc.shape
+    fmt = QImage.Format_Grayscale8 if c == 1 else QImage.Format_RGB888
+    return QImage(hwc.data, w, h, w * c, fmt).copy()
+
+
+class ImageView(QWidget):
+    """A pixelated image view that keeps the aspect ratio; empty until `set_image`."""
+
+    def __init__(self, placeholder: str = "", min_side: int = 96, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._array: np.ndarray | None = None
+        self.placeholder, self.caption = placeholder, ""
+        self.setMinimumSize(min_side, min_side)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+
+    def set_image(self, image: np.ndarray | None, caption: str = "") -> None:
+        self._array = None if image is None else np.array(image, np.uint8)
+        self._image = None if image is None else to_qimage(image)
+        self.caption = caption
+        self.update()
+
+    def image(self) -> np.ndarray | None:
+        """The uint8 [C, H, W] pixels shown (for export), or None."""
+        return self._array
+
+    def sizeHint(self) -> QSize:
+        return QSize(256, 256)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().color(QPalette.Base))
+        text_h = p.fontMetrics().height() + 4 if self.caption else 0
+        area = self.rect().adjusted(2, 2, -2, -2 - text_h)
+        if self._image is None:
+            p.setPen(self.palette().color(QPalette.PlaceholderText))
+            p.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.placeholder)
+            return
+        size = self._image.size().scaled(area.size(), Qt.KeepAspectRatio)
+        target = QRect(0, 0, size.width(), size.height())
+        target.moveCenter(area.center())
+        p.setRenderHint(QPainter.SmoothPixmapTransform, False)  # nearest neighbour: crisp pixels
+        p.drawImage(target, self._image)
+        if self.caption:
+            p.setPen(self.palette().color(QPalette.Text))
+            p.drawText(QRect(0, target.bottom() + 2, self.width(), text_h), Qt.AlignHCenter, self.caption)

@@ -1,0 +1,273 @@
+"""TrainingPanel: dataset chooser, hyperparameter form, Start/Pause/Stop, progress, live plot, preview.
+
+The form is validated by core's own config classes, so the GUI and the CLI accept the same values.
+The panel only emits requests; the main window runs the worker and feeds results back.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+    QPushButton, QSplitter, QVBoxLayout, QWidget,
+)
+
+from core.config import DEVICES, LOSS_MODES, ModelConfig, TrainConfig
+from explorer.image_view import ImageView
+from explorer.loss_plot import LossPlot
+
+DATASETS = [("Shapes (synthetic, offline)", "shapes"), ("CIFAR-10", "cifar10"), ("Image folder...", "folder")]
+INT_FIELDS = ["latent_dim", "channels", "batch_size", "kl_warmup", "epochs", "seed", "threads"]
+FLOAT_FIELDS = ["lr", "beta"]
+LABELS = {
+    "latent_dim": "Latent dim", "channels": "Channels", "batch_size": "Batch size", "lr": "Learning rate",
+    "beta": "Beta (KL weight)", "loss": "Loss weighting", "kl_warmup": "KL warm-up (steps)", "epochs": "Epochs",
+    "device": "Device", "seed": "Seed", "threads": "CPU threads (0 = all)",
+}
+
+
+def format_eta(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s" if m else f"{s}s"
+
+
+class TrainingPanel(QWidget):
+    start_requested = Signal(bool)  # True: continue the current model, False: a new one
+    pause_toggled = Signal(bool)  # True: pause
+    stop_requested = Signal()
+    dataset_requested = Signal(str, str)  # spec ("shapes", "cifar10" or a folder path), CIFAR data folder
+    download_requested = Signal(str)  # CIFAR data folder
+
+    def __init__(self, data_dir: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.dataset_spec = "shapes"
+        self.has_model = False
+        self.running = False
+        self.ready = False  # set when the heavy libraries have loaded
+
+        # dataset
+        self.dataset_box = QComboBox()
+        for label, _ in DATASETS:
+            self.dataset_box.addItem(label)
+        self.dataset_box.activated.connect(self._on_dataset_chosen)
+        self.data_dir = QLineEdit(data_dir)
+        self.data_dir.setToolTip("Folder that holds (or will hold) cifar-10-batches-py")
+        self.browse_button = QPushButton("Browse...")
+        self.browse_button.clicked.connect(self._on_browse)
+        self.download_button = QPushButton("Download")
+        self.download_button.clicked.connect(lambda: self.download_requested.emit(self.data_dir.text()))
+        self.load_button = QPushButton("Load")
+        self.load_button.clicked.connect(self.request_dataset)
+        self.dataset_status = QLabel("Shapes: 10 classes of synthetic images, no download needed.")
+        self.dataset_status.setWordWrap(True)
+        data_box = QGroupBox("Dataset")
+        data_layout = QVBoxLayout(data_box)
+        row = QHBoxLayout()
+        row.addWidget(self.dataset_box, 1)
+        row.addWidget(self.load_button)
+        data_layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.data_dir, 1)
+        row.addWidget(self.browse_button)
+        row.addWidget(self.download_button)
+        data_layout.addLayout(row)
+        data_layout.addWidget(self.dataset_status)
+
+        # hyperparameters, pre-filled from core's defaults
+        m, t = ModelConfig(), TrainConfig(threads=max(1, (os.cpu_count() or 2) - 1))
+        self.fields: dict[str, QLineEdit | QComboBox] = {}
+        form = QFormLayout()
+        for name in ["latent_dim", "channels", "batch_size", "lr", "beta", "loss", "kl_warmup", "epochs",
+                     "device", "seed", "threads"]:
+            if name in ("loss", "device"):
+                w = QComboBox()
+                w.addItems(LOSS_MODES if name == "loss" else DEVICES)
+                w.setCurrentText(getattr(t, name))
+                w.currentTextChanged.connect(self.validate)
+            else:
+                w = QLineEdit(str(getattr(m, name) if hasattr(m, name) else getattr(t, name)))
+                w.textChanged.connect(self.validate)
+            self.fields[name] = w
+            form.addRow(LABELS[name], w)
+        self.form_error = QLabel("")
+        self.form_error.setStyleSheet("color: #c0392b;")
+        self.form_error.setWordWrap(True)
+        params_box = QGroupBox("Hyperparameters")
+        params_layout = QVBoxLayout(params_box)
+        params_layout.addLayout(form)
+        params_layout.addWidget(self.form_error)
+
+        # controls and progress
+        self.start_button = QPushButton("Start new")
+        self.start_button.setToolTip("Train a new model from scratch")
+        self.continue_button = QPushButton("Resume training")
+        self.continue_button.setToolTip("Continue training the current model (e.g. a loaded checkpoint)")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.stop_button = QPushButton("Stop")
+        self.start_button.clicked.connect(lambda: self.start_requested.emit(False))
+        self.continue_button.clicked.connect(lambda: self.start_requested.emit(True))
+        self.pause_button.toggled.connect(self._on_pause)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%p%")
+        self.progress_label = QLabel("Idle")
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.continue_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(data_box)
+        left_layout.addWidget(params_box)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.progress)
+        left_layout.addWidget(self.progress_label)
+        left_layout.addStretch(1)
+        left.setMaximumWidth(420)
+
+        self.loss_plot = LossPlot()
+        self.preview = ImageView("Reconstructions of 8 test images appear here while training.", min_side=80)
+        right = QSplitter()
+        right.setOrientation(Qt.Vertical)
+        right.addWidget(self.loss_plot)
+        preview_box = QGroupBox("Test images (top) and their reconstructions (bottom)")
+        QVBoxLayout(preview_box).addWidget(self.preview)
+        right.addWidget(preview_box)
+        right.setSizes([500, 200])
+        layout = QHBoxLayout(self)
+        layout.addWidget(left)
+        layout.addWidget(right, 1)
+        self._update_dataset_widgets()
+        self.set_running(False)
+
+    # ------------------------------------------------------------ form
+
+    def configs(self) -> tuple[ModelConfig, TrainConfig]:
+        """Parse and validate the form; raises ValueError naming the field and what it accepts."""
+        values: dict = {}
+        for name, w in self.fields.items():
+            if isinstance(w, QComboBox):
+                values[name] = w.currentText()
+                continue
+            text = w.text().strip()
+            try:
+                values[name] = int(text) if name in INT_FIELDS else float(text)
+            except ValueError:
+                kind = "a whole number" if name in INT_FIELDS else "a number"
+                raise ValueError(f"{LABELS[name]}: {text!r} is not {kind}") from None
+        try:
+            model = ModelConfig(latent_dim=values.pop("latent_dim"), channels=values.pop("channels"))
+            train = TrainConfig(dataset=self.dataset_spec, **values)
+            train.validate()
+        except ValueError as e:
+            name = str(e).split(" ", 1)[0]
+            raise ValueError(f"{LABELS.get(name, name)}: {e}") from None
+        return model, train
+
+    def set_configs(self, model: ModelConfig, train: TrainConfig) -> None:
+        for name, w in self.fields.items():
+            value = getattr(model, name) if hasattr(model, name) else getattr(train, name)
+            if isinstance(w, QComboBox):
+                w.setCurrentText(str(value))
+            else:
+                w.setText(str(value))
+
+    def validate(self) -> bool:
+        try:
+            self.configs()
+            self.form_error.setText("")
+            ok = True
+        except ValueError as e:
+            self.form_error.setText(str(e))
+            ok = False
+        can_start = ok and self.ready and not self.running
+        self.start_button.setEnabled(can_start)
+        self.continue_button.setEnabled(can_start and self.has_model)
+        return ok
+
+    # ------------------------------------------------------------ state from the main window
+
+    def set_ready(self, ready: bool) -> None:
+        self.ready = ready
+        self.set_running(self.running)
+
+    def set_has_model(self, has_model: bool) -> None:
+        self.has_model = has_model
+        self.validate()
+
+    def set_running(self, running: bool) -> None:
+        self.running = running
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        if not running:
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
+            self.pause_button.blockSignals(False)
+        for w in [self.dataset_box, self.load_button, self.download_button, self.browse_button, self.data_dir,
+                  *self.fields.values()]:
+            w.setEnabled(not running and self.ready)
+        self.validate()
+
+    def set_progress(self, m: dict, start_step: int) -> None:
+        total = max(1, m["total_steps"] - start_step)
+        self.progress.setRange(0, total)
+        self.progress.setValue(m["step"] - start_step)
+        self.progress_label.setText(
+            f"step {m['step']:,} of {m['total_steps']:,} · epoch {m['epoch']:.2f} · "
+            f"{m['img_per_s']:.0f} img/s · ETA {format_eta(m['eta_s'])}"
+        )
+
+    def set_status(self, text: str) -> None:
+        self.progress_label.setText(text)
+
+    def set_preview(self, originals: np.ndarray, recons: np.ndarray) -> None:
+        from core.latent import image_grid
+
+        self.preview.set_image(image_grid(np.concatenate([originals, recons]), nrow=len(originals)))
+
+    # ------------------------------------------------------------ dataset
+
+    def set_dataset_spec(self, spec: str) -> None:
+        self.dataset_spec = spec
+        index = {"shapes": 0, "cifar10": 1}.get(spec, 2)
+        self.dataset_box.setCurrentIndex(index)
+        if index == 2:
+            self.dataset_box.setItemText(2, f"Image folder: {os.path.basename(spec.rstrip('/'))}")
+        self._update_dataset_widgets()
+        self.validate()
+
+    def request_dataset(self) -> None:
+        self.dataset_requested.emit(self.dataset_spec, self.data_dir.text())
+
+    def _on_dataset_chosen(self, index: int) -> None:
+        spec = DATASETS[index][1]
+        if spec == "folder":
+            folder = QFileDialog.getExistingDirectory(self, "Image folder (one subfolder per class)")
+            if not folder:
+                self.set_dataset_spec(self.dataset_spec)
+                return
+            spec = folder
+        self.set_dataset_spec(spec)
+        self.request_dataset()
+
+    def _on_browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with cifar-10-batches-py", self.data_dir.text())
+        if folder:
+            self.data_dir.setText(folder)
+            if self.dataset_spec == "cifar10":
+                self.request_dataset()
+
+    def _update_dataset_widgets(self) -> None:
+        cifar = self.dataset_spec == "cifar10"
+        for w in (self.data_dir, self.browse_button, self.download_button):
+            w.setVisible(cifar)
+
+    def _on_pause(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_toggled.emit(paused)
