@@ -122,17 +122,14 @@ def cmd_train(args) -> None:
 
 
 def cmd_sample(args) -> None:
-    import torch
-    from torchvision.utils import save_image
-
     from core.checkpoint import load_checkpoint
-    from core.latent import sample_prior
+    from core.latent import image_grid, sample_prior, save_png
 
     if not 0 < args.temperature <= 10:
         raise ValueError(f"--temperature must be greater than 0 and at most 10, got {args.temperature}")
     images = sample_prior(load_checkpoint(args.checkpoint).build_model(), args.n, args.temperature, args.seed)
     try:
-        save_image(torch.from_numpy(images).float() / 255, args.out, nrow=8, padding=2)
+        save_png(image_grid(images, nrow=8), args.out)
     except (OSError, ValueError) as e:
         raise ValueError(f"cannot write {args.out}: {e}; choose a writable .png path") from e
     print(f"wrote {args.n} samples to {args.out}")

@@ -139,10 +139,10 @@ def image_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: i
 
 
 def save_png(image: np.ndarray, path) -> None:
-    """Write a uint8 [C, H, W] image as PNG (torchvision's image utilities)."""
-    from torchvision.io import write_png
+    """Write a uint8 [C, H, W] image as PNG, pixel for pixel (torchvision's save_image)."""
+    from torchvision.utils import save_image
 
-    write_png(torch.from_numpy(np.ascontiguousarray(image)), str(path))
+    save_image(torch.from_numpy(np.ascontiguousarray(image)).float() / 255, str(path), format="png")
 
 
 def save_latents(path, mu: np.ndarray, labels: np.ndarray, classes: list[str], coords: np.ndarray,

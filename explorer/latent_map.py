@@ -35,6 +35,7 @@ class LatentMapView(QWidget):
         self.selected: int | None = None  # last clicked point: start of a shift-click interpolation
         self._tree, self._visible_idx = None, np.zeros(0, np.int64)
         self._items: list[pg.ScatterPlotItem] = []
+        self.class_indices: list[np.ndarray] = []  # point indices drawn by each class's item
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.setAspectLocked(False)
@@ -96,7 +97,7 @@ class LatentMapView(QWidget):
         for item in self._items:
             self.plot.removeItem(item)
         colors = class_colors(len(classes))
-        self._items = []
+        self._items, self.class_indices = [], []
         self.legend.blockSignals(True)
         self.legend.clear()
         for k, name in enumerate(classes):
@@ -108,6 +109,7 @@ class LatentMapView(QWidget):
             )
             self.plot.addItem(item)
             self._items.append(item)
+            self.class_indices.append(idx)
             entry = QListWidgetItem(self._swatch(colors[k]), f"{name} ({len(idx):,})")
             entry.setFlags(entry.flags() | Qt.ItemIsUserCheckable)
             entry.setCheckState(Qt.Checked)
@@ -131,7 +133,7 @@ class LatentMapView(QWidget):
         self.info.setText("No map yet: train a model or open a checkpoint, then Encode.")
 
     def point_count(self) -> int:
-        return sum(len(item.data) for item in self._items if item.isVisible())
+        return sum(len(idx) for idx, item in zip(self.class_indices, self._items) if item.isVisible())
 
     def set_class_visible(self, k: int, visible: bool) -> None:
         self.legend.item(k).setCheckState(Qt.Checked if visible else Qt.Unchecked)

@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
             self.show_error("Invalid hyperparameter", str(e))
             return
         config.steps = steps
+        config.log_every = 1  # every step reaches the plot; the worker batches them ~20 times a second
         ds = self.session.dataset
         wanted = self.train_panel.dataset_spec
         if ds is None or (wanted in ("shapes", "cifar10") and ds.name != wanted):
