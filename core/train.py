@@ -162,12 +162,13 @@ class Trainer:
 
     @torch.inference_mode()
     def evaluate(self, batch_size: int = 500, control: TrainControl | None = None) -> dict | None:
-        """Test metrics from the posterior means: MSE, PSNR (dB), KL per latent dim, and the
-        test loss terms in the training weighting (so they plot beside the training curve).
+        """Test MSE and PSNR (dB) of the decoded posterior means, KL per latent dim, and the test
+        loss terms in the training weighting with a sampled z (so they plot beside the training curve).
         Returns None if `control` is stopped part-way (closing the app must not wait for it)."""
         was_training = self.model.training
         self.model.eval()
-        sq, kl, n = 0.0, 0.0, 0
+        noise = torch.Generator(device=self.device).manual_seed(0)  # fixed: the same draw every epoch
+        sq, sq_sampled, kl, n = 0.0, 0.0, 0.0, 0
         for i in range(0, len(self.test_x), batch_size):
             if control is not None and control.stopped:
                 self.model.train(was_training)
@@ -175,17 +176,19 @@ class Trainer:
             x = to_float(self.test_x[i:i + batch_size])
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                 mu, logvar = self.model.encode(x)
-                recon = self.model.decode(mu)
+                recon = self.model.decode(mu)  # the picture users see: decoded posterior mean
+                recon_sampled = self.model.decode(self.model.reparameterize(mu, logvar, noise))  # as in training
             sq += (recon.float() - x).pow(2).sum().item()
+            sq_sampled += (recon_sampled.float() - x).pow(2).sum().item()
             kl += kl_per_sample(mu.float(), logvar.float()).sum().item()
             n += len(x)
         self.model.train(was_training)
         pixels = x[0].numel()
-        sq_img, kl_img = sq / n, kl / n  # per-image sums, averaged over images
+        sq_img, kl_img = sq_sampled / n, kl / n  # per-image sums, averaged over images
         scale = {"elbo": (1, 1), "mean": (1 / pixels, 1), "sum": (self.config.batch_size, self.config.batch_size)}
         rec_w, kl_w = scale[self.config.loss]
         beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
-        mse = sq_img / pixels
+        mse = sq / n / pixels
         return {
             "step": self.step, "epoch": self.epoch, "test_mse": mse,
             "test_psnr": 10 * math.log10(1 / max(mse, 1e-12)), "kl_per_dim": kl_img / self.model_config.latent_dim,

@@ -51,6 +51,7 @@ class LatentMapView(QWidget):
             self.plot.addItem(item)
         self.hover_text = pg.TextItem("", color="k", anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 200))
         self.hover_text.setZValue(11)
+        self.hover_text.setVisible(False)  # an empty TextItem would still paint its white fill
         self.plot.addItem(self.hover_text)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -124,7 +125,7 @@ class LatentMapView(QWidget):
         self.selected = None
         for item in (self.hover_item, self.selected_item, self.marker_item):
             item.setData([], [])
-        self.hover_text.setText("")
+        self.hover_text.setVisible(False)
         self._rebuild_tree()
         self.plot.autoRange()
 
@@ -183,7 +184,7 @@ class LatentMapView(QWidget):
         index = self.pick(scene_pos)
         if index is None:
             self.hover_item.setData([], [])
-            self.hover_text.setText("")
+            self.hover_text.setVisible(False)
             self.hover_label.setText(" ")
             return
         x, y = self.coords[index]
@@ -191,6 +192,7 @@ class LatentMapView(QWidget):
         name = self.classes[self.labels[index]]
         self.hover_text.setText(f"{name} #{index}")
         self.hover_text.setPos(float(x), float(y))
+        self.hover_text.setVisible(True)
         self.hover_label.setText(f"Nearest point: {name}, index {index}")
 
     def _on_mouse_clicked(self, event) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 from explorer.style import curve_color
 
 CURVES = ("loss", "recon", "kld")
-SMOOTHING = 0.9  # exponential moving average weight, started at the first value
+SMOOTHING = 0.9  # EMA weight per training step (so sparse histories, e.g. every 50 steps, are not over-smoothed)
 
 
 class LossPlot(QWidget):
@@ -28,6 +28,7 @@ class LossPlot(QWidget):
         self._raw = {k: [] for k in CURVES}
         self._smooth = {k: [] for k in CURVES}
         self._ema = {k: 0.0 for k in CURVES}
+        self._norm = 0.0  # debiasing: the EMA of a constant 1, as TensorBoard does
         self._test_x: list[float] = []
         self._test_y: list[float] = []
         self.curves = {
@@ -64,6 +65,8 @@ class LossPlot(QWidget):
         self._timer.start()
 
     def clear(self) -> None:
+        self._norm = 0.0
+        self._ema = {k: 0.0 for k in CURVES}
         self._steps.clear()
         self._test_x.clear()
         self._test_y.clear()
@@ -74,13 +77,15 @@ class LossPlot(QWidget):
 
     def add_steps(self, metrics: list[dict]) -> None:
         for m in metrics:
+            gap = m["step"] - self._steps[-1] if self._steps else 1
+            w = SMOOTHING ** max(gap, 1)
+            self._norm = w * self._norm + (1 - w)
             self._steps.append(m["step"])
-            n = len(self._steps)
             for k in CURVES:
                 y = float(m[k])
                 self._raw[k].append(y)
-                self._ema[k] = y if n == 1 else SMOOTHING * self._ema[k] + (1 - SMOOTHING) * y
-                self._smooth[k].append(self._ema[k])
+                self._ema[k] = w * self._ema[k] + (1 - w) * y
+                self._smooth[k].append(self._ema[k] / self._norm)
         self._mark_dirty()
 
     def add_epoch(self, metrics: dict) -> None:

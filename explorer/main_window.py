@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
     def _on_pause(self, paused: bool) -> None:
         if self.train_worker is not None:
             (self.train_worker.pause if paused else self.train_worker.resume)()
-            self.train_panel.set_status("paused" if paused else "resuming...")
+            self.train_panel.set_paused(paused)
 
     def stop_training(self) -> None:
         if self.train_worker is not None:

@@ -223,6 +223,10 @@ class TrainingPanel(QWidget):
             f"{m['img_per_s']:.0f} img/s · ETA {format_eta(m['eta_s'])}"
         )
 
+    def set_paused(self, paused: bool) -> None:
+        text = self.progress_label.text().removesuffix(" · paused")
+        self.progress_label.setText(text + " · paused" if paused else text)
+
     def set_status(self, text: str) -> None:
         self.progress_label.setText(text)
 

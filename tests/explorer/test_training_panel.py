@@ -92,3 +92,16 @@ def test_worker_error_becomes_message_and_app_stays_usable(window, qtbot, monkey
     assert finished.args == ["failed"]
     assert window.last_error[0] == "Training stopped" and "Lower the batch size" in window.last_error[1]
     assert window.train_panel.start_button.isEnabled()
+
+
+def test_smoothing_is_debiased_and_per_step(qtbot):
+    from explorer.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.add_steps([{"step": s, "loss": 5.0, "recon": 4.0, "kld": 1.0} for s in range(1, 6)])
+    assert plot._smooth["loss"] == pytest.approx([5.0] * 5)  # no pull towards zero at the start
+    plot.clear()
+    # a sparse history (a CLI checkpoint logs every 50 steps) is barely smoothed
+    plot.add_steps([{"step": 50 * i, "loss": 100.0 - i, "recon": 1.0, "kld": 1.0} for i in range(1, 17)])
+    assert plot._smooth["loss"][-1] == pytest.approx(plot._raw["loss"][-1], abs=0.05)

@@ -1,0 +1,92 @@
+"""Regenerate the README screenshots (resources/screenshots/*.png) from a real CIFAR-10 run.
+
+Trains the reference model headless for --epochs on ../shared's CIFAR-10 (unless --checkpoint is
+given), opens it in the real window offscreen, resumes training briefly so the live views fill,
+clicks the map, and grabs each panel. Usage: python bench/screenshots.py [--checkpoint CKPT] [--epochs 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from common import ROOT, SHARED_CIFAR  # noqa: E402
+
+OUT = ROOT / "resources" / "screenshots"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--checkpoint", type=Path)
+    ap.add_argument("--epochs", type=int, default=2)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="vae-shots-"))
+    os.environ["VAE_EXPLORER_DATA"] = str(tmp)
+    ckpt_path = args.checkpoint
+    if ckpt_path is None:
+        from core.cli import main as cli
+
+        ckpt_path = tmp / "cifar.pt"
+        code = cli(["train", "--dataset", "cifar10", "--data-dir", str(SHARED_CIFAR), "--epochs", str(args.epochs),
+                    "--out", str(ckpt_path), "--log-every", "100"])
+        if code:
+            return code
+
+    import numpy as np
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.main_window import MainWindow
+    from explorer.selftest import wait_until
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    settings = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("data_dir", str(SHARED_CIFAR))
+    settings.setValue("dataset", "cifar10")
+    window = MainWindow(settings)
+    window.interactive = False
+    window.resize(1400, 860)
+    window.show()
+    window.start_loading()
+    wait_until(app, lambda: window.session.dataset is not None, 120, "CIFAR-10")
+    window.open_checkpoint(str(ckpt_path))
+    wait_until(app, lambda: not window.tasks and window.session.map is not None, 300, "the latent map")
+    done = []
+    window.training_finished.connect(done.append)
+    window.start_training(True, steps=30)  # resume briefly: live curve, progress and preview fill in
+    wait_until(app, lambda: window.train_panel.preview.image() is not None and window.train_panel.loss_plot.point_count() > 0, 300, "training")
+    window.train_panel.pause_button.click()
+    wait_until(app, lambda: window.train_worker.control.paused, 30, "pause")
+    for _ in range(30):
+        app.processEvents()
+    OUT.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(OUT / "train.png"))
+    window.train_panel.stop_button.click()
+    wait_until(app, lambda: done, 120, "stop")
+    window.encode("test")
+    wait_until(app, lambda: not window.tasks and window.session.map is not None, 300, "encoding")
+    view = window.map_view
+    coords = view.coords
+    a = int(np.argmax(coords[:, 0]))
+    b = int(np.argmin(coords[:, 0]))
+    view.point_clicked.emit(a)
+    window._on_interpolate(a, b)
+    view.selected_item.setData([coords[a, 0]], [coords[a, 1]])
+    window.tabs.setCurrentIndex(1)
+    for _ in range(30):
+        app.processEvents()
+    window.grab().save(str(OUT / "map.png"))
+    window.tabs.setCurrentIndex(2)
+    for _ in range(30):
+        app.processEvents()
+    window.grab().save(str(OUT / "samples.png"))
+    window.close()
+    print(f"wrote {', '.join(p.name for p in sorted(OUT.glob('*.png')))} to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
