@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 
-def wait_until(app, predicate, timeout_s: float, what: str) -> None:
+def wait_until(app, predicate, timeout_s: float, what: str, window=None) -> None:
+    """Process events until `predicate()`; fail early if `window` has reported an error."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
+        if window is not None and window.last_error is not None:
+            raise RuntimeError(f"{window.last_error[0]}: {window.last_error[1]}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
         app.processEvents()
@@ -34,7 +37,7 @@ def run_self_test(steps: int = 30) -> int:
         try:
             window.show()
             window.start_loading()
-            wait_until(app, lambda: window.train_panel.ready and window.session.dataset is not None, 120, "start-up")
+            wait_until(app, lambda: window.train_panel.ready and window.session.dataset is not None, 120, "start-up", window)
             window.train_panel.set_configs(ModelConfig(latent_dim=16, channels=16), TrainConfig(batch_size=32, epochs=1))
             outcome = []
             window.training_finished.connect(outcome.append)
@@ -42,7 +45,7 @@ def run_self_test(steps: int = 30) -> int:
             wait_until(app, lambda: outcome, 300, "training")
             if outcome != ["finished"] or window.last_error:
                 raise RuntimeError(f"training ended {outcome}: {window.last_error}")
-            wait_until(app, lambda: window.session.map is not None, 300, "encoding")
+            wait_until(app, lambda: window.session.map is not None, 300, "encoding", window)
             view = window.map_view
             n_points = view.point_count()
             view.point_clicked.emit(0)
@@ -58,7 +61,7 @@ def run_self_test(steps: int = 30) -> int:
                 raise RuntimeError(f"saving failed: {window.last_error}")
             window.session.clear_model()
             window.open_checkpoint(path)
-            wait_until(app, lambda: window.session.checkpoint is not None, 60, "reopening the checkpoint")
+            wait_until(app, lambda: window.session.checkpoint is not None, 60, "reopening the checkpoint", window)
             if window.session.checkpoint.step != steps:
                 raise RuntimeError(f"reopened checkpoint is at step {window.session.checkpoint.step}, not {steps}")
             psnr = window.session.checkpoint.history["epochs"][-1]["test_psnr"]

@@ -1,0 +1,31 @@
+"""Build the PyInstaller bundle with `packaging/build.py` (what `make package` runs) and prove it
+works by running the frozen app's --self-test. About 5 minutes here; see README "Standalone app"."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("VAE_EXPLORER_PACKAGING_TESTS") != "1",
+    reason="set VAE_EXPLORER_PACKAGING_TESTS=1 to build and run the frozen app",
+)
+
+
+def test_frozen_app_builds_and_passes_its_self_test(tmp_path):
+    build = subprocess.run([sys.executable, str(ROOT / "packaging" / "build.py")], cwd=ROOT,
+                           capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, build.stderr[-3000:]
+    assert "GB in" in build.stdout and "torch" in build.stdout  # size, file count and breakdown
+    exe = ROOT / "dist" / "vae-explorer" / ("vae-explorer.exe" if os.name == "nt" else "vae-explorer")
+    bundle_before = sorted(p.relative_to(exe.parent) for p in exe.parent.rglob("*"))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    run = subprocess.run([str(exe), "--self-test"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    assert "self-test passed" in run.stdout
+    # it wrote only to its data folder: nothing in the working directory, nothing in the bundle
+    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.relative_to(exe.parent) for p in exe.parent.rglob("*")) == bundle_before
