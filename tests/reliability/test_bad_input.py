@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from core.checkpoint import load_checkpoint
-from core.data import DatasetError, load_image_folder
+from core.data import load_image_folder
 from tests.conftest import ROOT, write_cifar_batches
 
 
