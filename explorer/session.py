@@ -50,8 +50,11 @@ class Session(QObject):
 
     def set_checkpoint(self, checkpoint, path=None) -> None:
         """Adopt a snapshot; builds the CPU inference model (raises CheckpointError if it does not fit)."""
-        model = checkpoint.build_model().eval()
-        self.checkpoint, self.model = checkpoint, model
+        if self.model is not None and self.model.config == checkpoint.model_config:
+            self.model.load_state_dict(checkpoint.model_state)  # every epoch: reuse, don't re-initialise
+        else:
+            self.model = checkpoint.build_model().eval()
+        self.checkpoint = checkpoint
         if path is not None:
             self.checkpoint_path = path
         self.model_changed.emit()
