@@ -127,9 +127,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"Cannot load checkpoint {path}: {msg}. {fix}") from e
     try:
         ckpt = _from_payload(payload)
-        ckpt.build_model()  # proves keys and shapes; nothing is returned half-loaded
+        model = ckpt.build_model()  # proves keys and shapes; nothing is returned half-loaded
         if ckpt.optimizer_state is not None:
-            model = ckpt.build_model()
             torch.optim.Adam(model.parameters()).load_state_dict(ckpt.optimizer_state)
     except CheckpointError as e:
         raise CheckpointError(f"Cannot load checkpoint {path}: {e}. {fix}") from e

@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 bad input (one `error: ...` line on stderr), 1 anything
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -31,6 +32,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -62,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=_T.seed)
     t.add_argument("--threads", type=int, default=_T.threads, help="CPU threads (0 = all cores)")
     t.add_argument("--log-every", type=_positive_int, default=50, help="steps between progress lines")
-    t.add_argument("--save-every", type=int, default=0, metavar="STEPS", help="also save every N steps")
+    t.add_argument("--save-every", type=_non_negative_int, default=0, metavar="STEPS", help="also save every N steps")
     t.add_argument("--out", type=Path, default=Path("vae.pt"), help="checkpoint to write")
     t.add_argument("--resume", type=Path, metavar="CKPT", help="continue training this checkpoint")
 
@@ -96,7 +104,9 @@ def cmd_train(args) -> None:
     config = TrainConfig(
         dataset=args.dataset, epochs=args.epochs, steps=args.steps, batch_size=args.batch_size,
         lr=args.lr, beta=args.beta, loss=args.loss, kl_warmup=args.kl_warmup, device=args.device,
-        seed=args.seed, threads=args.threads, log_every=args.log_every,
+        seed=args.seed, threads=args.threads,
+        # callbacks at every print and every save; prints stay at --log-every
+        log_every=math.gcd(args.log_every, args.save_every) if args.save_every else args.log_every,
     )
     config.validate()
     data = _load_data(args, model_config)
@@ -105,8 +115,9 @@ def cmd_train(args) -> None:
           f"steps {trainer.step} -> {trainer.target_step}", flush=True)
 
     def on_step(m: dict) -> None:
-        print(f"step {m['step']:>6}/{m['total_steps']}  loss {m['loss']:.4g}  recon {m['recon']:.4g}  "
-              f"kld {m['kld']:.4g}  {m['img_per_s']:.0f} img/s  ETA {m['eta_s']:.0f}s", flush=True)
+        if m["step"] % args.log_every == 0 or m["step"] == trainer.target_step:
+            print(f"step {m['step']:>6}/{m['total_steps']}  loss {m['loss']:.4g}  recon {m['recon']:.4g}  "
+                  f"kld {m['kld']:.4g}  {m['img_per_s']:.0f} img/s  ETA {m['eta_s']:.0f}s", flush=True)
         if args.save_every and m["step"] % args.save_every == 0:
             save_checkpoint(trainer.checkpoint(), args.out)
 
@@ -114,7 +125,6 @@ def cmd_train(args) -> None:
         print(f"epoch end at step {m['step']}: test MSE {m['test_mse']:.4f}, PSNR {m['test_psnr']:.2f} dB, "
               f"KL/dim {m['kl_per_dim']:.3f}", flush=True)
 
-    config.log_every = min(args.log_every, args.save_every) if args.save_every else args.log_every
     trainer.run(on_step=on_step, on_epoch=on_epoch)
     save_checkpoint(trainer.checkpoint(), args.out)
     final = trainer.history["epochs"][-1]

@@ -103,7 +103,7 @@ def test_every_invalid_form_value_is_refused_with_a_reason(window, field, text):
 @pytest.mark.parametrize("args", [
     ["--latent-dim", "0"], ["--channels", "-1"], ["--batch-size", "x"], ["--lr", "0"], ["--beta", "-2"],
     ["--kl-warmup", "-5"], ["--epochs", "0"], ["--steps", "-1"], ["--device", "tpu"], ["--threads", "-1"],
-    ["--loss", "median"],
+    ["--loss", "median"], ["--save-every", "-2"],
 ])
 def test_every_invalid_cli_value_exits_2_with_one_line(tmp_path, args):
     r = subprocess.run([sys.executable, "-m", "core.cli", "train", "--steps", "1", *args],
