@@ -19,7 +19,9 @@ def start_in_thread(worker: "QObject", parent: QObject) -> QThread:
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit, Qt.DirectConnection)  # quit is thread-safe; never wait on a queue
-    thread.finished.connect(worker.deleteLater)
+    # No worker.deleteLater here: a Python QObject destroyed in its own thread needs the GIL inside
+    # Qt's connection locks and can deadlock the GUI thread. The GUI thread drops the last reference
+    # after the thread has finished, so the worker is destroyed there.
     thread.start()
     return thread
 
