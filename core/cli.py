@@ -147,9 +147,9 @@ def cmd_sample(args) -> None:
 
 def cmd_encode(args) -> None:
     from core.checkpoint import load_checkpoint
-    from core.latent import LatentMap, encode, save_latents
+    from core.latent import LATENT_SUFFIXES, LatentMap, encode, save_latents
 
-    if args.out.suffix.lower() not in (".npz", ".csv"):
+    if args.out.suffix.lower() not in LATENT_SUFFIXES:  # checked before the slow encode
         raise ValueError(f"--out must end in .npz or .csv, got {args.out}")
     ckpt = load_checkpoint(args.checkpoint)
     data = _load_data(args, ckpt.model_config)

@@ -145,13 +145,16 @@ def save_png(image: np.ndarray, path) -> None:
     save_image(torch.from_numpy(np.ascontiguousarray(image)).float() / 255, str(path), format="png")
 
 
+LATENT_SUFFIXES = (".npz", ".csv")
+
+
 def save_latents(path, mu: np.ndarray, labels: np.ndarray, classes: list[str], coords: np.ndarray,
                  explained: np.ndarray) -> None:
     """Write latents as .npz (all arrays) or .csv (label, class, pc1, pc2, mu_0..). OSError -> ValueError."""
     from pathlib import Path
 
     path = Path(path)
-    if path.suffix.lower() not in (".npz", ".csv"):
+    if path.suffix.lower() not in LATENT_SUFFIXES:
         raise ValueError(f"latents are saved as .npz or .csv, not {path.suffix or 'no suffix'!r}: {path}")
     try:
         if path.suffix.lower() == ".npz":

@@ -169,20 +169,21 @@ class Trainer:
         self.model.eval()
         noise = torch.Generator(device=self.device).manual_seed(0)  # fixed: the same draw every epoch
         sq, sq_sampled, kl, n = 0.0, 0.0, 0.0, 0
-        for i in range(0, len(self.test_x), batch_size):
-            if control is not None and control.stopped:
-                self.model.train(was_training)
-                return None
-            x = to_float(self.test_x[i:i + batch_size])
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                mu, logvar = self.model.encode(x)
-                recon = self.model.decode(mu)  # the picture users see: decoded posterior mean
-                recon_sampled = self.model.decode(self.model.reparameterize(mu, logvar, noise))  # as in training
-            sq += (recon.float() - x).pow(2).sum().item()
-            sq_sampled += (recon_sampled.float() - x).pow(2).sum().item()
-            kl += kl_per_sample(mu.float(), logvar.float()).sum().item()
-            n += len(x)
-        self.model.train(was_training)
+        try:
+            for i in range(0, len(self.test_x), batch_size):
+                if control is not None and control.stopped:
+                    return None
+                x = to_float(self.test_x[i:i + batch_size])
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                    mu, logvar = self.model.encode(x)
+                    recon = self.model.decode(mu)  # the picture users see: decoded posterior mean
+                    recon_sampled = self.model.decode(self.model.reparameterize(mu, logvar, noise))  # as in training
+                sq += (recon.float() - x).pow(2).sum().item()
+                sq_sampled += (recon_sampled.float() - x).pow(2).sum().item()
+                kl += kl_per_sample(mu.float(), logvar.float()).sum().item()
+                n += len(x)
+        finally:
+            self.model.train(was_training)
         pixels = x[0].numel()
         sq_img, kl_img = sq_sampled / n, kl / n  # per-image sums, averaged over images
         scale = {"elbo": (1, 1), "mean": (1 / pixels, 1), "sum": (self.config.batch_size, self.config.batch_size)}

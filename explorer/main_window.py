@@ -253,12 +253,13 @@ class MainWindow(FileMenuMixin, QMainWindow):
 
     def _on_pause(self, paused: bool) -> None:
         if self.train_worker is not None:
-            (self.train_worker.pause if paused else self.train_worker.resume)()
+            control = self.train_worker.control
+            (control.pause if paused else control.resume)()
             self.train_panel.set_paused(paused)
 
     def stop_training(self) -> None:
         if self.train_worker is not None:
-            self.train_worker.stop()
+            self.train_worker.control.stop()
             self.train_panel.set_status("stopping...")
 
     def _on_steps(self, metrics: list) -> None:
@@ -401,7 +402,7 @@ class MainWindow(FileMenuMixin, QMainWindow):
         """Stop workers, wait for their threads (at most ~2 s), autosave, save settings."""
         self._save_settings()
         if self.train_worker is not None:
-            self.train_worker.stop()  # the worker autosaves as it stops
+            self.train_worker.control.stop()  # the worker autosaves as it stops
         for task in self.tasks:
             task.cancel()
         deadline = time.monotonic() + CLOSE_TIMEOUT_MS / 1000

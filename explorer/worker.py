@@ -84,9 +84,6 @@ class Task(QObject):
     def cancel(self) -> None:
         self.worker.cancelled = True
 
-    def wait(self, ms: int) -> bool:
-        return self.thread.wait(ms)
-
     @Slot(object)
     def _on_result(self, value) -> None:
         if not self.worker.cancelled:
@@ -128,19 +125,9 @@ class TrainWorker(QObject):
         self.emit_interval_s, self.preview_interval_s = emit_interval_s, preview_interval_s
         from core.train import TrainControl  # torch loads after the window is up
 
-        self.control = TrainControl()
+        self.control = TrainControl()  # pause/resume/stop flags, safe to call from the GUI thread
         self._pending: list[dict] = []
         self._last_emit = self._last_preview = 0.0
-
-    # control, callable from any thread
-    def pause(self) -> None:
-        self.control.pause()
-
-    def resume(self) -> None:
-        self.control.resume()
-
-    def stop(self) -> None:
-        self.control.stop()
 
     def _flush(self) -> None:
         if self._pending:
