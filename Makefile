@@ -1,5 +1,7 @@
 # Two commands do everything: `make run` and `make test` (each sets up .venv first if needed).
-PYTHON ?= python3.11
+# The first of python3, python3.13, python3.12, python3.11 that is 3.11 or newer; PYTHON=... overrides.
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -9,16 +11,18 @@ STAMP  := $(VENV)/.installed
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
+	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 or newer found (tried python3, python3.13, python3.12, python3.11); install one, or run make PYTHON=/path/to/python3"; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	# compat: a plain .pth to this folder (no import hook, and no setuptools notice about it)
+	$(PY) -m pip install --quiet -e ".[test]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 run: setup
 	$(VENV)/bin/vae-explorer
 
 test: setup
+	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 bench: setup

@@ -75,14 +75,13 @@ def bench_training_and_stall(app, steps: int) -> None:
     before = headless()
 
     window = MainWindow(QSettings(tempfile.mktemp(suffix=".ini"), QSettings.IniFormat))
-    window.interactive = False
+    window.messages.interactive = False
     window.show()
     window.start_loading()
     wait_until(app, lambda: window.session.dataset is not None, 120, "start-up")
     window.train_panel.set_configs(ModelConfig(), TrainConfig(batch_size=128, threads=threads))
     window.train_panel.fields["epochs"].setText("1")
     rates, gaps, done = [], [], []
-    window.train_worker = None
     last = [time.perf_counter()]
 
     def probe():
@@ -94,12 +93,13 @@ def bench_training_and_stall(app, steps: int) -> None:
     timer.timeout.connect(probe)
     window.training_finished.connect(done.append)
     window.start_training(steps=steps + 1)
-    window.train_worker.steps.connect(lambda ms: rates.extend(m["img_per_s"] for m in ms if m["step"] > 1))
+    window.training.worker.steps.connect(lambda ms: rates.extend(m.img_per_s for m in ms if m.step > 1))
     timer.start()
     wait_until(app, lambda: done, 600, "GUI training")
     timer.stop()
     gui = float(np.median(rates))
     window.close()
+    wait_until(app, lambda: window.closed, 60, "closing")
     ref = (before + headless()) / 2  # headless measured before and after the GUI run, averaged
     print(f"training: GUI {gui:.1f} img/s vs headless {ref:.1f} img/s ({threads} thread(s)), ratio {gui / ref:.2f}; "
           f"target >= 0.95")

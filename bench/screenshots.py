@@ -47,33 +47,33 @@ def main() -> int:
     settings.setValue("data_dir", str(SHARED_CIFAR))
     settings.setValue("dataset", "cifar10")
     window = MainWindow(settings)
-    window.interactive = False
+    window.messages.interactive = False
     window.resize(1400, 860)
     window.show()
     window.start_loading()
     wait_until(app, lambda: window.session.dataset is not None, 120, "CIFAR-10")
-    window.open_checkpoint(str(ckpt_path))
-    wait_until(app, lambda: not window.tasks and window.session.map is not None, 300, "the latent map")
+    window.loader.open_checkpoint(str(ckpt_path))
+    wait_until(app, lambda: not window.runner.tasks and window.session.map is not None, 300, "the latent map")
     done = []
     window.training_finished.connect(done.append)
     window.start_training(True, steps=30)  # resume briefly: live curve, progress and preview fill in
-    wait_until(app, lambda: window.train_panel.preview.image() is not None and window.train_panel.loss_plot.point_count() > 0, 300, "training")
+    wait_until(app, lambda: window.preview.image() is not None and window.loss_plot.point_count() > 0, 300, "training")
     window.train_panel.pause_button.click()
-    wait_until(app, lambda: window.train_worker.control.paused, 30, "pause")
+    wait_until(app, lambda: window.training.worker.control.paused, 30, "pause")
     for _ in range(30):
         app.processEvents()
     OUT.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(OUT / "train.png"))
     window.train_panel.stop_button.click()
     wait_until(app, lambda: done, 120, "stop")
-    window.encode("test")
-    wait_until(app, lambda: not window.tasks and window.session.map is not None, 300, "encoding")
+    window.maps.encode("test")
+    wait_until(app, lambda: not window.runner.tasks and window.session.map is not None, 300, "encoding")
     view = window.map_view
     coords = view.coords
     a = int(np.argmax(coords[:, 0]))
     b = int(np.argmin(coords[:, 0]))
     view.point_clicked.emit(a)
-    window._on_interpolate(a, b)
+    view.interpolate_requested.emit(a, b)
     view.selected_item.setData([coords[a, 0]], [coords[a, 1]])
     window.tabs.setCurrentIndex(1)
     for _ in range(30):
@@ -84,6 +84,7 @@ def main() -> int:
         app.processEvents()
     window.grab().save(str(OUT / "samples.png"))
     window.close()
+    wait_until(app, lambda: window.closed, 60, "closing")
     print(f"wrote {', '.join(p.name for p in sorted(OUT.glob('*.png')))} to {OUT}")
     return 0
 

@@ -1,4 +1,7 @@
-"""Command line: `vae-explorer train|sample|encode`; with no subcommand it opens the desktop app.
+"""Command line: `vae-explorer train|sample|encode` (also `python -m core.cli ...`).
+
+The `vae-explorer` console script starts in explorer.app, which opens the desktop app when no
+subcommand is given and hands subcommands to `main` here; core never imports the app.
 
 Exit codes: 0 success, 2 bad input (one `error: ...` line on stderr), 1 anything unexpected.
 """
@@ -10,6 +13,7 @@ import sys
 from pathlib import Path
 
 from core.config import DEVICES, LOSS_MODES, ModelConfig, TrainConfig
+from core.metrics import EpochMetrics, StepMetrics
 
 _T, _M = TrainConfig(), ModelConfig()
 
@@ -48,9 +52,11 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="download CIFAR-10 if it is missing")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vae-explorer", description="Train and explore a convolutional VAE.")
-    parser.add_argument("--self-test", action="store_true", help="run the app's offscreen self-test and exit")
+COMMANDS = ("train", "sample", "encode")
+
+
+def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(prog="vae-explorer", description="Train and explore a convolutional VAE.", epilog=epilog)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -114,16 +120,16 @@ def cmd_train(args) -> None:
     print(f"training on {data.name} ({len(data.train)} images), {device_label(trainer.device)}, "
           f"steps {trainer.step} -> {trainer.target_step}", flush=True)
 
-    def on_step(m: dict) -> None:
-        if m["step"] % args.log_every == 0 or m["step"] == trainer.target_step:
-            print(f"step {m['step']:>6}/{m['total_steps']}  loss {m['loss']:.4g}  recon {m['recon']:.4g}  "
-                  f"kld {m['kld']:.4g}  {m['img_per_s']:.0f} img/s  ETA {m['eta_s']:.0f}s", flush=True)
-        if args.save_every and m["step"] % args.save_every == 0:
+    def on_step(m: StepMetrics) -> None:
+        if m.step % args.log_every == 0 or m.step == trainer.target_step:
+            print(f"step {m.step:>6}/{m.total_steps}  loss {m.loss:.4g}  recon {m.recon:.4g}  "
+                  f"kld {m.kld:.4g}  {m.img_per_s:.0f} img/s  ETA {m.eta_s:.0f}s", flush=True)
+        if args.save_every and m.step % args.save_every == 0:
             save_checkpoint(trainer.checkpoint(), args.out)
 
-    def on_epoch(m: dict) -> None:
-        print(f"epoch end at step {m['step']}: test MSE {m['test_mse']:.4f}, PSNR {m['test_psnr']:.2f} dB, "
-              f"KL/dim {m['kl_per_dim']:.3f}", flush=True)
+    def on_epoch(m: EpochMetrics) -> None:
+        print(f"epoch end at step {m.step}: test MSE {m.test_mse:.4f}, PSNR {m.test_psnr:.2f} dB, "
+              f"KL/dim {m.kl_per_dim:.3f}", flush=True)
 
     trainer.run(on_step=on_step, on_epoch=on_epoch)
     save_checkpoint(trainer.checkpoint(), args.out)
@@ -160,12 +166,13 @@ def cmd_encode(args) -> None:
     print(f"encoded {len(mu)} {args.split} images; PCA explains {100 * lmap.explained.sum():.1f}%; wrote {args.out}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, epilog: str | None = None) -> int:
+    """Run one subcommand; `epilog` lets the app's entry point add its own options to --help."""
+    parser = build_parser(epilog)
+    args = parser.parse_args(argv)
     if args.command is None:
-        from explorer.app import main as app_main
-
-        return app_main(["--self-test"] if args.self_test else [])
+        parser.print_help(sys.stderr)
+        return 2
     from core.checkpoint import CheckpointError
     from core.data import DatasetError
     from core.train import TrainingError

@@ -8,11 +8,11 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import socket
 import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -106,8 +106,7 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def _read_cifar_split(folder: Path, names: list[str]) -> ImageSet:
-    parts = [_read_cifar_batch(folder / n) for n in names]
+def _image_set(parts: list[tuple[np.ndarray, np.ndarray]]) -> ImageSet:
     return ImageSet(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
 
 
@@ -117,16 +116,47 @@ def find_cifar_folder(root: Path) -> Path:
     return root if (root / "batches.meta").exists() or root.name == CIFAR_FOLDER else root / CIFAR_FOLDER
 
 
-def download_cifar10(root: Path, timeout_s: float = 30.0) -> None:
-    """Download and unpack the official archive into `root`, verified by MD5 (torchvision)."""
-    from torchvision.datasets.utils import download_and_extract_archive
+Progress = Callable[[int, int], "bool | None"]  # (done, total) -> False to cancel
+
+
+def _check(progress: Progress | None, done: int, total: int) -> None:
+    """Report progress; raise InterruptedError if the caller cancelled."""
+    if progress is not None and progress(done, total) is False:
+        raise InterruptedError("cancelled")
+
+
+def download_cifar10(root: Path, timeout_s: float = 30.0, progress: Progress | None = None) -> None:
+    """Download the official archive into `root`, verify its MD5 and unpack it (torchvision).
+
+    The archive streams into a temporary file and unpacks into a temporary folder that is renamed
+    into place only when complete, so a failed or cancelled download (InterruptedError when
+    `progress` returns False) leaves `root` as it was.
+    """
+    import shutil
+    import tempfile
+    import urllib.request
+
+    from torchvision.datasets.utils import check_integrity, extract_archive
 
     root = Path(root).expanduser()
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout_s)
+    archive = unpacked = None
     try:
         root.mkdir(parents=True, exist_ok=True)
-        download_and_extract_archive(CIFAR_URL, str(root), md5=CIFAR_MD5, remove_finished=True)
+        fd, archive = tempfile.mkstemp(prefix=".cifar-10-download.", suffix=".tar.gz", dir=root)
+        request = urllib.request.Request(CIFAR_URL, headers={"User-Agent": "vae-explorer"})
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout_s) as response:
+            total, done = int(response.headers.get("Content-Length") or 0), 0
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                done += len(chunk)
+                _check(progress, done, total)
+        if not check_integrity(archive, CIFAR_MD5):
+            raise DatasetError(f"the download is corrupt (MD5 differs from {CIFAR_MD5})")
+        unpacked = tempfile.mkdtemp(prefix=".cifar-10-unpack.", dir=root)
+        extract_archive(archive, unpacked)
+        os.replace(Path(unpacked) / CIFAR_FOLDER, root / CIFAR_FOLDER)
+    except InterruptedError:
+        raise
     except Exception as e:
         raise DatasetError(
             f"Could not download CIFAR-10 into {root} ({type(e).__name__}: {e}). Check the network "
@@ -134,13 +164,17 @@ def download_cifar10(root: Path, timeout_s: float = 30.0) -> None:
             f"'shapes' dataset, which needs no download."
         ) from e
     finally:
-        socket.setdefaulttimeout(old)
+        if archive is not None and os.path.exists(archive):
+            os.unlink(archive)
+        if unpacked is not None:
+            shutil.rmtree(unpacked, ignore_errors=True)
 
 
-def load_cifar10(root: Path, download: bool = False) -> Dataset:
+def load_cifar10(root: Path, download: bool = False, progress: Progress | None = None) -> Dataset:
     """Read CIFAR-10 from `root` (or root/cifar-10-batches-py); download first if allowed and absent.
 
-    A local folder is checked by structure, not MD5 (re-pickled copies are fine).
+    A local folder is checked by structure, not MD5 (re-pickled copies are fine). `progress`
+    reports bytes while downloading, then batch files read; returning False cancels.
     """
     folder = find_cifar_folder(root)
     if not folder.is_dir():
@@ -149,7 +183,7 @@ def load_cifar10(root: Path, download: bool = False) -> Dataset:
                 f"No CIFAR-10 found at {folder}. Download it (--download, or the Download button), "
                 f"choose the folder that holds {CIFAR_FOLDER}, or use the 'shapes' dataset."
             )
-        download_cifar10(folder.parent)
+        download_cifar10(folder.parent, progress=progress)
     classes = [f"class {i}" for i in range(10)]
     meta = folder / "batches.meta"
     if meta.is_file():
@@ -160,7 +194,13 @@ def load_cifar10(root: Path, download: bool = False) -> Dataset:
                 classes = [str(n) for n in names]
         except Exception as e:
             raise DatasetError(f"CIFAR-10 metadata {meta} is unreadable ({e}); replace the folder.") from e
-    return Dataset("cifar10", classes, _read_cifar_split(folder, CIFAR_TRAIN), _read_cifar_split(folder, CIFAR_TEST))
+    names = CIFAR_TRAIN + CIFAR_TEST
+    parts = []
+    for i, name in enumerate(names):
+        parts.append(_read_cifar_batch(folder / name))
+        _check(progress, i + 1, len(names))
+    train, test = parts[:len(CIFAR_TRAIN)], parts[len(CIFAR_TRAIN):]
+    return Dataset("cifar10", classes, _image_set(train), _image_set(test))
 
 
 # ---------------------------------------------------------------- image folder
@@ -284,13 +324,14 @@ def make_shapes(n_train: int = 10000, n_test: int = 2000, img_size: int = 32, in
 # ---------------------------------------------------------------- dispatch
 
 def load_dataset(
-    spec: str, data_dir: Path | None = None, img_size: int = 32, in_ch: int = 3, download: bool = False
+    spec: str, data_dir: Path | None = None, img_size: int = 32, in_ch: int = 3, download: bool = False,
+    progress: Progress | None = None,
 ) -> Dataset:
-    """`spec` is "cifar10", "shapes" or a path to an image folder."""
+    """`spec` is "cifar10", "shapes" or a path to an image folder. CIFAR-10 reports `progress`."""
     if spec == "shapes":
         return make_shapes(img_size=img_size, in_ch=in_ch)
     if spec == "cifar10":
         if img_size != 32 or in_ch != 3:
             raise DatasetError("CIFAR-10 images are 32x32 RGB; use img_size 32 and in_ch 3 with it.")
-        return load_cifar10(Path(data_dir) if data_dir else user_data_dir(), download=download)
+        return load_cifar10(Path(data_dir) if data_dir else user_data_dir(), download, progress)
     return load_image_folder(Path(spec), img_size=img_size, in_ch=in_ch)

@@ -122,6 +122,40 @@ class LatentMap:
         return int(idx), float(dist)
 
 
+class PixelPicker:
+    """Nearest point to a screen position by distance in pixels, at any zoom and axis scales.
+
+    Built once per map (and per set of visible points): points are sorted by x, so a query only
+    looks at the band of points within the radius along x. Exact; about 1 ms at 1,000,000 points
+    unless the band itself holds most of them.
+    """
+
+    def __init__(self, coords: np.ndarray, visible: np.ndarray | None = None) -> None:
+        coords = np.asarray(coords, np.float64).reshape(-1, 2)
+        index = np.arange(len(coords)) if visible is None else np.flatnonzero(visible)
+        order = np.argsort(coords[index, 0], kind="stable")
+        self.index = index[order]  # [M] point indices sorted by x
+        self.x, self.y = coords[self.index, 0], coords[self.index, 1]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def nearest(self, x: float, y: float, px_w: float, px_h: float, radius_px: float) -> int | None:
+        """Index of the point nearest to (x, y) in pixels, if within `radius_px` pixels, else None.
+
+        `px_w`, `px_h`: data units per screen pixel along x and y (they differ when axes scale apart).
+        """
+        lo = np.searchsorted(self.x, x - radius_px * px_w, side="left")
+        hi = np.searchsorted(self.x, x + radius_px * px_w, side="right")
+        if hi <= lo:
+            return None
+        dx = (self.x[lo:hi] - x) / px_w
+        dy = (self.y[lo:hi] - y) / px_h
+        d2 = dx * dx + dy * dy
+        j = int(np.argmin(d2))
+        return int(self.index[lo + j]) if d2[j] <= radius_px * radius_px else None
+
+
 def knn_accuracy(mu: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0, max_points: int = 10000) -> float:
     """Held-out accuracy of a k-NN classifier on the latent means: how well classes cluster."""
     rng = np.random.default_rng(seed)

@@ -17,6 +17,7 @@ from core.checkpoint import Checkpoint
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
 from core.loss import kl_per_sample, vae_loss, warmup_beta
+from core.metrics import EpochMetrics, Outcome, StepMetrics, StepTerms
 from core.model import ConvVAE
 
 
@@ -31,6 +32,7 @@ class TrainControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._waiting = threading.Event()  # set while the training thread sits paused
 
     def pause(self) -> None:
         self._running.clear()
@@ -50,9 +52,20 @@ class TrainControl:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def waiting(self) -> bool:
+        """True while the training thread is blocked in `wait_while_paused`."""
+        return self._waiting.is_set()
+
     def wait_while_paused(self) -> None:
-        while not self._running.wait(0.05):
-            pass
+        if self._running.is_set():
+            return
+        self._waiting.set()
+        try:
+            while not self._running.wait(0.05):
+                pass
+        finally:
+            self._waiting.clear()
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -137,8 +150,8 @@ class Trainer:
         b = self.config.batch_size
         return perm[pos * b:(pos + 1) * b].to(self.device)
 
-    def train_step(self) -> tuple[float, float, float, float]:
-        """One optimizer step -> (loss, recon, kld, beta). Raises TrainingError on NaN/inf."""
+    def train_step(self) -> StepTerms:
+        """One optimizer step -> its loss terms. Raises TrainingError on NaN/inf."""
         self.model.train()
         x = to_float(self.train_x[self._batch_indices()])
         beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
@@ -158,10 +171,10 @@ class Trainer:
         terms["loss"].backward()
         self.optimizer.step()
         self.step += 1
-        return loss, rec, kld, beta
+        return StepTerms(loss, rec, kld, beta)
 
     @torch.inference_mode()
-    def evaluate(self, batch_size: int = 500, control: TrainControl | None = None) -> dict | None:
+    def evaluate(self, batch_size: int = 500, control: TrainControl | None = None) -> EpochMetrics | None:
         """Test MSE and PSNR (dB) of the decoded posterior means, KL per latent dim, and the test
         loss terms in the training weighting with a sampled z (so they plot beside the training curve).
         Returns None if `control` is stopped part-way (closing the app must not wait for it)."""
@@ -190,52 +203,50 @@ class Trainer:
         rec_w, kl_w = scale[self.config.loss]
         beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
         mse = sq / n / pixels
-        return {
-            "step": self.step, "epoch": self.epoch, "test_mse": mse,
-            "test_psnr": 10 * math.log10(1 / max(mse, 1e-12)), "kl_per_dim": kl_img / self.model_config.latent_dim,
-            "test_recon": sq_img * rec_w, "test_kld": kl_img * kl_w,
-            "test_loss": sq_img * rec_w + beta * kl_img * kl_w,
-        }
+        return EpochMetrics(
+            step=self.step, epoch=self.epoch, test_mse=mse,
+            test_psnr=10 * math.log10(1 / max(mse, 1e-12)), kl_per_dim=kl_img / self.model_config.latent_dim,
+            test_recon=sq_img * rec_w, test_kld=kl_img * kl_w, test_loss=sq_img * rec_w + beta * kl_img * kl_w,
+        )
 
     def run(
         self,
-        on_step: Callable[[dict], None] | None = None,
-        on_epoch: Callable[[dict], None] | None = None,
+        on_step: Callable[[StepMetrics], None] | None = None,
+        on_epoch: Callable[[EpochMetrics], None] | None = None,
         control: TrainControl | None = None,
-    ) -> str:
-        """Train up to target_step. Returns "finished" or "stopped". Metrics also go to self.history."""
+    ) -> Outcome:
+        """Train up to target_step -> FINISHED or STOPPED. Metrics also go to self.history (as dicts)."""
         control = control or TrainControl()
         sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
         while self.step < self.target_step:
             control.wait_while_paused()
             if control.stopped:
-                return "stopped"
-            loss, rec, kld, beta = self.train_step()
-            sums = [sums[0] + loss, sums[1] + rec, sums[2] + kld]
+                return Outcome.STOPPED
+            terms = self.train_step()
+            sums = [sums[0] + terms.loss, sums[1] + terms.recon, sums[2] + terms.kld]
             if self.step % self.config.log_every == 0 or self.step == self.target_step:
                 now = time.perf_counter()
                 n = self.step - s0
                 steps_per_s = n / max(now - t0, 1e-9)
-                m = {
-                    "step": self.step, "epoch": self.step / self.steps_per_epoch,
-                    "loss": sums[0] / n, "recon": sums[1] / n, "kld": sums[2] / n, "beta": beta,
-                    "img_per_s": steps_per_s * self.config.batch_size,
-                    "eta_s": (self.target_step - self.step) / steps_per_s,
-                    "total_steps": self.target_step,
-                }
-                self.history["steps"].append(m)
+                m = StepMetrics(
+                    step=self.step, epoch=self.step / self.steps_per_epoch,
+                    loss=sums[0] / n, recon=sums[1] / n, kld=sums[2] / n, beta=terms.beta,
+                    img_per_s=steps_per_s * self.config.batch_size,
+                    eta_s=(self.target_step - self.step) / steps_per_s, total_steps=self.target_step,
+                )
+                self.history["steps"].append(m.to_dict())
                 if on_step:
                     on_step(m)
                 sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
             if self.step % self.steps_per_epoch == 0 or self.step == self.target_step:
                 metrics = self.evaluate(control=control)
                 if metrics is None:
-                    return "stopped"
-                self.history["epochs"].append(metrics)
+                    return Outcome.STOPPED
+                self.history["epochs"].append(metrics.to_dict())
                 if on_epoch:
                     on_epoch(metrics)
                 t0 = time.perf_counter()  # evaluation time is not training throughput
-        return "finished"
+        return Outcome.FINISHED
 
     def checkpoint(self) -> Checkpoint:
         """A snapshot on the CPU (copies, safe to hand to another thread or save)."""

@@ -1,6 +1,7 @@
-"""Application entry: show the window first, then load torch and friends in the background.
+"""Entry point of `vae-explorer`, `python -m explorer` and the frozen app.
 
-`vae-explorer` and `python -m explorer` land here; `--self-test` runs explorer.selftest offscreen.
+A subcommand (train, sample, encode) or --help/--version goes to core.cli; `--self-test` runs
+explorer.selftest offscreen; otherwise the window shows first and torch loads in the background.
 """
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ import time
 LAUNCH_T0 = time.perf_counter()
 
 
+APP_HELP = ("Without a command, vae-explorer opens the desktop app; "
+            "vae-explorer --self-test drives the app offscreen and exits 0 if everything worked.")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (argv[0] in ("-h", "--help", "--version") or not argv[0].startswith("-")):
+        from core.cli import main as cli_main
+
+        return cli_main(argv, epilog=APP_HELP)
     if "--self-test" in argv:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from explorer.selftest import run_self_test

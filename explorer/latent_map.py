@@ -1,9 +1,10 @@
 """LatentMapView: the 2D PCA scatter of encoded images, coloured by class, clickable.
 
-Needs from whoever feeds it (the main window): `set_data(coords [N,2], labels [N], classes,
+Needs from whoever feeds it (the MapController): `set_data(coords [N,2], labels [N], classes,
 explained [2], knn)`; it answers with signals and never decodes anything itself:
 point_clicked(index), empty_clicked(x, y), interpolate_requested(a, b), encode_requested(split).
-One ScatterPlotItem and one QBrush per class, point indices as data, KD-tree picking.
+One ScatterPlotItem and one QBrush per class, point indices as data; picking measures screen
+pixels (core.latent.PixelPicker), so it is right at any zoom and with unequal axis scales.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class LatentMapView(QWidget):
         self.labels = np.zeros(0, np.int64)
         self.classes: list[str] = []
         self.selected: int | None = None  # last clicked point: start of a shift-click interpolation
-        self._tree, self._visible_idx = None, np.zeros(0, np.int64)
+        self._picker = None  # core.latent.PixelPicker over the visible points
         self._items: list[pg.ScatterPlotItem] = []
         self.class_indices: list[np.ndarray] = []  # point indices drawn by each class's item
 
@@ -126,7 +127,7 @@ class LatentMapView(QWidget):
         for item in (self.hover_item, self.selected_item, self.marker_item):
             item.setData([], [])
         self.hover_text.setVisible(False)
-        self._rebuild_tree()
+        self._rebuild_picker()
         self.plot.autoRange()
 
     def clear(self) -> None:
@@ -135,6 +136,14 @@ class LatentMapView(QWidget):
 
     def point_count(self) -> int:
         return sum(len(idx) for idx, item in zip(self.class_indices, self._items) if item.isVisible())
+
+    def split(self) -> str:
+        """The split chosen in the Split box: "test" or "train"."""
+        return self.split_box.currentText()
+
+    def visible_indices(self) -> np.ndarray:
+        """Indices of the points of the classes shown (the ones that can be picked)."""
+        return np.sort(self._picker.index) if self._picker is not None else np.zeros(0, np.int64)
 
     def set_class_visible(self, k: int, visible: bool) -> None:
         self.legend.item(k).setCheckState(Qt.Checked if visible else Qt.Unchecked)
@@ -153,14 +162,13 @@ class LatentMapView(QWidget):
     def _on_legend_changed(self, entry: QListWidgetItem) -> None:
         k = self.legend.row(entry)
         self._items[k].setVisible(entry.checkState() == Qt.Checked)
-        self._rebuild_tree()
+        self._rebuild_picker()
 
-    def _rebuild_tree(self) -> None:
-        from scipy.spatial import cKDTree
+    def _rebuild_picker(self) -> None:
+        from core.latent import PixelPicker
 
         visible = [k for k, item in enumerate(self._items) if item.isVisible()]
-        self._visible_idx = np.flatnonzero(np.isin(self.labels, visible)) if len(self.labels) else np.zeros(0, np.int64)
-        self._tree = cKDTree(self.coords[self._visible_idx]) if len(self._visible_idx) else None
+        self._picker = PixelPicker(self.coords, np.isin(self.labels, visible))
 
     # ------------------------------------------------------------ picking
 
@@ -170,15 +178,13 @@ class LatentMapView(QWidget):
         return self.plot.mapFromScene(self.plot.plotItem.vb.mapViewToScene(QPointF(float(x), float(y))))
 
     def pick(self, scene_pos: QPointF) -> int | None:
-        """Index of the visible point within PICK_RADIUS_PX pixels of a scene position, else None."""
-        if self._tree is None:
+        """Index of the visible point nearest a scene position, within PICK_RADIUS_PX screen pixels."""
+        if self._picker is None or not len(self._picker):
             return None
         vb = self.plot.plotItem.vb
         p = vb.mapSceneToView(scene_pos)
-        _, j = self._tree.query([p.x(), p.y()])
-        index = int(self._visible_idx[j])
-        hit = vb.mapViewToScene(QPointF(*map(float, self.coords[index])))
-        return index if (hit - scene_pos).manhattanLength() <= 2 * PICK_RADIUS_PX else None
+        px_w, px_h = vb.viewPixelSize()  # data units per pixel, per axis
+        return self._picker.nearest(p.x(), p.y(), px_w, px_h, PICK_RADIUS_PX)
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         index = self.pick(scene_pos)

@@ -1,7 +1,7 @@
 """LossPlot: live curves of loss, recon and KL per step (smoothed), plus test loss at each epoch end.
 
-Feed it with `add_steps(list_of_step_dicts)` and `add_epoch(dict)`; it redraws at most 20 times
-a second from a timer, updating plot items created once with setData.
+Fed by the window with `add_steps([StepMetrics])` and `add_epoch(EpochMetrics)` (core.metrics);
+it redraws at most 20 times a second from a timer, updating plot items created once with setData.
 """
 from __future__ import annotations
 
@@ -75,30 +75,29 @@ class LossPlot(QWidget):
             self._smooth[k].clear()
         self._mark_dirty()
 
-    def add_steps(self, metrics: list[dict]) -> None:
+    def add_steps(self, metrics: list) -> None:
         for m in metrics:
-            gap = m["step"] - self._steps[-1] if self._steps else 1
+            gap = m.step - self._steps[-1] if self._steps else 1
             w = SMOOTHING ** max(gap, 1)
             self._norm = w * self._norm + (1 - w)
-            self._steps.append(m["step"])
+            self._steps.append(m.step)
             for k in CURVES:
-                y = float(m[k])
+                y = float(getattr(m, k))
                 self._raw[k].append(y)
                 self._ema[k] = w * self._ema[k] + (1 - w) * y
                 self._smooth[k].append(self._ema[k] / self._norm)
         self._mark_dirty()
 
-    def add_epoch(self, metrics: dict) -> None:
-        if "test_loss" in metrics:
-            self._test_x.append(metrics["step"])
-            self._test_y.append(metrics["test_loss"])
-            self._mark_dirty()
+    def add_epoch(self, metrics) -> None:
+        self._test_x.append(metrics.step)
+        self._test_y.append(metrics.test_loss)
+        self._mark_dirty()
 
-    def load_history(self, history: dict) -> None:
-        """Show a checkpoint's stored curves."""
+    def load_history(self, steps: list, epochs: list) -> None:
+        """Show a whole history (StepMetrics and EpochMetrics), replacing what is drawn."""
         self.clear()
-        self.add_steps(history.get("steps", []))
-        for m in history.get("epochs", []):
+        self.add_steps(steps)
+        for m in epochs:
             self.add_epoch(m)
 
     def point_count(self) -> int:

@@ -56,6 +56,10 @@ class SamplesPanel(QWidget):
     def request(self) -> None:
         self.sample_requested.emit(self.temperature_value, self.seed.value())
 
+    def image(self):
+        """The grid shown (uint8 [3, H, W]) or None."""
+        return self.view.image()
+
     def set_grid(self, grid: np.ndarray, caption: str = "") -> None:
         self.view.set_image(grid, caption)
         self.set_enabled(True)

@@ -8,17 +8,27 @@ import tempfile
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QPoint
+
 
 def wait_until(app, predicate, timeout_s: float, what: str, window=None) -> None:
     """Process events until `predicate()`; fail early if `window` has reported an error."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
-        if window is not None and window.last_error is not None:
-            raise RuntimeError(f"{window.last_error[0]}: {window.last_error[1]}")
+        if window is not None and window.messages.last_error is not None:
+            raise RuntimeError("{}: {}".format(*window.messages.last_error))
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
         app.processEvents()
         time.sleep(0.01)
+
+
+def click(view, pos) -> None:
+    """A real left click on the map's viewport, through the view's picking path."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.mouseClick(view.plot.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(round(pos.x()), round(pos.y())))
 
 
 def run_self_test(steps: int = 30) -> int:
@@ -30,10 +40,11 @@ def run_self_test(steps: int = 30) -> int:
 
         app = QApplication.instance() or QApplication([sys.argv[0]])
         from core.config import ModelConfig, TrainConfig
+        from core.metrics import Outcome
         from explorer.main_window import MainWindow
 
         window = MainWindow(QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat))
-        window.interactive = False
+        window.messages.interactive = False
         try:
             window.show()
             window.start_loading()
@@ -43,24 +54,28 @@ def run_self_test(steps: int = 30) -> int:
             window.training_finished.connect(outcome.append)
             window.start_training(steps=steps)
             wait_until(app, lambda: outcome, 300, "training")
-            if outcome != ["finished"] or window.last_error:
-                raise RuntimeError(f"training ended {outcome}: {window.last_error}")
+            if outcome != [Outcome.FINISHED] or window.messages.last_error:
+                raise RuntimeError(f"training ended {outcome}: {window.messages.last_error}")
             wait_until(app, lambda: window.session.map is not None, 300, "encoding", window)
             view = window.map_view
             n_points = view.point_count()
-            view.point_clicked.emit(0)
-            before = window.inspector.reconstruction.image()
-            x, y = view.coords[:, 0].max() + 1.0, view.coords[:, 1].max() + 1.0
-            view.empty_clicked.emit(float(x), float(y))
-            if before is None or window.inspector.reconstruction.image() is None:
-                raise RuntimeError("clicking the map showed no image")
+            window.tabs.setCurrentIndex(1)
+            app.processEvents()
+            target = int(view.coords[:, 0].argmax())  # an outlier: nothing else under the cursor
+            click(view, view.screen_pos(target))
+            if window.inspector.original.image() is None:
+                raise RuntimeError("clicking a point of the map showed no image")
+            corner = view.plot.plotItem.vb.sceneBoundingRect().topLeft()  # inside the plot, far from points
+            click(view, view.plot.mapFromScene(corner) + QPoint(4, 4))
+            if window.inspector.original.image() is not None or window.inspector.reconstruction.image() is None:
+                raise RuntimeError("clicking empty space of the map decoded no image")
             if window.samples.view.image() is None:
                 raise RuntimeError("no samples were drawn")
             path = str(Path(tmp) / "selftest.pt")
-            if not window.save_checkpoint(path):
-                raise RuntimeError(f"saving failed: {window.last_error}")
+            if not window.files.save_checkpoint(path):
+                raise RuntimeError(f"saving failed: {window.messages.last_error}")
             window.session.clear_model()
-            window.open_checkpoint(path)
+            window.loader.open_checkpoint(path)
             wait_until(app, lambda: window.session.checkpoint is not None, 60, "reopening the checkpoint", window)
             if window.session.checkpoint.step != steps:
                 raise RuntimeError(f"reopened checkpoint is at step {window.session.checkpoint.step}, not {steps}")
@@ -73,3 +88,4 @@ def run_self_test(steps: int = 30) -> int:
             return 1
         finally:
             window.close()
+            wait_until(app, lambda: window.closed, 30, "closing")

@@ -1,11 +1,14 @@
-"""The app's document: current dataset, model snapshot and latent map, with change signals.
+"""Session: the app's one document: dataset, model snapshot, latent map, training state, history.
 
-Widgets subscribe to these signals; only the main window changes the session. The model held
-here is a CPU copy built from a snapshot, never the one a worker is training.
+Controllers change it and the window subscribes to its signals; widgets never see it (the window
+feeds them). `generation` changes with the dataset or the model; background results carry the
+generation they were computed for, and a stale one is dropped (see explorer/tasks.py).
+The model held here is a CPU copy built from a snapshot, never the one a worker is training.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -23,18 +26,34 @@ class MapData:
     latent_map: object  # core.latent.LatentMap
 
 
+class TrainingState(Enum):
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+
+
 class Session(QObject):
     dataset_changed = Signal()
     model_changed = Signal()
     map_changed = Signal()
+    training_changed = Signal()  # training_state changed
+    history_reset = Signal()  # history replaced (new model, opened checkpoint)
+    steps_added = Signal(list)  # [core.metrics.StepMetrics]
+    epoch_added = Signal(object)  # core.metrics.EpochMetrics
 
     def __init__(self) -> None:
         super().__init__()
+        self.generation = 0
         self.dataset = None  # core.data.Dataset
         self.checkpoint = None  # core.checkpoint.Checkpoint (CPU)
         self.model = None  # core.model.ConvVAE in eval mode, CPU, for clicks and samples
         self.map: MapData | None = None
-        self.checkpoint_path = None  # where "Save checkpoint" writes
+        self.checkpoint_path: str | None = None  # where "Save checkpoint" writes
+        self.training_state = TrainingState.IDLE
+        self.training_device = "cpu"  # the device type the running training uses
+        self.steps: list = []  # core.metrics.StepMetrics of the current model, oldest first
+        self.epochs: list = []  # core.metrics.EpochMetrics
 
     @property
     def classes(self) -> list[str]:
@@ -42,32 +61,64 @@ class Session(QObject):
             return self.dataset.classes
         return list(self.checkpoint.classes or []) if self.checkpoint is not None else []
 
+    @property
+    def training(self) -> bool:
+        return self.training_state is not TrainingState.IDLE
+
     def set_dataset(self, dataset) -> None:
         self.dataset = dataset
+        self.generation += 1
         self.map = None
         self.dataset_changed.emit()
         self.map_changed.emit()
 
-    def set_checkpoint(self, checkpoint, path=None) -> None:
-        """Adopt a snapshot; builds the CPU inference model (raises CheckpointError if it does not fit)."""
+    def set_checkpoint(self, checkpoint, path: str | None = None, with_history: bool = False) -> None:
+        """Adopt a snapshot; builds the CPU inference model (raises CheckpointError if it does not fit).
+
+        `with_history`: also replace the loss history with the checkpoint's (opening a file).
+        """
         if self.model is not None and self.model.config == checkpoint.model_config:
             self.model.load_state_dict(checkpoint.model_state)  # every epoch: reuse, don't re-initialise
         else:
             self.model = checkpoint.build_model().eval()
         self.checkpoint = checkpoint
+        self.generation += 1
         if path is not None:
-            self.checkpoint_path = path
+            self.checkpoint_path = str(path)
+        if with_history:
+            from core.metrics import EpochMetrics, StepMetrics
+
+            self.steps = [StepMetrics.from_dict(m) for m in checkpoint.history.get("steps", [])]
+            self.epochs = [EpochMetrics.from_dict(m) for m in checkpoint.history.get("epochs", [])]
+            self.history_reset.emit()
         self.model_changed.emit()
 
     def clear_model(self) -> None:
         self.checkpoint = self.model = self.map = None
         self.checkpoint_path = None
+        self.generation += 1
+        self.steps, self.epochs = [], []
+        self.history_reset.emit()
         self.model_changed.emit()
         self.map_changed.emit()
 
     def set_map(self, data: MapData | None) -> None:
         self.map = data
         self.map_changed.emit()
+
+    def set_training_state(self, state: TrainingState, device: str | None = None) -> None:
+        self.training_state = state
+        if device is not None:
+            self.training_device = device
+        self.training_changed.emit()
+
+    def add_steps(self, metrics: list) -> None:
+        self.steps.extend(metrics)
+        self.steps_added.emit(metrics)
+
+    def add_epoch(self, metrics) -> None:
+        self.epochs.append(metrics)
+        self.epoch_added.emit(metrics)
 
     # ------------------------------------------------------------ inference (GUI thread, fast)
 

@@ -1,22 +1,19 @@
-"""TrainingPanel: dataset chooser, hyperparameter form, Start/Pause/Stop, progress, live plot, preview.
+"""TrainingPanel: dataset chooser, hyperparameter form, Start/Pause/Stop and progress.
 
 The form is validated by core's own config classes, so the GUI and the CLI accept the same values.
-The panel only emits requests; the main window runs the worker and feeds results back.
+The panel only emits requests; the window feeds it state (`set_running`, `set_progress`, ...).
 """
 from __future__ import annotations
 
 import os
 
-import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-    QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QPushButton, QVBoxLayout, QWidget,
 )
 
 from core.config import DEVICES, LOSS_MODES, ModelConfig, TrainConfig
-from explorer.image_view import ImageView
-from explorer.loss_plot import LossPlot
 
 DATASETS = [("Shapes (synthetic, offline)", "shapes"), ("CIFAR-10", "cifar10"), ("Image folder...", "folder")]
 INT_FIELDS = ["latent_dim", "channels", "batch_size", "kl_warmup", "epochs", "seed", "threads"]
@@ -26,13 +23,6 @@ LABELS = {
     "beta": "Beta (KL weight)", "loss": "Loss weighting", "kl_warmup": "KL warm-up (steps)", "epochs": "Epochs",
     "device": "Device", "seed": "Seed", "threads": "CPU threads (0 = all)",
 }
-
-
-def format_eta(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s" if m else f"{s}s"
 
 
 class TrainingPanel(QWidget):
@@ -54,12 +44,12 @@ class TrainingPanel(QWidget):
         for label, _ in DATASETS:
             self.dataset_box.addItem(label)
         self.dataset_box.activated.connect(self._on_dataset_chosen)
-        self.data_dir = QLineEdit(data_dir)
-        self.data_dir.setToolTip("Folder that holds (or will hold) cifar-10-batches-py")
+        self.data_dir_edit = QLineEdit(data_dir)
+        self.data_dir_edit.setToolTip("Folder that holds (or will hold) cifar-10-batches-py")
         self.browse_button = QPushButton("Browse...")
         self.browse_button.clicked.connect(self._on_browse)
         self.download_button = QPushButton("Download")
-        self.download_button.clicked.connect(lambda: self.download_requested.emit(self.data_dir.text()))
+        self.download_button.clicked.connect(lambda: self.download_requested.emit(self.data_dir()))
         self.load_button = QPushButton("Load")
         self.load_button.clicked.connect(self.request_dataset)
         self.dataset_status = QLabel("Shapes: 10 classes of synthetic images, no download needed.")
@@ -71,7 +61,7 @@ class TrainingPanel(QWidget):
         row.addWidget(self.load_button)
         data_layout.addLayout(row)
         row = QHBoxLayout()
-        row.addWidget(self.data_dir, 1)
+        row.addWidget(self.data_dir_edit, 1)
         row.addWidget(self.browse_button)
         row.addWidget(self.download_button)
         data_layout.addLayout(row)
@@ -120,28 +110,14 @@ class TrainingPanel(QWidget):
         for b in (self.start_button, self.continue_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addWidget(data_box)
-        left_layout.addWidget(params_box)
-        left_layout.addLayout(buttons)
-        left_layout.addWidget(self.progress)
-        left_layout.addWidget(self.progress_label)
-        left_layout.addStretch(1)
-        left.setMaximumWidth(420)
-
-        self.loss_plot = LossPlot()
-        self.preview = ImageView("Reconstructions of 8 test images appear here while training.", min_side=80)
-        right = QSplitter()
-        right.setOrientation(Qt.Vertical)
-        right.addWidget(self.loss_plot)
-        preview_box = QGroupBox("Test images (top) and their reconstructions (bottom)")
-        QVBoxLayout(preview_box).addWidget(self.preview)
-        right.addWidget(preview_box)
-        right.setSizes([500, 200])
-        layout = QHBoxLayout(self)
-        layout.addWidget(left)
-        layout.addWidget(right, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(data_box)
+        layout.addWidget(params_box)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
+        layout.addStretch(1)
+        self.setMaximumWidth(420)
         self._update_dataset_widgets()
         self.set_running(False)
 
@@ -209,19 +185,16 @@ class TrainingPanel(QWidget):
             self.pause_button.setChecked(False)
             self.pause_button.setText("Pause")
             self.pause_button.blockSignals(False)
-        for w in [self.dataset_box, self.load_button, self.download_button, self.browse_button, self.data_dir,
+        for w in [self.dataset_box, self.load_button, self.download_button, self.browse_button, self.data_dir_edit,
                   *self.fields.values()]:
             w.setEnabled(not running and self.ready)
         self.validate()
 
-    def set_progress(self, m: dict, start_step: int) -> None:
-        total = max(1, m["total_steps"] - start_step)
+    def set_progress(self, done: int, total: int, text: str) -> None:
+        """Steps done of this run's total, and the line under the bar."""
         self.progress.setRange(0, total)
-        self.progress.setValue(m["step"] - start_step)
-        self.progress_label.setText(
-            f"step {m['step']:,} of {m['total_steps']:,} · epoch {m['epoch']:.2f} · "
-            f"{m['img_per_s']:.0f} img/s · ETA {format_eta(m['eta_s'])}"
-        )
+        self.progress.setValue(done)
+        self.progress_label.setText(text)
 
     def set_paused(self, paused: bool) -> None:
         text = self.progress_label.text().removesuffix(" · paused")
@@ -230,10 +203,16 @@ class TrainingPanel(QWidget):
     def set_status(self, text: str) -> None:
         self.progress_label.setText(text)
 
-    def set_preview(self, originals: np.ndarray, recons: np.ndarray) -> None:
-        from core.latent import image_grid
+    def set_dataset_status(self, text: str) -> None:
+        self.dataset_status.setText(text)
 
-        self.preview.set_image(image_grid(np.concatenate([originals, recons]), nrow=len(originals)))
+    def data_dir(self) -> str:
+        """The folder that holds (or will hold) cifar-10-batches-py."""
+        return self.data_dir_edit.text()
+
+    def device(self) -> str:
+        """The device named in the form: auto, cpu, cuda or mps."""
+        return self.fields["device"].currentText()
 
     # ------------------------------------------------------------ dataset
 
@@ -247,7 +226,7 @@ class TrainingPanel(QWidget):
         self.validate()
 
     def request_dataset(self) -> None:
-        self.dataset_requested.emit(self.dataset_spec, self.data_dir.text())
+        self.dataset_requested.emit(self.dataset_spec, self.data_dir())
 
     def _on_dataset_chosen(self, index: int) -> None:
         spec = DATASETS[index][1]
@@ -261,15 +240,15 @@ class TrainingPanel(QWidget):
         self.request_dataset()
 
     def _on_browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder with cifar-10-batches-py", self.data_dir.text())
+        folder = QFileDialog.getExistingDirectory(self, "Folder with cifar-10-batches-py", self.data_dir())
         if folder:
-            self.data_dir.setText(folder)
+            self.data_dir_edit.setText(folder)
             if self.dataset_spec == "cifar10":
                 self.request_dataset()
 
     def _update_dataset_widgets(self) -> None:
         cifar = self.dataset_spec == "cifar10"
-        for w in (self.data_dir, self.browse_button, self.download_button):
+        for w in (self.data_dir_edit, self.browse_button, self.download_button):
             w.setVisible(cifar)
 
     def _on_pause(self, paused: bool) -> None:

@@ -2,7 +2,7 @@
 import multiprocessing
 import sys
 
-from core.cli import main
+from explorer.app import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()

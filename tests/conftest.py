@@ -1,8 +1,12 @@
 """Shared fixtures: small seeded data and models that keep the suite fast on two CPU cores."""
 from __future__ import annotations
 
+import io
 import os
 import pickle
+import tarfile
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +61,42 @@ def write_cifar_batches(folder: Path, n_per_batch: int = 20, seed: int = 0) -> P
     return folder
 
 
+class FakeResponse(io.BytesIO):
+    """What urllib.request.urlopen returns, serving `payload` (optionally slowly)."""
+
+    def __init__(self, payload: bytes, delay_s: float = 0.0):
+        super().__init__(payload)
+        self.headers, self.delay_s = {"Content-Length": str(len(payload))}, delay_s
+
+    def read(self, size=-1):
+        time.sleep(self.delay_s)
+        return super().read(size)
+
+
+def serve_cifar(monkeypatch, tmp_path: Path, delay_s: float = 0.0, corrupt: bool = False) -> list:
+    """Make the CIFAR-10 download fetch a tiny real archive (with its MD5) instead of the network.
+
+    Returns the list of URLs requested."""
+    import hashlib
+
+    import core.data
+
+    src = write_cifar_batches(tmp_path / "archive-src", n_per_batch=3)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(src, arcname="cifar-10-batches-py")
+    payload = buf.getvalue()
+    monkeypatch.setattr(core.data, "CIFAR_MD5", hashlib.md5(b"other" if corrupt else payload).hexdigest())
+    urls = []
+
+    def urlopen(request, timeout=None):
+        urls.append(request.full_url)
+        return FakeResponse(payload, delay_s)
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    return urls
+
+
 @pytest.fixture
 def trained_checkpoint(shapes, small_model_config, tmp_path):
     """A checkpoint after 60 steps on shapes, saved to disk: (Checkpoint, path)."""
@@ -82,23 +122,33 @@ def window(qtbot, tmp_path):
     from explorer.main_window import MainWindow
 
     win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    win.interactive = False  # errors are recorded in last_error instead of opening dialogs
-    qtbot.addWidget(win)
+    win.messages.interactive = False  # errors are recorded in last_error instead of opening dialogs
     win.resize(1200, 800)
     win.show()
     with qtbot.waitSignal(win.ready, timeout=120_000):
         win.start_loading()
-    qtbot.waitUntil(lambda: win.session.dataset is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.session.dataset is not None and not win.runner.busy, timeout=60_000)
     win.train_panel.set_configs(ModelConfig(latent_dim=8, channels=8), TrainConfig(batch_size=32, epochs=1))
     yield win
+    close_window(win, qtbot)
+
+
+def close_window(win, qtbot, timeout_ms: int = 60_000) -> None:
+    """Close as a user does; the window closes once its background work has stopped."""
+    if win.closed:
+        return
     win.close()
+    qtbot.waitUntil(lambda: win.closed, timeout=timeout_ms)
+    win.deleteLater()
 
 
 @pytest.fixture
 def trained_window(window, qtbot):
     """The window after 40 training steps on shapes, with its latent map drawn."""
+    from core.metrics import Outcome
+
     with qtbot.waitSignal(window.map_ready, timeout=120_000):
         with qtbot.waitSignal(window.training_finished, timeout=120_000) as finished:
             window.start_training(steps=40)
-    assert finished.args == ["finished"]
+    assert finished.args == [Outcome.FINISHED]
     return window

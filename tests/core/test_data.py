@@ -1,6 +1,7 @@
 """Dataset loaders: CIFAR-10 layout, image folders, synthetic shapes, and their error messages."""
 import pickle
 import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from PIL import Image
 
 from core import data
 from core.data import DatasetError, load_cifar10, load_image_folder, make_shapes
-from tests.conftest import SHARED_CIFAR, write_cifar_batches
+from tests.conftest import SHARED_CIFAR, serve_cifar, write_cifar_batches
 
 
 def test_cifar_layout_loads(tmp_path):
@@ -68,30 +69,36 @@ def test_cifar_batch_cannot_run_code(tmp_path):
 
 
 def test_offline_download_is_a_clear_error(tmp_path, monkeypatch):
-    import torchvision.datasets.utils as tvu
-
     def offline(*args, **kwargs):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(tvu, "download_and_extract_archive", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(DatasetError) as e:
         load_cifar10(tmp_path / "data", download=True)
     msg = str(e.value)
     assert str(tmp_path / "data") in msg and "network" in msg and "shapes" in msg
+    assert list((tmp_path / "data").iterdir()) == []  # nothing a later start could mistake for data
 
 
-def test_download_uses_torchvision_with_md5(tmp_path, monkeypatch):
-    import torchvision.datasets.utils as tvu
+def test_download_checks_md5_and_unpacks(tmp_path, monkeypatch):
+    urls = serve_cifar(monkeypatch, tmp_path)
+    seen = []
+    ds = load_cifar10(tmp_path / "data", download=True, progress=lambda done, total: seen.append((done, total)))
+    assert urls == [data.CIFAR_URL] and len(ds.test) == 3 and len(ds.train) == 15
+    assert seen[-1] == (6, 6) and seen[0][1] > 0  # bytes first, then the six batch files
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar-10-batches-py"]
 
-    calls = []
 
-    def fake_download(url, download_root, md5=None, **kw):
-        calls.append((url, md5))
-        write_cifar_batches(download_root, n_per_batch=3)
-
-    monkeypatch.setattr(tvu, "download_and_extract_archive", fake_download)
-    ds = load_cifar10(tmp_path, download=True)
-    assert calls == [(data.CIFAR_URL, data.CIFAR_MD5)] and len(ds.test) == 3
+def test_corrupt_or_cancelled_download_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    serve_cifar(monkeypatch, tmp_path, corrupt=True)
+    with pytest.raises(DatasetError, match="MD5"):
+        load_cifar10(tmp_path / "data", download=True)
+    assert list((tmp_path / "data").iterdir()) == []
+    serve_cifar(monkeypatch, tmp_path)
+    with pytest.raises(InterruptedError):
+        load_cifar10(tmp_path / "data", download=True, progress=lambda done, total: False)
+    assert list((tmp_path / "data").iterdir()) == []
+    assert len(load_cifar10(tmp_path / "data", download=True).test) == 3  # and a later try works
 
 
 @pytest.mark.skipif(not (SHARED_CIFAR / "cifar-10-batches-py").is_dir(), reason="needs ../shared/datasets/cifar10")

@@ -67,3 +67,20 @@ def test_knn_accuracy_separates_clusters():
     random = rng.normal(size=(300, 4))
     assert latent.knn_accuracy(clustered, labels) > 0.95
     assert latent.knn_accuracy(random, labels) < 0.5
+
+
+def test_pixel_picker_matches_brute_force_in_pixels_with_unequal_axis_scales():
+    rng = np.random.default_rng(1)
+    coords = rng.normal(size=(20_000, 2)) * [100.0, 0.01]  # wildly different data scales
+    visible = rng.random(len(coords)) < 0.8
+    picker = latent.PixelPicker(coords, visible)
+    px_w, px_h = 0.5, 0.00002  # data units per pixel on each axis
+    hits = 0
+    for q in rng.normal(size=(300, 2)) * [100.0, 0.01]:
+        d_px = np.hypot((coords[:, 0] - q[0]) / px_w, (coords[:, 1] - q[1]) / px_h)
+        d_px[~visible] = np.inf
+        expected = int(np.argmin(d_px)) if d_px.min() <= 6 else None
+        assert picker.nearest(q[0], q[1], px_w, px_h, 6) == expected
+        hits += expected is not None
+    assert 20 < hits < 300  # both hits and misses were checked
+    assert latent.PixelPicker(np.zeros((0, 2))).nearest(0, 0, 1, 1, 6) is None

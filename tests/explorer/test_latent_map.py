@@ -1,15 +1,27 @@
-"""The latent map: points coloured by class, clicks that decode, hover, legend, samples, checkpoints."""
+"""The latent map: points coloured by class, clicks that decode, hover, legend, samples, exports,
+checkpoints and stale results. Every gesture is a real click on the widget a user clicks."""
+import csv
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from explorer.style import class_colors
 
 
 def click(qtbot, view, pos: QPointF, modifier=Qt.NoModifier):
     qtbot.mouseClick(view.plot.viewport(), Qt.LeftButton, modifier, QPoint(round(pos.x()), round(pos.y())))
+
+
+def click_legend_checkbox(qtbot, view, k: int):
+    rect = view.legend.visualItemRect(view.legend.item(k))
+    qtbot.mouseClick(view.legend.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(rect.left() + 10, rect.center().y()))
+
+
+def save_dialog_returns(monkeypatch, path):
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
 
 
 def test_map_holds_every_point_coloured_by_class(trained_window):
@@ -31,30 +43,62 @@ def test_clicking_a_point_shows_it_and_its_reconstruction(trained_window, qtbot)
     target = int(np.argmax(view.coords[:, 0]))  # an outlying point, so no neighbour overlaps it
     with qtbot.waitSignal(view.point_clicked, timeout=2_000) as clicked:
         click(qtbot, view, view.screen_pos(target))
-    index = clicked.args[0]
-    assert np.linalg.norm(view.coords[index] - view.coords[target]) < 0.05 * np.ptp(view.coords[:, 0])
-    assert np.array_equal(inspector.original.image(), trained_window.session.dataset.test.images[index])
+    assert clicked.args == [target]
+    assert np.array_equal(inspector.original.image(), trained_window.session.dataset.test.images[target])
     recon = inspector.reconstruction.image()
     assert recon is not None and recon.shape == (3, 32, 32) and recon.std() > 0
-    assert trained_window.session.classes[trained_window.session.map.labels[index]] in inspector.title.text()
+    assert trained_window.session.classes[trained_window.session.map.labels[target]] in inspector.title.text()
+
+
+def test_picking_near_points_in_the_densest_region_with_unequal_axes(trained_window, qtbot):
+    """A click a few pixels off a point picks the point nearest in screen pixels, not in data units."""
+    view = trained_window.map_view
+    trained_window.tabs.setCurrentIndex(1)
+    c = view.coords
+    centre = np.median(c, axis=0).astype(float)
+    sx, sy = float(np.ptp(c[:, 0])), float(np.ptp(c[:, 1]))
+    view.plot.plotItem.vb.setRange(xRange=(centre[0] - 0.15 * sx, centre[0] + 0.15 * sx),
+                                   yRange=(centre[1] - 0.02 * sy, centre[1] + 0.02 * sy), padding=0)
+    px_w, px_h = view.plot.plotItem.vb.viewPixelSize()
+    assert px_w / px_h > 3  # the two axes really are scaled apart
+    screen = np.array([[view.screen_pos(i).x(), view.screen_pos(i).y()] for i in range(len(c))])
+    # spots a few pixels off points where the nearest point in data units is another one than on screen
+    rng, spots = np.random.default_rng(0), []
+    size = view.plot.viewport().size()
+    on_screen = np.flatnonzero((screen[:, 0] > 10) & (screen[:, 0] < size.width() - 10)
+                               & (screen[:, 1] > 10) & (screen[:, 1] < size.height() - 10))
+    for i in rng.permutation(on_screen):
+        spot = np.round(screen[i] + rng.uniform(-4, 4, 2))
+        d = np.hypot(*(screen - spot).T)
+        view_xy = view.plot.plotItem.vb.mapSceneToView(view.plot.mapToScene(QPoint(*map(int, spot))))
+        in_data_units = int(np.argmin(np.hypot(c[:, 0] - view_xy.x(), c[:, 1] - view_xy.y())))
+        if d.min() < 5 and in_data_units != int(np.argmin(d)):
+            spots.append((spot, int(np.argmin(d))))
+        if len(spots) == 5:
+            break
+    assert len(spots) == 5
+    for spot, expected in spots:
+        with qtbot.waitSignal(view.point_clicked, timeout=2_000) as clicked:
+            click(qtbot, view, QPointF(*spot))
+        assert clicked.args == [expected], f"clicked at {spot}: got {clicked.args}, nearest on screen {expected}"
 
 
 def test_clicking_empty_space_decodes_and_marks_the_spot(trained_window, qtbot):
     view, inspector = trained_window.map_view, trained_window.inspector
     rect = view.plot.plotItem.vb.viewRect()
-    spot = QPointF(rect.left() + 0.02 * rect.width(), rect.top() + 0.02 * rect.height())  # a corner
-    pos = view.plot.mapFromScene(view.plot.plotItem.vb.mapViewToScene(spot))
-    if view.pick(view.plot.mapToScene(QPoint(round(pos.x()), round(pos.y())))) is not None:
-        pytest.skip("a point happens to sit in the corner")
-    with qtbot.waitSignal(view.empty_clicked, timeout=2_000):
-        click(qtbot, view, pos)
-    decoded = inspector.reconstruction.image()
-    assert decoded is not None and decoded.std() > 0 and inspector.original.image() is None
-    assert len(view.marker_item.data) == 1
-    # a different spot decodes to a different image
-    far = QPointF(rect.right() - 0.02 * rect.width(), rect.bottom() - 0.02 * rect.height())
-    view.empty_clicked.emit(far.x(), far.y())
-    assert not np.array_equal(inspector.reconstruction.image(), decoded)
+    view.plot.plotItem.vb.setRange(xRange=(rect.right() + 10, rect.right() + 20), padding=0)  # no points here
+    rect = view.plot.plotItem.vb.viewRect()
+    spots = [QPointF(rect.left() + 0.1 * rect.width(), rect.center().y()),
+             QPointF(rect.right() - 0.1 * rect.width(), rect.center().y())]
+    decoded = []
+    for spot in spots:
+        pos = view.plot.mapFromScene(view.plot.plotItem.vb.mapViewToScene(spot))
+        with qtbot.waitSignal(view.empty_clicked, timeout=2_000):
+            click(qtbot, view, pos)
+        decoded.append(inspector.reconstruction.image())
+        assert decoded[-1] is not None and decoded[-1].std() > 0 and inspector.original.image() is None
+        assert len(view.marker_item.data) == 1
+    assert not np.array_equal(decoded[0], decoded[1])  # a different spot decodes to a different image
 
 
 def test_shift_click_interpolates(trained_window, qtbot):
@@ -74,52 +118,85 @@ def test_hover_names_the_nearest_class(trained_window, qtbot):
     move = QMouseEvent(QEvent.MouseMove, pos, viewport.mapToGlobal(pos), Qt.NoButton, Qt.NoButton, Qt.NoModifier)
     QApplication.sendEvent(viewport, move)  # a real hover event (QTest.mouseMove does not hover offscreen)
     qtbot.waitUntil(lambda: view.hover_label.text() != " ", timeout=2_000)
-    assert view.hover_label.text().startswith("Nearest point: ")
+    assert view.hover_label.text() == f"Nearest point: {view.classes[view.labels[target]]}, index {target}"
     assert len(view.hover_item.data) == 1
 
 
-def test_legend_hides_a_class(trained_window):
+def test_legend_checkbox_hides_a_class(trained_window, qtbot):
     view = trained_window.map_view
+    trained_window.tabs.setCurrentIndex(1)
     total = view.point_count()
-    hidden = int(np.sum(view.labels == 3))
-    view.set_class_visible(3, False)
-    assert view.point_count() == total - hidden and not view._items[3].isVisible()
-    assert not np.isin(view._visible_idx, np.flatnonzero(view.labels == 3)).any()  # not pickable either
-    view.set_class_visible(3, True)
+    hidden = np.flatnonzero(view.labels == 3)
+    click_legend_checkbox(qtbot, view, 3)
+    assert view.legend.item(3).checkState() == Qt.Unchecked
+    assert view.point_count() == total - len(hidden) and not view._items[3].isVisible()
+    assert not np.isin(view.visible_indices(), hidden).any()  # not pickable either
+    picked = []
+    view.point_clicked.connect(picked.append)
+    click(qtbot, view, view.screen_pos(int(hidden[0])))
+    assert int(hidden[0]) not in picked  # a hidden point cannot be clicked
+    click_legend_checkbox(qtbot, view, 3)
     assert view.point_count() == total
 
 
-def test_resample_changes_the_grid(trained_window):
+def test_encode_button_maps_the_chosen_split(trained_window, qtbot):
+    view = trained_window.map_view
+    trained_window.tabs.setCurrentIndex(1)
+    view.split_box.setFocus()
+    qtbot.keyClick(view.split_box, Qt.Key_Down)  # test -> train, as a user picks it with the keyboard
+    assert view.split() == "train"
+    with qtbot.waitSignal(trained_window.map_ready, timeout=120_000):
+        qtbot.mouseClick(view.encode_button, Qt.LeftButton)
+    assert trained_window.session.map.split == "train"
+    assert view.point_count() == len(trained_window.session.dataset.train)
+
+
+def test_resample_changes_the_grid(trained_window, qtbot):
     samples = trained_window.samples
-    before = samples.view.image()
+    before = samples.image()
     assert before is not None
-    samples.resample_button.click()
-    after = samples.view.image()
+    qtbot.mouseClick(samples.resample_button, Qt.LeftButton)
+    after = samples.image()
     assert after.shape == before.shape and not np.array_equal(after, before)
     samples.temperature.setValue(20)
-    assert not np.array_equal(samples.view.image(), after)
+    assert not np.array_equal(samples.image(), after)
 
 
-def test_export_latents_and_image(trained_window, tmp_path):
-    assert trained_window.export_latents(str(tmp_path / "lat.npz"))
-    assert np.load(tmp_path / "lat.npz")["mu"].shape[0] == trained_window.map_view.point_count()
-    trained_window.tabs.setCurrentIndex(2)
-    assert trained_window.export_image(str(tmp_path / "grid.png"))
+def test_save_png_button_writes_the_samples(trained_window, qtbot, tmp_path, monkeypatch):
     from PIL import Image
 
-    assert Image.open(tmp_path / "grid.png").size == (2 + 8 * 34, 2 + 8 * 34)
-    assert not trained_window.export_latents(str(tmp_path / "no" / "such" / "dir.npz"))
-    assert "cannot write" in trained_window.last_error[1]
+    trained_window.tabs.setCurrentIndex(2)
+    save_dialog_returns(monkeypatch, tmp_path / "grid.png")
+    qtbot.mouseClick(trained_window.samples.save_button, Qt.LeftButton)
+    written = np.asarray(Image.open(tmp_path / "grid.png")).transpose(2, 0, 1)
+    assert np.array_equal(written, trained_window.samples.image())
+
+
+def test_export_latents_menu_writes_the_map_as_csv(trained_window, tmp_path, monkeypatch):
+    m = trained_window.session.map
+    save_dialog_returns(monkeypatch, tmp_path / "lat.csv")
+    trained_window.files.actions["export_latents"].trigger()  # what choosing File > Export latents does
+    with open(tmp_path / "lat.csv") as f:
+        rows = [r for r in csv.reader(f) if not r[0].startswith("#")]
+    header, rows = rows[0], rows[1:]
+    assert header[:4] == ["label", "class", "pc1", "pc2"] and len(header) == 4 + m.latent_map.mu.shape[1]
+    assert len(rows) == len(m.labels)
+    for i in (0, len(rows) // 2, len(rows) - 1):
+        assert int(rows[i][0]) == m.labels[i] and rows[i][1] == trained_window.session.classes[m.labels[i]]
+        np.testing.assert_allclose([float(v) for v in rows[i][2:4]], m.coords[i], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose([float(v) for v in rows[i][4:]], m.latent_map.mu[i], rtol=1e-5, atol=1e-5)
+    assert not trained_window.files.export_latents(str(tmp_path / "no" / "such" / "dir.npz"))
+    assert "cannot write" in trained_window.messages.last_error[1]
 
 
 def test_open_checkpoint_fills_map_and_samples(window, qtbot, trained_checkpoint):
     ckpt, path = trained_checkpoint
     with qtbot.waitSignal(window.map_ready, timeout=120_000):
-        window.open_checkpoint(str(path))
+        window.loader.open_checkpoint(str(path))
     assert window.session.checkpoint.step == ckpt.step
     assert window.map_view.point_count() == len(window.session.dataset.test)
-    assert window.samples.view.image() is not None
-    assert window.train_panel.loss_plot.point_count() == len(ckpt.history["steps"])
+    assert window.samples.image() is not None
+    assert window.loss_plot.point_count() == len(ckpt.history["steps"])
     assert f"step {ckpt.step}" in window.model_label.text()
     assert window.train_panel.continue_button.isEnabled()
 
@@ -128,7 +205,59 @@ def test_bad_checkpoint_is_refused_and_model_kept(trained_window, qtbot, tmp_pat
     before = trained_window.session.checkpoint
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    trained_window.open_checkpoint(str(bad))
-    qtbot.waitUntil(lambda: trained_window.last_error is not None, timeout=10_000)
-    assert trained_window.last_error[0] == "Cannot open checkpoint" and str(bad) in trained_window.last_error[1]
+    trained_window.loader.open_checkpoint(str(bad))
+    qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=10_000)
+    title, message = trained_window.messages.last_error
+    assert title == "Cannot open checkpoint" and str(bad) in message
     assert trained_window.session.checkpoint is before and trained_window.map_view.point_count() > 0
+
+
+def test_a_map_encoded_for_an_old_dataset_is_never_shown(trained_window, qtbot, tmp_path, monkeypatch):
+    """A dataset finishes loading while an old encode is still running: the old map is dropped."""
+    import threading
+
+    import core.latent
+    from tests.conftest import write_cifar_batches
+
+    release, real_encode = threading.Event(), core.latent.encode
+    calls = []
+
+    def held_encode(model, images, **kw):
+        calls.append(len(images))
+        if len(calls) == 1:
+            release.wait(30)  # the old encode is still running when the new dataset lands
+        return real_encode(model, images, **kw)
+
+    monkeypatch.setattr(core.latent, "encode", held_encode)
+    session = trained_window.session
+    trained_window.maps.encode("test")
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
+    folder = tmp_path / "data"
+    write_cifar_batches(folder, n_per_batch=30)
+    with qtbot.waitSignal(session.dataset_changed, timeout=30_000):
+        trained_window.loader.load_dataset("cifar10", str(folder))
+    release.set()
+    qtbot.waitUntil(lambda: session.map is not None and not trained_window.runner.busy, timeout=60_000)
+    assert len(session.map.labels) == len(session.dataset.test) == 30  # only the new dataset's map
+    assert trained_window.map_view.point_count() == 30
+    target = int(np.argmax(trained_window.map_view.coords[:, 0]))
+    click(qtbot, trained_window.map_view, trained_window.map_view.screen_pos(target))
+    assert np.array_equal(trained_window.inspector.original.image(), session.dataset.test.images[target])
+
+
+def test_task_runner_drops_a_result_computed_for_an_older_generation(qtbot):
+    import threading
+
+    from explorer.session import Session
+    from explorer.tasks import TaskRunner
+
+    session, errors, results = Session(), [], []
+    runner = TaskRunner(lambda: session.generation, lambda *a: errors.append(a))
+    gate = threading.Event()
+    runner.run(lambda progress: gate.wait(10) and "stale", results.append, "x")
+    session.generation += 1  # the document changed while the task ran
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
+    runner.run(lambda progress: "fresh", results.append, "x")
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
+    assert results == ["fresh"] and errors == []

@@ -1,44 +1,67 @@
 """Training from the GUI: start, pause, resume, stop; live plot and progress; form validation."""
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
+from core.metrics import Outcome, StepMetrics
 from explorer.style import curve_color
 
 
 def test_start_pause_resume_stop(window, qtbot):
-    panel = window.train_panel
+    panel, session = window.train_panel, window.session
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
-    window.start_training(steps=100_000)
-    qtbot.waitUntil(lambda: panel.loss_plot.point_count() >= 3, timeout=60_000)
+    panel.fields["epochs"].setText("50")
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.loss_plot.point_count() >= 3, timeout=60_000)
     assert panel.progress.value() > 0 and "img/s" in panel.progress_label.text()
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.loss_plot.redraws > 0, timeout=5_000)  # the timer drew the curves
-    assert len(panel.loss_plot.curves["loss"].getData()[0]) > 0
+    qtbot.waitUntil(lambda: window.loss_plot.redraws > 0, timeout=5_000)  # the timer drew the curves
+    assert len(window.loss_plot.curves["loss"].getData()[0]) > 0
 
-    panel.pause_button.click()
-    qtbot.waitUntil(lambda: window.train_worker.control.paused, timeout=5_000)
-    qtbot.wait(300)  # let the step in flight land
-    paused_at = panel.loss_plot.point_count()
-    qtbot.wait(700)
-    assert panel.loss_plot.point_count() == paused_at, "training went on while paused"
-    assert panel.pause_button.text() == "Resume"
+    qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.training.worker.control.waiting, timeout=5_000)  # the trainer sits idle
+    paused_at = len(session.steps)
+    with qtbot.assertNotEmitted(session.steps_added, wait=700):
+        pass
+    assert len(session.steps) == paused_at, "training went on while paused"
+    assert panel.pause_button.text() == "Resume" and panel.progress_label.text().endswith("paused")
 
-    panel.pause_button.click()
-    qtbot.waitUntil(lambda: panel.loss_plot.point_count() > paused_at + 2, timeout=30_000)
+    qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(session.steps) > paused_at + 2, timeout=30_000)
 
     with qtbot.waitSignal(window.training_finished, timeout=10_000) as finished:
-        panel.stop_button.click()
-    assert finished.args == ["stopped"]
+        qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    assert finished.args == [Outcome.STOPPED]
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
     assert window.session.checkpoint is not None and window.session.checkpoint.step >= paused_at
 
 
+def test_resume_training_button_continues_and_progress_bar_agrees_with_label(trained_window, qtbot):
+    panel = trained_window.train_panel
+    start = trained_window.session.checkpoint.step  # 40
+    assert panel.continue_button.isEnabled()
+    seen = []
+    trained_window.training.progress.connect(
+        lambda p: seen.append((p.done, p.total, panel.progress.value(), panel.progress.maximum(), panel.progress_label.text())))
+    with qtbot.waitSignal(trained_window.training_finished, timeout=120_000) as finished:
+        qtbot.mouseClick(panel.continue_button, Qt.LeftButton)
+    assert finished.args == [Outcome.FINISHED]
+    run = trained_window.session.checkpoint.step - start
+    assert run == len(trained_window.session.dataset.train) // 32  # one epoch more, from step 40
+    assert seen
+    for done, total, value, maximum, text in seen:
+        assert (value, maximum) == (done, total) and total == run
+        percent = 100 * value // maximum
+        assert text.startswith(f"step {done:,} of {total:,} ({percent}%)")
+        assert f"model at step {start + done:,}" in text
+
+
 def test_loss_falls_and_preview_appears(trained_window):
-    plot = trained_window.train_panel.loss_plot
+    plot = trained_window.loss_plot
     loss = np.asarray(plot._raw["loss"])
     assert loss[-5:].mean() < loss[:5].mean()
     assert len(plot.test_points.getData()[0]) == 1  # the test point at the end of the run
-    preview = trained_window.train_panel.preview.image()
+    preview = trained_window.preview.image()
     assert preview is not None and preview.shape[0] == 3  # originals above reconstructions
 
 
@@ -61,21 +84,12 @@ def test_invalid_field_disables_start_with_reason(window, field, text, reason):
 
 
 def test_plot_toggles_and_log_scale(window):
-    plot = window.train_panel.loss_plot
+    plot = window.loss_plot
     plot.toggles["kld"].setChecked(False)
     assert not plot.curves["kld"].isVisible() and plot.curves["loss"].isVisible()
     plot.log_box.setChecked(True)
     assert plot.plot.getPlotItem().ctrl.logYCheck.isChecked()
     assert plot.curves["loss"].opts["pen"].color().name() == curve_color("loss")
-
-
-def test_close_during_training_stops_thread_and_autosaves(window, qtbot):
-    window.start_training(steps=100_000)
-    qtbot.waitUntil(lambda: window.train_panel.loss_plot.point_count() >= 2, timeout=60_000)
-    thread = window.train_thread
-    window.close()  # waits at most 2 s for the worker
-    assert thread.isFinished(), "the training thread outlived the window's 2 s close"
-    assert window._autosave_path.is_file()
 
 
 def test_worker_error_becomes_message_and_app_stays_usable(window, qtbot, monkeypatch):
@@ -89,9 +103,36 @@ def test_worker_error_becomes_message_and_app_stays_usable(window, qtbot, monkey
     monkeypatch.setattr(Trainer, "train_step", oom)
     with qtbot.waitSignal(window.training_finished, timeout=30_000) as finished:
         window.start_training(steps=10)
-    assert finished.args == ["failed"]
-    assert window.last_error[0] == "Training stopped" and "Lower the batch size" in window.last_error[1]
+    assert finished.args == [Outcome.FAILED]
+    assert window.messages.last_error[0] == "Training stopped" and "Lower the batch size" in window.messages.last_error[1]
     assert window.train_panel.start_button.isEnabled()
+
+
+def test_settings_round_trip_reopens_the_last_checkpoint(window, qtbot, trained_checkpoint, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from explorer.main_window import MainWindow
+    from tests.conftest import close_window
+
+    ckpt, path = trained_checkpoint
+    with qtbot.waitSignal(window.map_ready, timeout=120_000):
+        window.loader.open_checkpoint(str(path))
+    elsewhere = str(tmp_path / "elsewhere")
+    window.train_panel.data_dir_edit.clear()
+    qtbot.keyClicks(window.train_panel.data_dir_edit, elsewhere)
+    window.resize(window.minimumSizeHint())  # a size the offscreen screen (800 x 600) can hold
+    size = window.size()
+    close_window(window, qtbot)
+
+    again = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))  # the fixture's file
+    again.messages.interactive = False
+    again.show()
+    with qtbot.waitSignal(again.map_ready, timeout=120_000):  # the last checkpoint reopens and maps
+        again.start_loading()
+    assert again.session.checkpoint.step == ckpt.step and again.session.checkpoint_path == str(path)
+    assert again.train_panel.data_dir() == elsewhere
+    assert again.size() == size
+    close_window(again, qtbot)
 
 
 def test_smoothing_is_debiased_and_per_step(qtbot):
@@ -99,9 +140,9 @@ def test_smoothing_is_debiased_and_per_step(qtbot):
 
     plot = LossPlot()
     qtbot.addWidget(plot)
-    plot.add_steps([{"step": s, "loss": 5.0, "recon": 4.0, "kld": 1.0} for s in range(1, 6)])
+    plot.add_steps([StepMetrics(step=s, loss=5.0, recon=4.0, kld=1.0) for s in range(1, 6)])
     assert plot._smooth["loss"] == pytest.approx([5.0] * 5)  # no pull towards zero at the start
     plot.clear()
     # a sparse history (a CLI checkpoint logs every 50 steps) is barely smoothed
-    plot.add_steps([{"step": 50 * i, "loss": 100.0 - i, "recon": 1.0, "kld": 1.0} for i in range(1, 17)])
+    plot.add_steps([StepMetrics(step=50 * i, loss=100.0 - i, recon=1.0, kld=1.0) for i in range(1, 17)])
     assert plot._smooth["loss"][-1] == pytest.approx(plot._raw["loss"][-1], abs=0.05)

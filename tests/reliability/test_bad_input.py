@@ -3,6 +3,7 @@ invalid hyperparameters (form and CLI), and worker exceptions."""
 import subprocess
 import sys
 import urllib.error
+import urllib.request
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from core.checkpoint import load_checkpoint
+from core.metrics import Outcome
 from core.data import load_image_folder
 from tests.conftest import ROOT, write_cifar_batches
 
@@ -27,17 +29,15 @@ def test_app_names_dataset_problem_and_offers_shapes(window, qtbot, tmp_path, mo
         batches = write_cifar_batches(folder, n_per_batch=2)
         (batches / "data_batch_1").write_bytes(__import__("pickle").dumps({"pixels": 1}))
     elif problem == "offline":
-        import torchvision.datasets.utils as tvu
-
         def offline(*a, **k):
             raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-        monkeypatch.setattr(tvu, "download_and_extract_archive", offline)
+        monkeypatch.setattr(urllib.request, "urlopen", offline)
         download = True
     shapes = window.session.dataset
-    window.load_dataset("cifar10", str(folder), download=download)
-    qtbot.waitUntil(lambda: window.last_error is not None, timeout=30_000)
-    title, message = window.last_error
+    window.loader.load_dataset("cifar10", str(folder), download=download)
+    qtbot.waitUntil(lambda: window.messages.last_error is not None, timeout=30_000)
+    title, message = window.messages.last_error
     assert title == "Dataset unavailable" and str(folder) in message and "Shapes" in message
     assert window.session.dataset is shapes  # the working dataset stays
     assert window.train_panel.start_button.isEnabled()
@@ -77,9 +77,9 @@ def test_nan_loss_in_the_app_stops_with_message_and_keeps_last_good_checkpoint(w
     window.train_panel.fields["epochs"].setText("10")
     with qtbot.waitSignal(window.training_finished, timeout=120_000) as finished:
         window.start_training()
-    assert finished.args == ["failed"]
-    assert "learning rate" in window.last_error[1] and "step 30" in window.last_error[1]
-    saved = load_checkpoint(window._autosave_path)
+    assert finished.args == [Outcome.FAILED]
+    assert "learning rate" in window.messages.last_error[1] and "step 30" in window.messages.last_error[1]
+    saved = load_checkpoint(window.autosave_path)
     assert saved.step == 30
     assert all(torch.isfinite(v).all() for v in saved.model_state.values() if v.is_floating_point())
     assert window.train_panel.continue_button.isEnabled()  # the app stays usable
@@ -97,7 +97,7 @@ def test_every_invalid_form_value_is_refused_with_a_reason(window, field, text):
     assert not window.train_panel.start_button.isEnabled()
     assert window.train_panel.form_error.text().startswith(LABELS[field])
     window.start_training()  # even if called directly, nothing starts
-    assert window.train_worker is None and window.last_error[0] == "Invalid hyperparameter"
+    assert window.training.worker is None and window.messages.last_error[0] == "Invalid hyperparameter"
 
 
 @pytest.mark.parametrize("args", [
@@ -120,7 +120,7 @@ def test_exception_in_encoding_worker_becomes_a_message(trained_window, qtbot, m
         raise RuntimeError("simulated failure inside the encoder")
 
     monkeypatch.setattr(core.latent, "encode", broken)
-    trained_window.encode("test")
-    qtbot.waitUntil(lambda: trained_window.last_error is not None, timeout=30_000)
-    assert trained_window.last_error == ("Encoding failed", "simulated failure inside the encoder")
+    trained_window.maps.encode("test")
+    qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
+    assert trained_window.messages.last_error == ("Encoding failed", "simulated failure inside the encoder")
     assert trained_window.map_view.point_count() > 0  # the previous map stays

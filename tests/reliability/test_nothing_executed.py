@@ -38,9 +38,9 @@ def test_app_refuses_a_pickle_payload_and_keeps_its_model(trained_window, qtbot,
     marker, evil = tmp_path / "marker", tmp_path / "evil.pt"
     write_payload(evil, marker)
     before = trained_window.session.checkpoint
-    trained_window.open_checkpoint(str(evil))
-    qtbot.waitUntil(lambda: trained_window.last_error is not None, timeout=30_000)
-    assert "could run code" in trained_window.last_error[1]
+    trained_window.loader.open_checkpoint(str(evil))
+    qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
+    assert "could run code" in trained_window.messages.last_error[1]
     assert not marker.exists()
     assert trained_window.session.checkpoint is before and trained_window.map_view.point_count() > 0
 
@@ -141,7 +141,7 @@ def test_app_shows_damaged_checkpoint_and_keeps_its_model(trained_window, qtbot,
     before = trained_window.session.checkpoint
     bad = tmp_path / "half.pt"
     bad.write_bytes(good_bytes[: len(good_bytes) // 3])
-    trained_window.open_checkpoint(str(bad))
-    qtbot.waitUntil(lambda: trained_window.last_error is not None, timeout=30_000)
-    assert trained_window.last_error[0] == "Cannot open checkpoint"
+    trained_window.loader.open_checkpoint(str(bad))
+    qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
+    assert trained_window.messages.last_error[0] == "Cannot open checkpoint"
     assert trained_window.session.checkpoint is before

@@ -7,9 +7,11 @@ import time
 
 import pytest
 import torch
+from PySide6.QtCore import Qt
 
 from core.checkpoint import load_checkpoint
-from tests.conftest import ROOT
+from core.metrics import Outcome
+from tests.conftest import ROOT, SHARED_CIFAR, serve_cifar
 
 
 def test_sigkill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path):
@@ -44,12 +46,13 @@ def test_resume_gives_the_same_weights_and_optimizer_state(shapes, small_model_c
     from core.train import Trainer
 
     n = 25
-    straight = Trainer(shapes, TrainConfig(steps=2 * n, batch_size=32), small_model_config)
+    cpu = {"batch_size": 32, "device": "cpu"}  # bitwise equality holds on the CPU, not on CUDA
+    straight = Trainer(shapes, TrainConfig(steps=2 * n, **cpu), small_model_config)
     straight.run()
-    half = Trainer(shapes, TrainConfig(steps=n, batch_size=32), small_model_config)
+    half = Trainer(shapes, TrainConfig(steps=n, **cpu), small_model_config)
     half.run()
     path = save_checkpoint(half.checkpoint(), tmp_path / "half.pt")
-    resumed = Trainer(shapes, TrainConfig(steps=n, batch_size=32), checkpoint=load_checkpoint(path))
+    resumed = Trainer(shapes, TrainConfig(steps=n, **cpu), checkpoint=load_checkpoint(path))
     resumed.run()
     for k, v in straight.model.state_dict().items():
         assert torch.equal(v, resumed.model.state_dict()[k]), k
@@ -61,41 +64,100 @@ def test_resume_gives_the_same_weights_and_optimizer_state(shapes, small_model_c
 
 def _train(window, qtbot, steps=100_000):
     window.start_training(steps=steps)
-    qtbot.waitUntil(lambda: window.train_panel.loss_plot.point_count() >= 1, timeout=60_000)
+    qtbot.waitUntil(lambda: window.loss_plot.point_count() >= 1, timeout=60_000)
 
 
-@pytest.mark.parametrize("phase", ["training", "paused", "encoding"])
-def test_closing_leaves_no_thread_running(window, qtbot, phase):
-    if phase == "encoding":
+def _running_threads(window):
+    return [t.thread for t in window.runner.tasks] + ([window.training.thread] if window.training.thread else [])
+
+
+def _watch_threads(window) -> tuple[int, list]:
+    """(number of running threads, a list that gets one entry as each of them finishes)."""
+    threads, ended = _running_threads(window), []
+    for t in threads:
+        t.finished.connect(lambda: ended.append(1))
+    return len(threads), ended
+
+
+def _close_and_check(window, qtbot, phase):
+    n, ended = _watch_threads(window)
+    assert n, f"nothing was running during {phase}"
+    window.close()
+    qtbot.waitUntil(lambda: window.closed, timeout=10_000)
+    assert len(ended) == n, f"threads still running after closing during {phase}"
+
+
+PHASES = ["dataset", "download", "checkpoint", "encoding", "training", "paused"]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_closing_in_every_phase_leaves_no_thread_running(window, qtbot, tmp_path, monkeypatch, phase,
+                                                         trained_checkpoint):
+    import core.checkpoint
+
+    if phase == "dataset":
+        if not (SHARED_CIFAR / "cifar-10-batches-py").is_dir():
+            pytest.skip("needs ../shared/datasets/cifar10")
+        window.loader.load_dataset("cifar10", str(SHARED_CIFAR))  # six 30 MB files
+    elif phase == "download":
+        serve_cifar(monkeypatch, tmp_path, delay_s=0.5)
+        window.loader.load_dataset("cifar10", str(tmp_path / "data"), download=True)
+        qtbot.waitUntil(lambda: (tmp_path / "data").is_dir(), timeout=10_000)
+    elif phase == "checkpoint":
+        real_load = core.checkpoint.load_checkpoint
+        monkeypatch.setattr(core.checkpoint, "load_checkpoint", lambda path: time.sleep(1) or real_load(path))
+        window.loader.open_checkpoint(str(trained_checkpoint[1]))  # torch.load cannot be interrupted
+    elif phase == "encoding":
         window.train_panel.fields["channels"].setText("64")  # a full-size model encodes slowly enough
         _train(window, qtbot, steps=3)
-        qtbot.waitUntil(lambda: window.train_worker is None and not window.tasks, timeout=120_000)
-        window.encode("train")  # 10,000 images
+        qtbot.waitUntil(lambda: window.training.worker is None and not window.runner.tasks, timeout=120_000)
+        window.maps.encode("train")  # 10,000 images
         qtbot.waitUntil(lambda: window.map_view.progress.value() > 0, timeout=30_000)  # mid-encoding
     else:
         _train(window, qtbot)
         if phase == "paused":
-            window.train_panel.pause_button.click()
-            qtbot.waitUntil(lambda: window.train_worker.control.paused, timeout=5_000)
-    threads = [t.thread for t in window.tasks] + ([window.train_thread] if window.train_thread else [])
-    assert threads
-    window.close()  # waits at most 2 s in all
-    assert all(t.isFinished() for t in threads), f"threads still running after closing during {phase}"
-    if phase != "encoding":
-        assert window._autosave_path.is_file()
-        assert load_checkpoint(window._autosave_path).step >= 1
+            qtbot.mouseClick(window.train_panel.pause_button, Qt.LeftButton)
+            qtbot.waitUntil(lambda: window.training.worker.control.waiting, timeout=5_000)
+    _close_and_check(window, qtbot, phase)
+    if phase in ("training", "paused"):
+        assert load_checkpoint(window.autosave_path).step >= 1  # training autosaved as it stopped
+    if phase == "download":
+        assert list((tmp_path / "data").iterdir()) == []  # a cancelled download leaves nothing behind
+    if phase == "dataset":
+        assert window.session.dataset.name == "shapes"  # the cancelled load never landed
+
+
+def test_closing_during_start_up_imports_waits_for_them(qtbot, tmp_path, monkeypatch):
+    """An import cannot be interrupted: the window says so and closes once it has returned."""
+    from PySide6.QtCore import QSettings
+
+    import explorer.loading
+    from explorer.main_window import MainWindow
+
+    real_import = explorer.loading.import_heavy
+    monkeypatch.setattr(explorer.loading, "import_heavy", lambda progress: time.sleep(1.5) or real_import(progress))
+    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    window.messages.interactive = False
+    window.show()
+    window.start_loading()
+    n, ended = _watch_threads(window)
+    window.close()
+    assert not window.closed and "waiting" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.closed, timeout=10_000)
+    assert len(ended) == n == 1 and window.session.dataset is None  # nothing new started
+    window.deleteLater()
 
 
 def test_start_stop_twenty_times(window, qtbot):
     panel = window.train_panel
     for _ in range(20):
         window.start_training(steps=100_000)
-        qtbot.waitUntil(lambda: window.train_worker is not None, timeout=5_000)
+        qtbot.waitUntil(lambda: window.training.worker is not None, timeout=5_000)
         with qtbot.waitSignal(window.training_finished, timeout=30_000):
-            panel.stop_button.click()
-        assert window.train_worker is None and window.train_thread is None
-    assert panel.start_button.isEnabled() and window.last_error is None
+            qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+        assert window.training.worker is None and window.training.thread is None
+    assert panel.start_button.isEnabled() and window.messages.last_error is None
     window.start_training(steps=3)  # still trains afterwards
     with qtbot.waitSignal(window.training_finished, timeout=60_000) as done:
         pass
-    assert done.args == ["finished"]
+    assert done.args == [Outcome.FINISHED]

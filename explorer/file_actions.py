@@ -1,0 +1,132 @@
+"""FileActions: the File and Help menus: open, save, export latents and images, about.
+
+Composed into the window (not mixed in): everything it needs comes through `__init__`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
+
+from core.data import user_data_dir
+from explorer.loading import Loader
+from explorer.messages import Messages
+from explorer.session import Session
+
+APP_NAME = "VAE Latent Explorer"
+
+
+class FileActions(QObject):
+    """`current_image()` returns the picture "Export image" writes (the visible tab's), or None;
+    `about_text()` returns the folders the About box lists."""
+
+    def __init__(self, window: QMainWindow, session: Session, settings: QSettings, messages: Messages,
+                 loader: Loader, current_image: Callable[[], np.ndarray | None], about_text: Callable[[], str]):
+        super().__init__(window)
+        self.window, self.session, self.settings, self.messages, self.loader = window, session, settings, messages, loader
+        self._current_image, self._about_text = current_image, about_text
+        file_menu = window.menuBar().addMenu("&File")
+        self.actions: dict[str, QAction] = {}
+        for key, text, shortcut, slot in [
+            ("open", "&Open checkpoint...", QKeySequence.Open, self._on_open),
+            ("save", "&Save checkpoint", QKeySequence.Save, self._on_save),
+            ("save_as", "Save checkpoint &as...", QKeySequence.SaveAs, self._on_save_as),
+            ("export_latents", "Export &latents...", "Ctrl+E", self._on_export_latents),
+            ("export_image", "Export &image...", "Ctrl+Shift+E", lambda: self.export_image_dialog()),
+            ("quit", "&Quit", QKeySequence.Quit, window.close),
+        ]:
+            action = QAction(text, window, shortcut=QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+            self.actions[key] = action
+        about = QAction("&About", window)
+        about.triggered.connect(self._on_about)
+        window.menuBar().addMenu("&Help").addAction(about)
+        session.model_changed.connect(self._update_actions)
+        session.map_changed.connect(self._update_actions)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        has_model = self.session.checkpoint is not None
+        self.actions["save"].setEnabled(has_model)
+        self.actions["save_as"].setEnabled(has_model)
+        self.actions["export_latents"].setEnabled(self.session.map is not None)
+
+    def save_checkpoint(self, path: str) -> bool:
+        from core.checkpoint import CheckpointError, save_checkpoint
+
+        try:
+            save_checkpoint(self.session.checkpoint, path)
+        except CheckpointError as e:
+            self.messages.error("Cannot save checkpoint", str(e))
+            return False
+        self.session.checkpoint_path = str(path)
+        self.settings.setValue("last_checkpoint", str(path))
+        self.messages.status(f"saved {path} (step {self.session.checkpoint.step:,})")
+        return True
+
+    def export_latents(self, path: str) -> bool:
+        from core.latent import save_latents
+
+        m = self.session.map
+        try:
+            save_latents(path, m.latent_map.mu, m.labels, self.session.classes, m.coords, m.explained)
+        except ValueError as e:
+            self.messages.error("Cannot export latents", str(e))
+            return False
+        self.messages.status(f"wrote {len(m.labels):,} latents to {path}")
+        return True
+
+    def export_image(self, path: str, image: np.ndarray) -> bool:
+        from core.latent import save_png
+
+        try:
+            save_png(image, path)
+        except (OSError, RuntimeError, ValueError) as e:
+            self.messages.error("Cannot export image", f"cannot write {path}: {e}; choose a writable .png path")
+            return False
+        self.messages.status(f"wrote {path}")
+        return True
+
+    def export_image_dialog(self, image: np.ndarray | None = None) -> None:
+        """Ask where to write `image` (default: the visible tab's picture) as PNG."""
+        image = self._current_image() if image is None else image
+        if image is None:
+            self.messages.error("Nothing to export", "Show an image first (click the map, or draw samples).")
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export image", str(user_data_dir() / "image.png"), "PNG (*.png)")
+        if path:
+            self.export_image(path, image)
+
+    def _on_open(self) -> None:
+        start = str(Path(self.settings.value("last_checkpoint", str(user_data_dir()))).parent)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open checkpoint", start,
+                                              "Checkpoints (*.pt *.pth);;All files (*)")
+        if path:
+            self.loader.open_checkpoint(path)
+
+    def _on_save(self) -> None:
+        if self.session.checkpoint_path:
+            self.save_checkpoint(self.session.checkpoint_path)
+        else:
+            self._on_save_as()
+
+    def _on_save_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save checkpoint", str(user_data_dir() / "model.pt"),
+                                              "Checkpoints (*.pt)")
+        if path:
+            self.save_checkpoint(path)
+
+    def _on_export_latents(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export latents", str(user_data_dir() / "latents.npz"),
+                                              "NumPy (*.npz);;CSV (*.csv)")
+        if path:
+            self.export_latents(path)
+
+    def _on_about(self) -> None:
+        QMessageBox.about(self.window, f"About {APP_NAME}", f"<b>{APP_NAME}</b>"
+                          f"<p>Train a convolutional VAE and explore its latent space.</p><p>{self._about_text()}</p>")

@@ -1,0 +1,80 @@
+"""Loader: everything that brings data into the session in the background: the heavy libraries at
+start-up, datasets (with the CIFAR-10 download) and checkpoints. Failures leave the session as it was.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from core.config import ModelConfig
+from explorer.session import Session
+from explorer.tasks import Progress, TaskRunner
+
+
+def import_heavy(progress: Progress) -> str:
+    """Runs on a worker thread at start-up: torch, torchvision, scikit-learn, scipy -> device label."""
+    import core.checkpoint  # noqa: F401
+    import core.latent  # noqa: F401
+    from core.train import device_label, select_device
+
+    return device_label(select_device("auto"))
+
+
+class Loader(QObject):
+    ready = Signal(str)  # the heavy libraries have loaded; the device label
+    dataset_status = Signal(str)  # "Loading...", "CIFAR-10: 50,000 training ...", or the problem
+    dataset_failed = Signal()
+    dataset_progress = Signal(int, int)
+    checkpoint_opened = Signal(object, str)  # Checkpoint, path
+
+    def __init__(self, session: Session, runner: TaskRunner, report: Callable[[str, str, str], None],
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.session, self.runner, self._report = session, runner, report
+
+    def start(self) -> None:
+        """Load the heavy libraries in the background; `ready` follows."""
+        self.runner.run(lambda progress: import_heavy(progress), self.ready.emit,
+                        "Could not load the numerical libraries", kind="imports", tagged=False)
+
+    def load_dataset(self, spec: str, data_dir: str = "", download: bool = False) -> None:
+        from core.data import load_dataset
+
+        config = self.session.checkpoint.model_config if self.session.checkpoint else ModelConfig()
+        folder = Path(data_dir) if data_dir else None
+        self.dataset_status.emit("Downloading CIFAR-10..." if download else "Loading...")
+
+        def failed(message: str, details: str) -> None:
+            self.dataset_status.emit(message)
+            self._report("Dataset unavailable", message + "\n\nThe built-in Shapes dataset works offline.", details)
+            self.dataset_failed.emit()
+
+        def work(progress: Progress):
+            return load_dataset(spec, folder, config.img_size, config.in_ch, download, progress)
+
+        self.runner.run(work, self._on_dataset_loaded, "Dataset unavailable", kind="dataset",
+                        on_progress=self.dataset_progress.emit, on_failed=failed, tagged=False)
+
+    def _on_dataset_loaded(self, dataset) -> None:
+        self.dataset_status.emit(
+            f"{dataset.name}: {len(dataset.train):,} training and {len(dataset.test):,} test images, "
+            f"{len(dataset.classes)} classes.")
+        self.session.set_dataset(dataset)
+
+    def open_checkpoint(self, path: str) -> None:
+        """Load a checkpoint in the background; on failure the current model stays as it was."""
+        from core.checkpoint import load_checkpoint
+
+        if self.session.training:
+            self._report("Training is running", "Stop training before opening a checkpoint.", "")
+            return
+
+        def opened(ckpt) -> None:
+            self.session.set_checkpoint(ckpt, path, with_history=True)
+            self.session.set_map(None)
+            self.checkpoint_opened.emit(ckpt, str(path))
+
+        self.runner.run(lambda progress: load_checkpoint(path), opened, "Cannot open checkpoint",
+                        kind="checkpoint", tagged=False)

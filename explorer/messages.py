@@ -1,0 +1,36 @@
+"""Messages: the app's error and question policy. Every failure reaches the user here.
+
+Interactive: a non-modal dialog with details, plus the status bar. Not interactive (tests, the
+self-test): the error is recorded in `last_error` and questions answer yes.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMainWindow, QMessageBox
+
+
+class Messages:
+    def __init__(self, window: QMainWindow):
+        self.window = window
+        self.interactive = True
+        self.last_error: tuple[str, str] | None = None
+
+    def error(self, title: str, message: str, details: str = "") -> None:
+        """Show a problem the user can act on; the app stays usable."""
+        self.last_error = (title, message)
+        self.status(f"{title}: {message}", 10000)
+        if not self.interactive:
+            return
+        box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self.window)
+        if details:
+            box.setDetailedText(details)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    def ask(self, title: str, question: str) -> bool:
+        if not self.interactive:
+            return True
+        return QMessageBox.question(self.window, title, question) == QMessageBox.Yes
+
+    def status(self, text: str, timeout_ms: int = 5000) -> None:
+        self.window.statusBar().showMessage(text, timeout_ms)
