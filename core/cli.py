@@ -56,7 +56,8 @@ COMMANDS = ("train", "sample", "encode")
 
 
 def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
-    parser = _Parser(prog="vae-explorer", description="Train and explore a convolutional VAE.", epilog=epilog)
+    parser = _Parser(prog="vae-explorer", description="Train and explore a convolutional VAE.", epilog=epilog,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 

@@ -12,8 +12,9 @@ import time
 LAUNCH_T0 = time.perf_counter()
 
 
-APP_HELP = ("Without a command, vae-explorer opens the desktop app; "
-            "vae-explorer --self-test drives the app offscreen and exits 0 if everything worked.")
+APP_HELP = """without a command:
+  vae-explorer              open the desktop app
+  vae-explorer --self-test  drive the app offscreen; exit 0 if everything worked"""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,3 +89,15 @@ def test_bad_input_exits_2_with_one_line(args, needle, tmp_path, cli_checkpoint)
     assert r.returncode == 2
     assert r.stderr.startswith("error: ") and needle in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_the_app_entry_point_hands_subcommands_to_the_cli(cli_checkpoint, tmp_path):
+    """`vae-explorer sample ...` (here `python -m explorer`, the same entry) runs the CLI, not the app."""
+    out, _ = cli_checkpoint
+    r = subprocess.run([sys.executable, "-m", "explorer", "sample", str(out), "--out", str(tmp_path / "g.png"),
+                        "--n", "8"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "g.png").is_file() and "wrote 8 samples" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "explorer", "--help"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0 and "train" in r.stdout and "--self-test" in r.stdout

@@ -261,3 +261,21 @@ def test_task_runner_drops_a_result_computed_for_an_older_generation(qtbot):
     runner.run(lambda progress: "fresh", results.append, "x")
     qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
     assert results == ["fresh"] and errors == []
+
+
+def test_encoding_uses_the_form_device_but_not_the_gpu_training_uses(window, monkeypatch):
+    import torch
+
+    import core.train
+    from explorer.session import TrainingState
+
+    monkeypatch.setattr(core.train, "select_device", lambda name="auto": torch.device("cuda" if name in ("auto", "cuda") else name))
+    window.train_panel.fields["device"].setCurrentText("cuda")
+    assert window.maps.encode_device().type == "cuda"  # idle: the device the user chose
+    window.session.set_training_state(TrainingState.RUNNING, "cuda")
+    assert window.maps.encode_device().type == "cpu"  # no second full model on the training GPU
+    window.session.set_training_state(TrainingState.RUNNING, "cpu")
+    assert window.maps.encode_device().type == "cuda"
+    window.session.set_training_state(TrainingState.IDLE)
+    window.train_panel.fields["device"].setCurrentText("cpu")
+    assert window.maps.encode_device().type == "cpu"
