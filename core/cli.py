@@ -80,6 +80,7 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--save-every", type=_non_negative_int, default=0, metavar="STEPS", help="also save every N steps")
     t.add_argument("--out", type=Path, default=Path("vae.pt"), help="checkpoint to write")
     t.add_argument("--resume", type=Path, metavar="CKPT", help="continue training this checkpoint")
+    t.add_argument("--metrics-csv", type=Path, metavar="F", help="also write the training history as CSV")
 
     s = sub.add_parser("sample", help="decode samples from the prior into an image grid")
     s.add_argument("checkpoint", type=Path)
@@ -93,6 +94,7 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, required=True, help="latents.npz or latents.csv")
     _dataset_args(e)
     e.add_argument("--split", choices=("test", "train"), default="test")
+    e.add_argument("--projector", type=Path, metavar="DIR", help="also write TensorBoard Projector files there")
     return parser
 
 
@@ -136,6 +138,11 @@ def cmd_train(args) -> None:
     save_checkpoint(trainer.checkpoint(), args.out)
     final = trainer.history["epochs"][-1]
     print(f"final test PSNR {final['test_psnr']:.2f} dB; saved {args.out}")
+    if args.metrics_csv:
+        from core.export import write_metrics_csv
+
+        write_metrics_csv(args.metrics_csv, trainer.history["steps"], trainer.history["epochs"])
+        print(f"wrote the training history to {args.metrics_csv}")
 
 
 def cmd_sample(args) -> None:
@@ -165,6 +172,11 @@ def cmd_encode(args) -> None:
     lmap = LatentMap.fit(mu)
     save_latents(args.out, mu, split.labels, data.classes, lmap.coords, lmap.explained)
     print(f"encoded {len(mu)} {args.split} images; PCA explains {100 * lmap.explained.sum():.1f}%; wrote {args.out}")
+    if args.projector:
+        from core.export import write_projector
+
+        write_projector(args.projector, mu, split.labels, data.classes, split.images)
+        print(f"wrote TensorBoard Projector files to {args.projector}")
 
 
 def main(argv: list[str] | None = None, epilog: str | None = None) -> int:

@@ -28,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         from explorer.selftest import run_self_test
 
         return run_self_test()
+    from explorer.preflight import problem
+
+    message = problem()
+    if message:  # Qt would abort with a message that does not help; say what is missing instead
+        print(message, file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

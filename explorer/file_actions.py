@@ -37,9 +37,13 @@ class FileActions(QObject):
             ("save_as", "Save checkpoint &as...", QKeySequence.SaveAs, self._on_save_as),
             ("export_latents", "Export &latents...", "Ctrl+E", self._on_export_latents),
             ("export_image", "Export &image...", "Ctrl+Shift+E", lambda: self.export_image_dialog()),
+            ("export_metrics", "Export &metrics (CSV)...", None, self._on_export_metrics),
+            ("export_projector", "Export for TensorBoard &Projector...", None, self._on_export_projector),
             ("quit", "&Quit", QKeySequence.Quit, window.close),
         ]:
-            action = QAction(text, window, shortcut=QKeySequence(shortcut))
+            action = QAction(text, window)
+            if shortcut is not None:
+                action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)
             file_menu.addAction(action)
             self.actions[key] = action
@@ -48,13 +52,17 @@ class FileActions(QObject):
         window.menuBar().addMenu("&Help").addAction(about)
         session.model_changed.connect(self._update_actions)
         session.map_changed.connect(self._update_actions)
+        session.history_reset.connect(self._update_actions)
+        session.steps_added.connect(self._update_actions)
         self._update_actions()
 
-    def _update_actions(self) -> None:
+    def _update_actions(self, *_) -> None:
         has_model = self.session.checkpoint is not None
         self.actions["save"].setEnabled(has_model)
         self.actions["save_as"].setEnabled(has_model)
         self.actions["export_latents"].setEnabled(self.session.map is not None)
+        self.actions["export_projector"].setEnabled(self.session.map is not None)
+        self.actions["export_metrics"].setEnabled(bool(self.session.steps or self.session.epochs))
 
     def save_checkpoint(self, path: str) -> bool:
         from core.checkpoint import CheckpointError, save_checkpoint
@@ -79,6 +87,30 @@ class FileActions(QObject):
             self.messages.error("Cannot export latents", str(e))
             return False
         self.messages.status(f"wrote {len(m.labels):,} latents to {path}")
+        return True
+
+    def export_metrics(self, path: str) -> bool:
+        from core.export import write_metrics_csv
+
+        try:
+            write_metrics_csv(path, self.session.steps, self.session.epochs)
+        except ValueError as e:
+            self.messages.error("Cannot export metrics", str(e))
+            return False
+        self.messages.status(f"wrote {len(self.session.steps):,} logged steps to {path}")
+        return True
+
+    def export_projector(self, folder: str) -> bool:
+        from core.export import write_projector
+
+        m = self.session.map
+        try:
+            write_projector(folder, m.latent_map.mu, m.labels, self.session.classes,
+                            self.session.dataset.split(m.split).images)
+        except ValueError as e:
+            self.messages.error("Cannot export for the Projector", str(e))
+            return False
+        self.messages.status(f"wrote {len(m.labels):,} embeddings for the TensorBoard Projector to {folder}")
         return True
 
     def export_image(self, path: str, image: np.ndarray) -> bool:
@@ -126,6 +158,18 @@ class FileActions(QObject):
                                               "NumPy (*.npz);;CSV (*.csv)")
         if path:
             self.export_latents(path)
+
+    def _on_export_metrics(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export metrics", str(user_data_dir() / "metrics.csv"),
+                                              "CSV (*.csv)")
+        if path:
+            self.export_metrics(path)
+
+    def _on_export_projector(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Folder for the TensorBoard Projector files",
+                                                  str(user_data_dir()))
+        if folder:
+            self.export_projector(folder)
 
     def _on_about(self) -> None:
         QMessageBox.about(self.window, f"About {APP_NAME}", f"<b>{APP_NAME}</b>"

@@ -101,3 +101,15 @@ def test_the_app_entry_point_hands_subcommands_to_the_cli(cli_checkpoint, tmp_pa
     r = subprocess.run([sys.executable, "-m", "explorer", "--help"], cwd=ROOT, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0 and "train" in r.stdout and "--self-test" in r.stdout
+
+
+def test_train_writes_metrics_csv_and_encode_writes_projector_files(cli_checkpoint, tmp_path):
+    out, _ = cli_checkpoint
+    r = run_cli("train", "--resume", out, "--steps", "10", "--log-every", "5", "--out", tmp_path / "more.pt",
+                "--metrics-csv", tmp_path / "m.csv")
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path / "m.csv").read_text().splitlines()
+    assert lines[0].startswith("step,loss,recon,kld") and len(lines) == 1 + 40 // 20 + 10 // 5 + 0
+    r = run_cli("encode", out, "--out", tmp_path / "lat.npz", "--projector", tmp_path / "proj")
+    assert r.returncode == 0, r.stderr
+    assert len((tmp_path / "proj" / "metadata.tsv").read_text().splitlines()) == 2000 + 1

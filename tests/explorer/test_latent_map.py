@@ -279,3 +279,19 @@ def test_encoding_uses_the_form_device_but_not_the_gpu_training_uses(window, mon
     window.session.set_training_state(TrainingState.IDLE)
     window.train_panel.fields["device"].setCurrentText("cpu")
     assert window.maps.encode_device().type == "cpu"
+
+
+def test_file_menu_exports_metrics_and_projector_files(trained_window, tmp_path, monkeypatch):
+    session = trained_window.session
+    save_dialog_returns(monkeypatch, tmp_path / "metrics.csv")
+    trained_window.files.actions["export_metrics"].trigger()
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [m.step for m in session.steps] == list(range(1, 41))
+    assert float(rows[-1]["loss"]) == pytest.approx(session.steps[-1].loss)
+    assert float(rows[-1]["test_psnr"]) == pytest.approx(session.epochs[-1].test_psnr)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "projector"))
+    trained_window.files.actions["export_projector"].trigger()
+    tensors = np.loadtxt(tmp_path / "projector" / "tensors.tsv", delimiter="\t")
+    meta = (tmp_path / "projector" / "metadata.tsv").read_text().splitlines()
+    assert tensors.shape == session.map.latent_map.mu.shape and len(meta) == len(session.map.labels) + 1
