@@ -74,7 +74,9 @@ def bench_training_and_stall(app, steps: int) -> None:
 
     before = headless()
 
-    window = MainWindow(QSettings(tempfile.mktemp(suffix=".ini"), QSettings.IniFormat))
+    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.IniFormat)
+    settings.setValue("dataset", "shapes")
+    window = MainWindow(settings)
     window.messages.interactive = False
     window.show()
     window.start_loading()

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout
+from PySide6.QtWidgets import QGroupBox, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.config import ModelConfig, TrainConfig
 from core.data import user_data_dir
 from core.metrics import Outcome
 from explorer.file_actions import APP_NAME, FileActions
+from explorer.first_run import FirstRunPanel
 from explorer.image_view import ImageView
 from explorer.inspector import Inspector
 from explorer.latent_map import LatentMapView
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.loss_plot = LossPlot()
         self.preview = ImageView("Reconstructions of 8 test images appear here while training.", min_side=80)
         self.map_view, self.inspector, self.samples = LatentMapView(), Inspector(), SamplesPanel()
+        self.first_run = FirstRunPanel(self.train_panel.data_dir())
         self._lay_out()
 
         self.runner = TaskRunner(lambda: self.session.generation, self.messages.error, self)
@@ -71,10 +73,14 @@ class MainWindow(QMainWindow):
         QVBoxLayout(preview_box).addWidget(self.preview)
         train_right.addWidget(preview_box)
         train_right.setSizes([500, 200])
-        train_page = QSplitter()
-        train_page.addWidget(self.train_panel)
-        train_page.addWidget(train_right)
-        train_page.setStretchFactor(1, 1)
+        train_split = QSplitter()
+        train_split.addWidget(self.train_panel)
+        train_split.addWidget(train_right)
+        train_split.setStretchFactor(1, 1)
+        train_page = QWidget()
+        train_layout = QVBoxLayout(train_page)
+        train_layout.addWidget(self.first_run)
+        train_layout.addWidget(train_split, 1)
         map_page = QSplitter()
         map_page.addWidget(self.map_view)
         map_page.addWidget(self.inspector)
@@ -115,6 +121,12 @@ class MainWindow(QMainWindow):
         session.history_reset.connect(lambda: self.loss_plot.load_history(session.steps, session.epochs))
         session.steps_added.connect(self.loss_plot.add_steps)
         session.epoch_added.connect(self.loss_plot.add_epoch)
+        self.first_run.download_requested.connect(lambda: self._choose_dataset("cifar10", download=True))
+        self.first_run.folder_chosen.connect(lambda folder: self._choose_dataset("cifar10", folder))
+        self.first_run.shapes_chosen.connect(lambda: self._choose_dataset("shapes"))
+        self.first_run.cancel_requested.connect(self._on_download_cancelled)
+        loader.dataset_progress.connect(self._on_dataset_progress)
+        loader.dataset_failed.connect(lambda: self.first_run.set_downloading(False, "That did not work; try again."))
         self.runner.idle.connect(self._finish_closing)
         training.finished.connect(self._finish_closing)
 
@@ -131,7 +143,13 @@ class MainWindow(QMainWindow):
             self.train_panel.set_configs(ModelConfig(**saved["model"]), TrainConfig.from_dict(saved["train"]))
         except (KeyError, TypeError, ValueError):
             pass  # first run, or settings from another version: keep the defaults
-        self.train_panel.set_dataset_spec(self.settings.value("dataset", "shapes"))
+        spec = self.settings.value("dataset")
+        if spec is None:  # first start: CIFAR-10 if it is there, else ask (the first-run panel)
+            from core.data import find_cifar_folder
+
+            spec = "cifar10" if (find_cifar_folder(Path(self.train_panel.data_dir())) / "batches.meta").is_file() else None
+        self.first_run.setVisible(spec is None)
+        self.train_panel.set_dataset_spec(spec or "shapes")
 
     def _save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
@@ -156,11 +174,27 @@ class MainWindow(QMainWindow):
         self.device_label.setText(device_label)
         self.train_panel.set_ready(True)
         self.messages.status("ready", 3000)
-        self.train_panel.request_dataset()
+        if not self.first_run.isVisible():  # else the user's first-run choice loads the data
+            self.train_panel.request_dataset()
         last = self.settings.value("last_checkpoint", "")
         if last and Path(last).is_file():
             self.loader.open_checkpoint(last)
         self.ready.emit()
+
+    def _choose_dataset(self, spec: str, data_dir: str = "", download: bool = False) -> None:
+        """A first-run choice: remember it and load that dataset."""
+        if data_dir:
+            self.train_panel.set_data_dir(data_dir)
+        self.train_panel.set_dataset_spec(spec)
+        self.loader.load_dataset(spec, self.train_panel.data_dir(), download)
+
+    def _on_dataset_progress(self, done: int, total: int) -> None:
+        if self.first_run.isVisible() and total > 1000:  # bytes of the download, not batch files
+            self.first_run.set_download_progress(done, total)
+
+    def _on_download_cancelled(self) -> None:
+        self.runner.cancel("dataset")
+        self.first_run.set_downloading(False, "Download cancelled; nothing was kept.")
 
     def start_training(self, continue_: bool = False, steps: int | None = None) -> None:
         try:
@@ -186,6 +220,9 @@ class MainWindow(QMainWindow):
 
     def _on_dataset_changed(self) -> None:
         ds = self.session.dataset
+        if ds is not None:
+            self.first_run.hide()
+            self.settings.setValue("dataset", self.train_panel.dataset_spec)
         self.dataset_label.setText(f"dataset: {ds.name}" if ds else "no dataset")
         if self.session.model is not None and not self.session.training:
             self.maps.encode()

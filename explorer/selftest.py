@@ -43,7 +43,9 @@ def run_self_test(steps: int = 30) -> int:
         from core.metrics import Outcome
         from explorer.main_window import MainWindow
 
-        window = MainWindow(QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat))
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+        settings.setValue("dataset", "shapes")  # offline, and no first-run questions
+        window = MainWindow(settings)
         window.messages.interactive = False
         try:
             window.show()

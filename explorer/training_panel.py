@@ -210,6 +210,9 @@ class TrainingPanel(QWidget):
         """The folder that holds (or will hold) cifar-10-batches-py."""
         return self.data_dir_edit.text()
 
+    def set_data_dir(self, folder: str) -> None:
+        self.data_dir_edit.setText(folder)
+
     def device(self) -> str:
         """The device named in the form: auto, cpu, cuda or mps."""
         return self.fields["device"].currentText()

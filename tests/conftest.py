@@ -121,7 +121,9 @@ def window(qtbot, tmp_path):
     from core.config import ModelConfig, TrainConfig
     from explorer.main_window import MainWindow
 
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("dataset", "shapes")  # a returning user; tests/explorer/test_first_run.py covers the first start
+    win = MainWindow(settings)
     win.messages.interactive = False  # errors are recorded in last_error instead of opening dialogs
     win.resize(1200, 800)
     win.show()

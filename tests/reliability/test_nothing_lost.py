@@ -136,7 +136,9 @@ def test_closing_during_start_up_imports_waits_for_them(qtbot, tmp_path, monkeyp
 
     real_import = explorer.loading.import_heavy
     monkeypatch.setattr(explorer.loading, "import_heavy", lambda progress: time.sleep(1.5) or real_import(progress))
-    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("dataset", "shapes")
+    window = MainWindow(settings)
     window.messages.interactive = False
     window.show()
     window.start_loading()
