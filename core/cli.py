@@ -88,6 +88,12 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--n", type=_positive_int, default=64)
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--from", dest="source", choices=("prior", "mixture"), default="prior",
+                   help="prior: N(0, T^2 I); mixture: a 10-component Gaussian mixture fitted to the latent "
+                        "means of up to 20,000 training images (needs the dataset)")
+    s.add_argument("--dataset", help="for --from mixture (default: the checkpoint's dataset)")
+    s.add_argument("--data-dir", type=Path, help="folder holding cifar-10-batches-py")
+    s.add_argument("--download", action="store_true", help="download CIFAR-10 if it is missing")
 
     e = sub.add_parser("encode", help="encode a dataset split to latent means and 2D PCA coordinates")
     e.add_argument("checkpoint", type=Path)
@@ -151,7 +157,19 @@ def cmd_sample(args) -> None:
 
     if not 0 < args.temperature <= 10:
         raise ValueError(f"--temperature must be greater than 0 and at most 10, got {args.temperature}")
-    images = sample_prior(load_checkpoint(args.checkpoint).build_model(), args.n, args.temperature, args.seed)
+    ckpt = load_checkpoint(args.checkpoint)
+    model = ckpt.build_model()
+    if args.source == "mixture":
+        from core.latent import fit_training_mixture, sample_mixture
+
+        args.dataset = args.dataset or ckpt.dataset
+        if not args.dataset:
+            raise ValueError("--from mixture fits the training latents, and this checkpoint names no dataset; "
+                             "pass --dataset cifar10|shapes|PATH")
+        mixture = fit_training_mixture(model, _load_data(args, ckpt.model_config).train.images)
+        images = sample_mixture(model, mixture, args.n, args.temperature, args.seed)
+    else:
+        images = sample_prior(model, args.n, args.temperature, args.seed)
     try:
         save_png(image_grid(images, nrow=8), args.out)
     except (OSError, ValueError) as e:

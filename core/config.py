@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-LOSS_MODES = ("elbo", "sum", "mean")
+LOSS_MODES = ("elbo", "calibrated", "sum", "mean")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 

@@ -80,6 +80,53 @@ def sample_prior(model: ConvVAE, n: int = 64, temperature: float = 1.0, seed: in
     return decode(model, z.numpy())
 
 
+@dataclass
+class LatentMixture:
+    """A Gaussian mixture fitted to latent means: samples from it land where the encoder puts
+    images, not in the holes a N(0, I) draw can fall into (ex-post density estimation, Ghosh et
+    al. 2020). Fitted with scikit-learn; sampled here so a temperature can scale each component."""
+
+    weights: np.ndarray  # [K]
+    means: np.ndarray  # [K, D]
+    chol: np.ndarray  # [K, D, D] Cholesky factors of the covariances
+
+    @classmethod
+    def fit(cls, mu: np.ndarray, n_components: int = 10, seed: int = 0) -> "LatentMixture":
+        from sklearn.mixture import GaussianMixture
+
+        if len(mu) < 2 * n_components:
+            raise ValueError(f"a {n_components}-component mixture needs at least {2 * n_components} latents, "
+                             f"got {len(mu)}; encode more training images")
+        gmm = GaussianMixture(n_components, covariance_type="full", reg_covar=1e-4, random_state=seed).fit(mu)
+        return cls(gmm.weights_, gmm.means_, np.linalg.cholesky(gmm.covariances_))
+
+    def sample(self, n: int, temperature: float = 1.0, seed: int = 0) -> np.ndarray:
+        """n latents [n, D]: a component by weight, then its mean + T * L @ eps. Same seed, same draw."""
+        rng = np.random.default_rng(seed)
+        k = rng.choice(len(self.weights), size=n, p=self.weights / self.weights.sum())
+        eps = rng.standard_normal((n, self.means.shape[1]))
+        return (self.means[k] + temperature * np.einsum("nij,nj->ni", self.chol[k], eps)).astype(np.float32)
+
+
+MIXTURE_IMAGES = 20_000  # training images encoded for the mixture (a fixed-seed subset beyond that)
+
+
+def fit_training_mixture(model: ConvVAE, images: np.ndarray, progress=None, seed: int = 0) -> LatentMixture:
+    """Encode (up to MIXTURE_IMAGES of) the training images and fit a LatentMixture to their means."""
+    if len(images) > MIXTURE_IMAGES:
+        images = images[np.sort(np.random.default_rng(seed).choice(len(images), MIXTURE_IMAGES, replace=False))]
+    return LatentMixture.fit(encode(model, images, progress=progress), seed=seed)
+
+
+def sample_mixture(model: ConvVAE, mixture: LatentMixture | None, n: int = 64, temperature: float = 1.0,
+                   seed: int = 0) -> np.ndarray:
+    """Decode n draws from a fitted LatentMixture -> uint8 [n, C, H, W]."""
+    if mixture is None:
+        raise ValueError("there is no fitted mixture yet: it is fitted to the training latent means, "
+                         "so encode the training split first (or sample from the prior)")
+    return decode(model, mixture.sample(n, temperature, seed))
+
+
 def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int = 10, mode: str = "linear") -> np.ndarray:
     """[steps, D] latents from z0 to z1, both ends included; mode "linear" or "spherical" (slerp)."""
     t = np.linspace(0.0, 1.0, steps)[:, None]

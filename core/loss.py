@@ -4,19 +4,40 @@ Weightings (B = batch, P = pixels per image, D = latent dims):
   "mean" (reference default): MSE averaged over B*P values, KL summed over D and averaged over B.
          The KL weighs ~P (3072x) more than in an ELBO; models collapse to blurry means.
   "sum"  (reference):         squared error and KL both summed over the whole batch.
-  "elbo" (our default):       squared error summed over each image's P pixels and KL over D,
+  "elbo":                     squared error summed over each image's P pixels and KL over D,
                               both averaged over B. Same balance as "sum", batch-size independent.
+  "calibrated" (sigma-VAE):   a Gaussian decoder whose one shared sigma^2 is the batch MSE (Rybkin
+                              et al. 2021), log sigma soft-clipped from below at -6. Per image in
+                              nats: P/2 log(2 pi MSE) + P/2 + KL. See ../shared/reference/vae-quality.md.
 """
 from __future__ import annotations
 
 import torch
 
+import math
+
+import torch.nn.functional as F
+
 from core.config import LOSS_MODES
+
+LOG_SIGMA_MIN = -6.0  # the sigma-VAE's soft lower clip of log sigma
 
 
 def kl_per_sample(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) per sample: [B, D] -> [B]."""
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+
+
+def calibrated_log_sigma(mse: torch.Tensor) -> torch.Tensor:
+    """The optimal shared log sigma (sigma^2 = MSE), soft-clipped from below at LOG_SIGMA_MIN."""
+    return LOG_SIGMA_MIN + F.softplus(0.5 * torch.log(mse) - LOG_SIGMA_MIN)
+
+
+def calibrated_nll(sq_mean: torch.Tensor, mse: torch.Tensor, pixels: int) -> torch.Tensor:
+    """Gaussian NLL (nats per image) with the calibrated shared sigma, for a mean squared error per
+    image `sq_mean` (summed over `pixels`) and a per-pixel `mse`."""
+    log_sigma = calibrated_log_sigma(mse)
+    return sq_mean / (2 * torch.exp(2 * log_sigma)) + pixels * (log_sigma + 0.5 * math.log(2 * math.pi))
 
 
 def vae_loss(
@@ -38,6 +59,9 @@ def vae_loss(
         rec_term, kld_term = sq.mean() / x[0].numel(), kld.mean()
     elif reduction == "sum":
         rec_term, kld_term = sq.sum(), kld.sum()
+    elif reduction == "calibrated":
+        pixels = x[0].numel()
+        rec_term, kld_term = calibrated_nll(sq.mean(), sq.mean() / pixels, pixels), kld.mean()
     else:
         rec_term, kld_term = sq.mean(), kld.mean()
     return {"loss": rec_term + beta * kld_term, "recon": rec_term, "kld": kld_term}
@@ -48,3 +72,27 @@ def warmup_beta(beta: float, step: int, warmup_steps: int) -> float:
     if warmup_steps <= 0:
         return beta
     return beta * min(1.0, step / warmup_steps)
+
+
+ACTIVE_VARIANCE = 0.01  # Burda et al. 2015: a unit is active if Var_x E[z|x] exceeds this
+INFORMATIVE_NATS = 0.1  # NVAE: a unit carries information above this KL
+
+
+def posterior_stats(mu: torch.Tensor, logvar: torch.Tensor) -> dict:
+    """Diagnostics of the posteriors of N images, mu and logvar [N, D]:
+
+    kl_dims: mean KL per latent dimension (nats, [D]); active_units: dims with Var(mu) > 0.01;
+    informative_dims: dims with KL > 0.1 nat; prior_mismatch: KL(N(m, C) || N(0, I)) for the
+    Gaussian fit of the aggregate posterior, C = Cov(mu) + mean(diag exp(logvar)).
+    """
+    mu, logvar = mu.double(), logvar.double()
+    kl_dims = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(dim=0)  # (D,)
+    m = mu.mean(dim=0)
+    cov = torch.cov(mu.T).reshape(len(m), len(m)) + torch.diag(logvar.exp().mean(dim=0))  # (D, D)
+    mismatch = 0.5 * (torch.trace(cov) + m @ m - len(m) - torch.logdet(cov))
+    return {
+        "kl_dims": tuple(kl_dims.tolist()),
+        "active_units": int((mu.var(dim=0) > ACTIVE_VARIANCE).sum()),
+        "informative_dims": int((kl_dims > INFORMATIVE_NATS).sum()),
+        "prior_mismatch": float(mismatch),
+    }

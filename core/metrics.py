@@ -67,3 +67,7 @@ class EpochMetrics(_Record):
     test_recon: float = 0.0  # test loss terms in the training weighting, with a sampled z
     test_kld: float = 0.0
     test_loss: float = 0.0
+    kl_dims: tuple = ()  # mean KL of each latent dimension, nats (core.loss.posterior_stats)
+    active_units: int = 0  # dims with Var_x E[z|x] > 0.01
+    informative_dims: int = 0  # dims with KL > 0.1 nat
+    prior_mismatch: float = 0.0  # KL(Gaussian fit of the aggregate posterior || N(0, I)), nats

@@ -16,7 +16,7 @@ import torch
 from core.checkpoint import Checkpoint
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
-from core.loss import kl_per_sample, vae_loss, warmup_beta
+from core.loss import calibrated_nll, kl_per_sample, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, Outcome, StepMetrics, StepTerms
 from core.model import ConvVAE
 
@@ -182,6 +182,7 @@ class Trainer:
         self.model.eval()
         noise = torch.Generator(device=self.device).manual_seed(0)  # fixed: the same draw every epoch
         sq, sq_sampled, kl, n = 0.0, 0.0, 0.0, 0
+        mus, logvars = [], []
         try:
             for i in range(0, len(self.test_x), batch_size):
                 if control is not None and control.stopped:
@@ -194,19 +195,26 @@ class Trainer:
                 sq += (recon.float() - x).pow(2).sum().item()
                 sq_sampled += (recon_sampled.float() - x).pow(2).sum().item()
                 kl += kl_per_sample(mu.float(), logvar.float()).sum().item()
+                mus.append(mu.float())
+                logvars.append(logvar.float())
                 n += len(x)
         finally:
             self.model.train(was_training)
         pixels = x[0].numel()
         sq_img, kl_img = sq_sampled / n, kl / n  # per-image sums, averaged over images
-        scale = {"elbo": (1, 1), "mean": (1 / pixels, 1), "sum": (self.config.batch_size, self.config.batch_size)}
+        scale = {"elbo": (1, 1), "calibrated": (1, 1), "mean": (1 / pixels, 1),
+                 "sum": (self.config.batch_size, self.config.batch_size)}
         rec_w, kl_w = scale[self.config.loss]
+        test_recon = sq_img * rec_w
+        if self.config.loss == "calibrated":  # nats per image, as in training
+            test_recon = calibrated_nll(torch.tensor(sq_img), torch.tensor(sq_img / pixels), pixels).item()
         beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
         mse = sq / n / pixels
+        stats = posterior_stats(torch.cat(mus), torch.cat(logvars))
         return EpochMetrics(
             step=self.step, epoch=self.epoch, test_mse=mse,
             test_psnr=10 * math.log10(1 / max(mse, 1e-12)), kl_per_dim=kl_img / self.model_config.latent_dim,
-            test_recon=sq_img * rec_w, test_kld=kl_img * kl_w, test_loss=sq_img * rec_w + beta * kl_img * kl_w,
+            test_recon=test_recon, test_kld=kl_img * kl_w, test_loss=test_recon + beta * kl_img * kl_w, **stats,
         )
 
     def run(

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QMainWindow, QSplitter, QTabWid
 from core.config import ModelConfig, TrainConfig
 from core.data import user_data_dir
 from core.metrics import Outcome
+from explorer.diagnostics import DiagnosticsPanel
 from explorer.file_actions import APP_NAME, FileActions
 from explorer.first_run import FirstRunPanel
 from explorer.image_view import ImageView
@@ -26,6 +27,7 @@ from explorer.loss_plot import LossPlot
 from explorer.map_controller import MapController
 from explorer.messages import Messages
 from explorer.sampler import SamplesPanel
+from explorer.sampling import SamplesController
 from explorer.session import Session, TrainingState
 from explorer.style import app_icon
 from explorer.tasks import TaskRunner
@@ -52,6 +54,7 @@ class MainWindow(QMainWindow):
         self.loss_plot = LossPlot()
         self.preview = ImageView("Reconstructions of 8 test images appear here while training.", min_side=80)
         self.map_view, self.inspector, self.samples = LatentMapView(), Inspector(), SamplesPanel()
+        self.diagnostics = DiagnosticsPanel()
         self.first_run = FirstRunPanel(self.train_panel.data_dir())
         self._lay_out()
 
@@ -61,6 +64,7 @@ class MainWindow(QMainWindow):
                                            self.autosave_path, self)
         self.maps = MapController(self.session, self.runner, self.map_view, self.inspector,
                                   self.train_panel.device, self)
+        self.sampling = SamplesController(self.session, self.runner, self.samples, self.train_panel.device, self)
         self.files = FileActions(self, self.session, self.settings, self.messages, self.loader,
                                  self._current_image, self._about_text)
         self._restore_settings()
@@ -89,6 +93,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(train_page, "Train")
         self.tabs.addTab(map_page, "Latent map")
         self.tabs.addTab(self.samples, "Samples")
+        self.tabs.addTab(self.diagnostics, "Diagnostics")
         self.setCentralWidget(self.tabs)
         self.device_label, self.dataset_label, self.model_label = QLabel("device: ..."), QLabel("no dataset"), QLabel("no model")
         for label in (self.device_label, self.dataset_label, self.model_label):
@@ -113,14 +118,14 @@ class MainWindow(QMainWindow):
         training.preview.connect(self._on_preview)
         training.finished.connect(self._on_training_finished)
         self.maps.map_ready.connect(self.map_ready)
-        self.samples.sample_requested.connect(self._on_sample_requested)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         session.dataset_changed.connect(self._on_dataset_changed)
         session.model_changed.connect(self._on_model_changed)
         session.training_changed.connect(self._on_training_changed)
-        session.history_reset.connect(lambda: self.loss_plot.load_history(session.steps, session.epochs))
+        session.history_reset.connect(self._on_history_reset)
         session.steps_added.connect(self.loss_plot.add_steps)
         session.epoch_added.connect(self.loss_plot.add_epoch)
+        session.epoch_added.connect(self.diagnostics.add_epoch)
         self.first_run.download_requested.connect(lambda: self._choose_dataset("cifar10", download=True))
         self.first_run.folder_chosen.connect(lambda folder: self._choose_dataset("cifar10", folder))
         self.first_run.shapes_chosen.connect(lambda: self._choose_dataset("shapes"))
@@ -211,6 +216,7 @@ class MainWindow(QMainWindow):
     def _on_training_finished(self, outcome: Outcome) -> None:
         if outcome is Outcome.FINISHED and self.session.model is not None:
             self.maps.encode()
+            self.sampling.fit_mixture()
         self.training_finished.emit(outcome)
 
     def _on_preview(self, originals: np.ndarray, recons: np.ndarray) -> None:
@@ -239,26 +245,21 @@ class MainWindow(QMainWindow):
             self.maps.encode()
         self.messages.status(f"opened {path} (step {ckpt.step:,})")
 
+    def _on_history_reset(self) -> None:
+        self.loss_plot.load_history(self.session.steps, self.session.epochs)
+        self.diagnostics.set_epochs(self.session.epochs)
+
     def _on_model_changed(self) -> None:
         ckpt = self.session.checkpoint
         if ckpt is None:
             self.model_label.setText("no model")
-            self.samples.clear()
         else:
             c = ckpt.model_config
             self.model_label.setText(f"model: latent {c.latent_dim}, channels {c.channels}, step {ckpt.step:,}")
-            self.samples.request()
         self.train_panel.set_has_model(ckpt is not None)
 
-    def _on_sample_requested(self, temperature: float, seed: int) -> None:
-        from core.latent import image_grid
-
-        if self.session.model is not None:
-            grid = image_grid(self.session.samples(64, temperature, seed), nrow=8)
-            self.samples.set_grid(grid, f"64 samples from N(0, {temperature:.2f}² I), seed {seed}")
-
     def _current_image(self) -> np.ndarray | None:
-        return [self.preview.image(), self.inspector.current_image(), self.samples.image()][self.tabs.currentIndex()]
+        return [self.preview.image(), self.inspector.current_image(), self.samples.image(), None][self.tabs.currentIndex()]
 
     def _about_text(self) -> str:
         return (f"Data and downloads: {self.train_panel.data_dir()}<br>Autosaves: {self.autosave_path}<br>"

@@ -30,16 +30,7 @@ class MapController(QObject):
         session.map_changed.connect(self._on_map_changed)
 
     def encode_device(self):
-        """The form's device; the CPU instead while training already uses that accelerator."""
-        from core.train import select_device
-
-        try:
-            device = select_device(self._device_choice())
-        except ValueError:
-            device = select_device("cpu")
-        if self.session.training and device.type != "cpu" and device.type == self.session.training_device:
-            return select_device("cpu")  # no second full model on the training GPU unasked
-        return device
+        return self.session.background_device(self._device_choice())
 
     def encode(self, split: str | None = None) -> None:
         """Encode a split with the current snapshot and fit the 2D PCA, in the background."""

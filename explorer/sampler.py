@@ -1,23 +1,32 @@
-"""SamplesPanel: an 8x8 grid decoded from N(0, T^2 I), with temperature, seed, Resample and Save PNG.
+"""SamplesPanel: an 8x8 grid decoded from the prior N(0, T^2 I) or from a mixture fitted to the
+training latents, with source, temperature, seed, Resample and Save PNG.
 
-It asks for samples with `sample_requested(temperature, seed)`; the main window answers with `set_grid`.
+It asks with `sample_requested(source, temperature, seed)`; the SamplesController answers with
+`set_grid` (or `set_status` while it fits the mixture).
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.image_view import ImageView
 
 
 class SamplesPanel(QWidget):
-    sample_requested = Signal(float, int)  # temperature, seed
+    sample_requested = Signal(str, float, int)  # source ("prior" or "mixture"), temperature, seed
     save_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.view = ImageView("No model yet: train one or open a checkpoint.", min_side=256)
+        self.source_box = QComboBox()
+        self.source_box.addItem("prior N(0, T² I)", "prior")
+        self.source_box.addItem("fitted mixture", "mixture")
+        self.source_box.setToolTip("A 10-component Gaussian mixture fitted to the latent means of the training "
+                                   "images: samples land where the encoder puts real images")
+        self.source_box.currentIndexChanged.connect(self.request)
+        self.status = QLabel("")
         self.temperature = QSlider(Qt.Horizontal)
         self.temperature.setRange(10, 200)  # hundredths: 0.1 .. 2.0
         self.temperature.setValue(100)
@@ -32,6 +41,8 @@ class SamplesPanel(QWidget):
         self.resample_button.clicked.connect(self._on_resample)
         self.save_button.clicked.connect(self.save_requested)
         row = QHBoxLayout()
+        row.addWidget(QLabel("Sample from"))
+        row.addWidget(self.source_box)
         row.addWidget(QLabel("Temperature"))
         row.addWidget(self.temperature, 1)
         row.addWidget(self.temperature_label)
@@ -42,6 +53,7 @@ class SamplesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.view, 1)
         layout.addLayout(row)
+        layout.addWidget(self.status)
         self._on_temperature(self.temperature.value())
         self.set_enabled(False)
 
@@ -50,11 +62,18 @@ class SamplesPanel(QWidget):
         return self.temperature.value() / 100
 
     def set_enabled(self, enabled: bool) -> None:
-        for w in (self.resample_button, self.save_button, self.temperature, self.seed):
+        for w in (self.resample_button, self.save_button, self.temperature, self.seed, self.source_box):
             w.setEnabled(enabled)
 
     def request(self) -> None:
-        self.sample_requested.emit(self.temperature_value, self.seed.value())
+        self.sample_requested.emit(self.source(), self.temperature_value, self.seed.value())
+
+    def source(self) -> str:
+        return self.source_box.currentData()
+
+    def set_status(self, text: str) -> None:
+        """A line under the grid (e.g. progress of the mixture fit)."""
+        self.status.setText(text)
 
     def image(self):
         """The grid shown (uint8 [3, H, W]) or None."""

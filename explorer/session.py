@@ -65,6 +65,19 @@ class Session(QObject):
     def training(self) -> bool:
         return self.training_state is not TrainingState.IDLE
 
+    def background_device(self, choice: str):
+        """Where background inference (encoding, fitting) runs: the device chosen in the form, but
+        the CPU while training already uses that accelerator (no second full model on it unasked)."""
+        from core.train import select_device
+
+        try:
+            device = select_device(choice)
+        except ValueError:
+            device = select_device("cpu")
+        if self.training and device.type != "cpu" and device.type == self.training_device:
+            return select_device("cpu")
+        return device
+
     def set_dataset(self, dataset) -> None:
         self.dataset = dataset
         self.generation += 1

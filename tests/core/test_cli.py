@@ -113,3 +113,15 @@ def test_train_writes_metrics_csv_and_encode_writes_projector_files(cli_checkpoi
     r = run_cli("encode", out, "--out", tmp_path / "lat.npz", "--projector", tmp_path / "proj")
     assert r.returncode == 0, r.stderr
     assert len((tmp_path / "proj" / "metadata.tsv").read_text().splitlines()) == 2000 + 1
+
+
+def test_sample_from_the_fitted_mixture(cli_checkpoint, tmp_path):
+    out, _ = cli_checkpoint
+    r = run_cli("sample", out, "--from", "mixture", "--out", tmp_path / "mix.png", "--n", "16")
+    assert r.returncode == 0, r.stderr  # the checkpoint names its dataset (shapes)
+    prior = run_cli("sample", out, "--out", tmp_path / "prior.png", "--n", "16")
+    assert prior.returncode == 0
+    a, b = np.asarray(Image.open(tmp_path / "mix.png")), np.asarray(Image.open(tmp_path / "prior.png"))
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    again = run_cli("sample", out, "--from", "mixture", "--out", tmp_path / "mix2.png", "--n", "16")
+    assert again.returncode == 0 and np.array_equal(a, np.asarray(Image.open(tmp_path / "mix2.png")))

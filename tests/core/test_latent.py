@@ -84,3 +84,18 @@ def test_pixel_picker_matches_brute_force_in_pixels_with_unequal_axis_scales():
         hits += expected is not None
     assert 20 < hits < 300  # both hits and misses were checked
     assert latent.PixelPicker(np.zeros((0, 2))).nearest(0, 0, 1, 1, 6) is None
+
+
+def test_mixture_samples_are_deterministic_by_seed_and_differ_from_the_prior(trained_checkpoint, shapes):
+    model = trained_checkpoint[0].build_model()
+    mu = latent.encode(model, shapes.train.images[:1000])
+    mixture = latent.LatentMixture.fit(mu, n_components=5)
+    a = latent.sample_mixture(model, mixture, 16, 1.0, seed=3)
+    assert np.array_equal(a, latent.sample_mixture(model, mixture, 16, 1.0, seed=3))
+    assert not np.array_equal(a, latent.sample_mixture(model, mixture, 16, 1.0, seed=4))
+    assert not np.array_equal(a, latent.sample_prior(model, 16, 1.0, seed=3))
+    z = mixture.sample(4000, 1.0, seed=0)  # the draws follow the latents' own spread, not N(0, I)
+    np.testing.assert_allclose(z.std(axis=0), mu.std(axis=0), rtol=0.15)
+    assert np.abs(mixture.sample(4000, 0.1, seed=0) - z).mean() > 0  # the temperature matters
+    with pytest.raises(ValueError, match="no fitted mixture"):
+        latent.sample_mixture(model, None)

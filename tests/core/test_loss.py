@@ -54,3 +54,44 @@ def test_unknown_weighting_is_rejected(batch):
 def test_warmup_ramps_linearly():
     assert [warmup_beta(2.0, s, 4) for s in (0, 1, 2, 4, 10)] == [0.0, 0.5, 1.0, 2.0, 2.0]
     assert warmup_beta(2.0, 0, 0) == 2.0
+
+
+def test_calibrated_loss_equals_its_closed_form(batch):
+    recon, x, mu, logvar, sq, kl = batch
+    pixels = x[0].numel()
+    mse = sq.sum() / (len(x) * pixels)
+    terms = vae_loss(recon, x, mu, logvar, reduction="calibrated")
+    constant = pixels / 2 * (1 + math.log(2 * math.pi))
+    # D/2 log MSE + KL + constant: sigma^2 = MSE is far above the clip here (the soft clip still
+    # moves log sigma by softplus's tail, log(1 + e^-(log sigma + 6)), about 0.006 nats at this MSE)
+    assert terms["recon"].item() == pytest.approx(pixels / 2 * math.log(mse) + constant, rel=1e-4)
+    assert terms["kld"].item() == pytest.approx(kl.mean().item(), rel=1e-5)
+    assert terms["loss"].item() == pytest.approx(terms["recon"].item() + kl.mean().item(), rel=1e-6)
+
+
+def test_calibrated_soft_clip_holds_at_tiny_mse(batch):
+    _, x, mu, logvar, _, _ = batch
+    terms = vae_loss(x + 1e-9, x, mu, logvar, reduction="calibrated")  # MSE ~ 1e-18: log sigma ~ -20.7
+    pixels = x[0].numel()
+    assert torch.isfinite(terms["loss"])
+    # log sigma is held near -6, so the recon term is about P * (-6 + log sqrt(2 pi)), not P * -20
+    assert terms["recon"].item() == pytest.approx(pixels * (-6 + 0.5 * math.log(2 * math.pi)), rel=1e-3)
+    recon = x.clone().requires_grad_(True)
+    vae_loss(recon + 1e-9, x, mu, logvar, reduction="calibrated")["loss"].backward()
+    assert torch.isfinite(recon.grad).all()
+
+
+def test_posterior_stats_closed_form():
+    from core.loss import posterior_stats
+
+    g = torch.Generator().manual_seed(0)
+    n = 20_000
+    # dim 0: informative and active (mu spread 1, small posterior variance); dim 1: collapsed to the prior
+    mu = torch.stack([torch.randn(n, generator=g), torch.zeros(n)], dim=1)
+    logvar = torch.stack([torch.full((n,), math.log(0.01)), torch.zeros(n)], dim=1)
+    stats = posterior_stats(mu, logvar)
+    expected_kl0 = -0.5 * (1 + math.log(0.01) - 1.0 - 0.01)  # E[mu^2] = 1
+    assert stats["kl_dims"][0] == pytest.approx(expected_kl0, rel=0.02) and stats["kl_dims"][1] == pytest.approx(0)
+    assert stats["active_units"] == 1 and stats["informative_dims"] == 1
+    # aggregate posterior: N(0, diag(1 + 0.01, 1)) -> KL = 0.5 (1.01 - 1 - log 1.01)
+    assert stats["prior_mismatch"] == pytest.approx(0.5 * (0.01 - math.log(1.01)), abs=2e-3)

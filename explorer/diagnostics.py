@@ -1,0 +1,74 @@
+"""DiagnosticsPanel: what the latent space is using, updated at each epoch end.
+
+KL per latent dimension as sorted bars (with the 0.1-nat line), active units, informative dims,
+the prior mismatch and test PSNR per epoch. Fed by the window with `set_epochs([EpochMetrics])`
+and `add_epoch(EpochMetrics)` (core.metrics); a redraw only updates items created once.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from explorer.style import curve_color
+
+INFORMATIVE_NATS = 0.1
+
+
+class DiagnosticsPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.kl_plot = pg.PlotWidget(background="w")
+        self.kl_plot.setLabel("bottom", "latent dimension, sorted by KL")
+        self.kl_plot.setLabel("left", "KL (nats)")
+        self.kl_plot.showGrid(y=True, alpha=0.2)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.85, brush=curve_color("kld"), pen=None)
+        self.kl_plot.addItem(self.bars)
+        self.kl_plot.addItem(pg.InfiniteLine(INFORMATIVE_NATS, angle=0, pen=pg.mkPen("k", style=Qt.DashLine),
+                                             label="0.1 nat", labelOpts={"position": 0.95, "color": "k"}))
+        self.psnr_plot = pg.PlotWidget(background="w")
+        self.psnr_plot.setLabel("bottom", "step")
+        self.psnr_plot.setLabel("left", "test PSNR (dB)")
+        self.psnr_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.psnr_curve = self.psnr_plot.plot([], [], pen=pg.mkPen(curve_color("test"), width=2), symbol="o",
+                                              symbolSize=6, symbolBrush=curve_color("test"))
+        self.summary = QLabel("Diagnostics appear at the first epoch end (or when a checkpoint opens).")
+        self.summary.setWordWrap(True)
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(self.kl_plot)
+        split.addWidget(self.psnr_plot)
+        split.setSizes([500, 220])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+        self._epochs: list = []
+
+    def set_epochs(self, epochs: list) -> None:
+        self._epochs = list(epochs)
+        self._redraw()
+
+    def add_epoch(self, m) -> None:
+        self._epochs.append(m)
+        self._redraw()
+
+    def bar_heights(self) -> np.ndarray:
+        """The KL per dimension as drawn (sorted, largest first)."""
+        return np.asarray(self.bars.opts["height"], float)
+
+    def _redraw(self) -> None:
+        with_dims = [m for m in self._epochs if m.kl_dims]
+        if not with_dims:
+            self.bars.setOpts(x=[], height=[])
+            self.psnr_curve.setData([], [])
+            self.summary.setText("Diagnostics appear at the first epoch end (or when a checkpoint opens).")
+            return
+        m = with_dims[-1]
+        kl = np.sort(np.asarray(m.kl_dims, float))[::-1]
+        self.bars.setOpts(x=np.arange(len(kl)), height=kl)
+        self.psnr_curve.setData([e.step for e in self._epochs], [e.test_psnr for e in self._epochs])
+        self.summary.setText(
+            f"At step {m.step:,}: <b>{m.active_units}</b> of {len(kl)} latent dimensions active "
+            f"(Var<sub>x</sub> E[z|x] &gt; 0.01), <b>{m.informative_dims}</b> carry more than 0.1 nat; "
+            f"KL {kl.sum():.1f} nats per image; prior mismatch KL(fit of the aggregate posterior ‖ N(0, I)) "
+            f"{m.prior_mismatch:.1f} nats; test PSNR {m.test_psnr:.2f} dB.")

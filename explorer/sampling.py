@@ -1,0 +1,84 @@
+"""SamplesController: answers the Samples panel from the prior or from a Gaussian mixture fitted to
+the training latents. The mixture is fitted in the background (after training, or when first
+asked for) and cached for the model snapshot it was fitted to.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QObject
+
+from explorer.sampler import SamplesPanel
+from explorer.session import Session
+from explorer.tasks import Progress, TaskRunner
+
+
+class SamplesController(QObject):
+    def __init__(self, session: Session, runner: TaskRunner, panel: SamplesPanel, device_choice: Callable[[], str],
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.session, self.runner, self.panel, self._device_choice = session, runner, panel, device_choice
+        self.mixture = None  # core.latent.LatentMixture of the current snapshot
+        self._mixture_generation = -1
+        panel.sample_requested.connect(self.draw)
+        session.model_changed.connect(self._on_model_changed)
+
+    @property
+    def has_mixture(self) -> bool:
+        return self.mixture is not None and self._mixture_generation == self.session.generation
+
+    def draw(self, source: str, temperature: float, seed: int) -> None:
+        from core.latent import image_grid, sample_mixture
+
+        if self.session.model is None:
+            return
+        if source == "prior":
+            images, what = self.session.samples(64, temperature, seed), f"N(0, {temperature:.2f}² I)"
+        elif self.has_mixture:
+            images = sample_mixture(self.session.model, self.mixture, 64, temperature, seed)
+            what = f"the fitted mixture, temperature {temperature:.2f}"
+        elif self.session.training:
+            self.panel.set_status("The mixture is fitted to the model when training ends.")
+            return
+        else:
+            self.fit_mixture()  # draws when it is ready
+            return
+        self.panel.set_grid(image_grid(images, nrow=8), f"64 samples from {what}, seed {seed}")
+
+    def fit_mixture(self) -> None:
+        """Encode the training images with the current snapshot and fit the mixture, in the background."""
+        from core.latent import MIXTURE_IMAGES, fit_training_mixture
+
+        if self.session.checkpoint is None:
+            return
+        if self.session.dataset is None:
+            self.panel.set_status("Load the dataset first: the mixture is fitted to its training latents.")
+            return
+        if self.has_mixture or self.runner.running("mixture"):
+            return
+        ckpt, images = self.session.checkpoint, self.session.dataset.train.images
+        device, n = self.session.background_device(self._device_choice()), min(len(images), MIXTURE_IMAGES)
+
+        def work(progress: Progress):
+            return fit_training_mixture(ckpt.build_model().to(device), images, progress)
+
+        def progress(done: int, total: int) -> None:
+            self.panel.set_status(f"Fitting the mixture: encoded {done:,} of {total:,} training images...")
+
+        self.panel.set_status(f"Fitting a 10-component mixture to the latents of {n:,} training images...")
+        generation = self.session.generation
+        self.runner.run(work, lambda mixture: self._on_fitted(mixture, generation), "Fitting the mixture failed",
+                        kind="mixture", on_progress=progress)
+
+    def _on_fitted(self, mixture, generation: int) -> None:
+        self.mixture, self._mixture_generation = mixture, generation
+        self.panel.set_status("Mixture fitted to the training latents of this model.")
+        if self.panel.source() == "mixture":
+            self.panel.request()
+
+    def _on_model_changed(self) -> None:
+        self.panel.set_status("")
+        if self.session.checkpoint is None:
+            self.panel.clear()
+        else:
+            self.panel.request()
