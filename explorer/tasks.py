@@ -13,9 +13,13 @@ from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 Progress = Callable[[int, int], bool]  # progress(done, total) -> False once cancelled
 
 
-def start_in_thread(worker: QObject, parent: QObject) -> QThread:
-    """Move `worker` to a new QThread, run `worker.run` there, quit the thread when it emits `done`."""
+def start_in_thread(worker: QObject, parent: QObject, on_finished: Callable[[], None] | None = None) -> QThread:
+    """Move `worker` to a new QThread, run `worker.run` there, quit the thread when it emits `done`.
+
+    `on_finished` is connected before the thread starts: a fast task cannot end unnoticed."""
     thread = QThread(parent)
+    if on_finished is not None:
+        thread.finished.connect(on_finished)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit, Qt.DirectConnection)  # quit is thread-safe; never wait on a queue
@@ -77,8 +81,7 @@ class Task(QObject):
         self.worker.result.connect(self._on_result)
         self.worker.failed.connect(self._on_failed)
         self.worker.progress.connect(self._on_progress)
-        self.thread = start_in_thread(self.worker, self)
-        self.thread.finished.connect(self._on_thread_finished)
+        self.thread = start_in_thread(self.worker, self, self._on_thread_finished)
 
     def cancel(self) -> None:
         self.worker.cancelled = True

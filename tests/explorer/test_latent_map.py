@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
+from explorer.latent_map import HIDDEN_GREY
 from explorer.style import class_colors
 
 
@@ -24,17 +25,45 @@ def save_dialog_returns(monkeypatch, path):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
 
 
-def test_map_holds_every_point_coloured_by_class(trained_window):
+def test_map_holds_every_point_coloured_by_class_in_a_fixed_random_order(trained_window):
     view, m = trained_window.map_view, trained_window.session.map
     assert view.point_count() == len(trained_window.session.dataset.test) == len(m.labels)
     colors = class_colors(10)
-    for k, item in enumerate(view._items):
-        assert np.all(m.labels[view.class_indices[k]] == k)
-        assert np.array_equal(np.asarray(item.data["data"], dtype=int), view.class_indices[k])
-        assert item.opts["brush"].color().name() == colors[k].name()
+    drawn = np.asarray(view.points.data["data"], dtype=int)  # point indices in drawing order
+    assert sorted(drawn) == list(range(len(m.labels)))
+    assert np.abs(np.diff(m.labels[drawn])).sum() > len(drawn) // 2  # classes interleave, not one after another
+    for index, brush in zip(drawn[:50], view.points.data["brush"][:50]):
+        assert brush.color().rgb() == colors[m.labels[index]].rgb()
     assert "variance" in view.plot.getPlotItem().getAxis("bottom").labelText
-    assert "kNN accuracy" in view.info.text()
+    assert "kNN accuracy" in view.info.text() and "raw pixels" in view.info.text()
     assert view.legend.item(0).text().startswith("circle (")
+
+
+def test_two_classes_on_the_same_spot_both_stay_visible(qtbot):
+    """Draw order does not depend on class: with two classes overlapping exactly, both show."""
+    from explorer.latent_map import LatentMapView
+
+    view = LatentMapView()
+    qtbot.addWidget(view)
+    view.resize(600, 500)
+    view.show()
+    rng = np.random.default_rng(0)
+    coords = np.repeat(rng.normal(size=(400, 2)), 2, axis=0)  # each spot holds one point of each class
+    labels = np.tile([0, 1], 400)
+    view.set_data(coords, labels, ["a", "b"], np.array([0.5, 0.2]))
+    image = view.plot.grab().toImage()
+    colors = class_colors(2)
+
+    def pixels_near(color):
+        hits = 0
+        for x in range(0, image.width(), 2):
+            for y in range(0, image.height(), 2):
+                c = image.pixelColor(x, y)
+                hits += abs(c.red() - color.red()) + abs(c.green() - color.green()) + abs(c.blue() - color.blue()) < 60
+        return hits
+
+    a, b = pixels_near(colors[0]), pixels_near(colors[1])
+    assert a > 50 and b > 50 and 0.3 < a / b < 3  # drawn class by class, the last one would cover the first
 
 
 def test_clicking_a_point_shows_it_and_its_reconstruction(trained_window, qtbot):
@@ -129,12 +158,18 @@ def test_legend_checkbox_hides_a_class(trained_window, qtbot):
     hidden = np.flatnonzero(view.labels == 3)
     click_legend_checkbox(qtbot, view, 3)
     assert view.legend.item(3).checkState() == Qt.Unchecked
-    assert view.point_count() == total - len(hidden) and not view._items[3].isVisible()
+    drawn = np.asarray(view.points.data["data"], dtype=int)
+    assert view.point_count() == total - len(hidden) and not np.isin(drawn, hidden).any()
     assert not np.isin(view.visible_indices(), hidden).any()  # not pickable either
     picked = []
     view.point_clicked.connect(picked.append)
     click(qtbot, view, view.screen_pos(int(hidden[0])))
     assert int(hidden[0]) not in picked  # a hidden point cannot be clicked
+    qtbot.mouseClick(view.grey_box, Qt.LeftButton)  # or keep hidden classes as grey points
+    drawn = np.asarray(view.points.data["data"], dtype=int)
+    assert len(drawn) == total and np.isin(hidden, drawn).all()
+    grey = {b.color().rgb() for b, i in zip(view.points.data["brush"], drawn) if i in set(hidden[:20])}
+    assert grey == {HIDDEN_GREY.rgb()}
     click_legend_checkbox(qtbot, view, 3)
     assert view.point_count() == total
 
@@ -296,3 +331,16 @@ def test_file_menu_exports_metrics_and_projector_files(trained_window, tmp_path,
     tensors = np.loadtxt(tmp_path / "projector" / "tensors.tsv", delimiter="\t")
     meta = (tmp_path / "projector" / "metadata.tsv").read_text().splitlines()
     assert tensors.shape == session.map.latent_map.mu.shape and len(meta) == len(session.map.labels) + 1
+
+
+def test_task_runner_notices_tasks_that_end_at_once(qtbot):
+    """A task can finish before its start call returns; the runner must still see it end."""
+    from explorer.session import Session
+    from explorer.tasks import TaskRunner
+
+    session, results = Session(), []
+    runner = TaskRunner(lambda: session.generation, lambda *a: None)
+    for i in range(200):
+        runner.run(lambda progress, i=i: i, results.append, "x")
+    qtbot.waitUntil(lambda: not runner.busy, timeout=30_000)
+    assert sorted(results) == list(range(200))
