@@ -158,9 +158,9 @@ def bench_map_and_click(app) -> None:
             view.plot.viewport().grab()
         return 1000 * (time.perf_counter() - t0) / 20
 
-    view.set_data(coords[:0], labels[:0], classes, np.array([0.1, 0.1]), None)
+    view.set_data(coords[:0], labels[:0], classes, np.array([0.1, 0.1]))
     empty = frame_ms()
-    view.set_data(coords, labels, classes, np.array([0.1, 0.1]), 0.5)
+    view.set_data(coords, labels, classes, np.array([0.1, 0.1]))
     full = frame_ms()
     print(f"map frame (pan + zoom + full render) with {n:,} points: {full:.1f} ms (empty map {empty:.1f} ms, "
           f"ratio {full / max(empty, 1e-3):.1f}); target <= 33 ms")

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from core.config import ModelConfig, TrainConfig
@@ -35,6 +36,7 @@ class Checkpoint:
     dataset: str | None = None
     classes: list[str] | None = None
     rng_state: torch.Tensor | None = None  # the trainer's noise generator, for exact resume
+    map_frames: dict | None = None  # core.live_map.LiveMap.to_dict(): the run's live-map frames
 
     def build_model(self) -> ConvVAE:
         """A new CPU model holding these weights (strict: every key and shape must match)."""
@@ -50,7 +52,28 @@ class Checkpoint:
             "history": self.history,
             "train_config": self.train_config.to_dict() if self.train_config else None,
             "dataset": self.dataset, "classes": self.classes, "rng_state": self.rng_state,
+            "map_frames": _tensors(self.map_frames),
         }
+
+
+def _tensors(frames: dict | None) -> dict | None:
+    """numpy arrays -> tensors, which torch.load(weights_only=True) reads back."""
+    if frames is None:
+        return None
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in frames.items()}
+
+
+def _frames(payload: dict) -> dict | None:
+    """The stored live-map frames, checked; None when the checkpoint has none (older files)."""
+    from core.live_map import LiveMap
+
+    frames = payload.get("map_frames")
+    if frames is None:
+        return None
+    try:
+        return LiveMap.from_dict(frames).to_dict()
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"its live-map frames are malformed ({e})") from e
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
@@ -105,7 +128,7 @@ def _from_payload(payload) -> Checkpoint:
             history=payload.get("history") or {"steps": [], "epochs": []},
             train_config=TrainConfig.from_dict(tc) if tc else None,
             dataset=payload.get("dataset"), classes=payload.get("classes"),
-            rng_state=payload.get("rng_state"),
+            rng_state=payload.get("rng_state"), map_frames=_frames(payload),
         )
     if "encoder.0.weight" in payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
         return Checkpoint(model_config=config_from_state_dict(payload), model_state=payload)

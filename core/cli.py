@@ -12,7 +12,10 @@ import math
 import sys
 from pathlib import Path
 
-from core.config import DEVICES, LOSS_MODES, ModelConfig, TrainConfig
+import numpy as np
+
+from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, PROJECTIONS, ModelConfig, TrainConfig
+from core.data import SPLITS
 from core.metrics import EpochMetrics, StepMetrics
 
 _T, _M = TrainConfig(), ModelConfig()
@@ -73,6 +76,10 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--loss", choices=LOSS_MODES, default=_T.loss)
     t.add_argument("--kl-warmup", type=int, default=_T.kl_warmup, metavar="STEPS")
     t.add_argument("--lr", type=float, default=_T.lr)
+    t.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=_T.lr_schedule,
+                   help="cosine: decay to 0 over the run (after --lr-warmup steps)")
+    t.add_argument("--lr-warmup", type=_non_negative_int, default=_T.lr_warmup, metavar="STEPS")
+    t.add_argument("--grad-clip", type=float, default=_T.grad_clip, metavar="NORM", help="0 = off")
     t.add_argument("--device", choices=DEVICES, default=_T.device)
     t.add_argument("--seed", type=int, default=_T.seed)
     t.add_argument("--threads", type=int, default=_T.threads, help="CPU threads (0 = all cores)")
@@ -81,6 +88,12 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, default=Path("vae.pt"), help="checkpoint to write")
     t.add_argument("--resume", type=Path, metavar="CKPT", help="continue training this checkpoint")
     t.add_argument("--metrics-csv", type=Path, metavar="F", help="also write the training history as CSV")
+    t.add_argument("--no-live-map", dest="live_map", action="store_false",
+                   help="keep no live-map frames in the checkpoint")
+    t.add_argument("--live-map-images", type=int, default=_T.live_map_images, metavar="N",
+                   help="test images in each live-map frame (-1 auto: 2,000 on CPU, all on CUDA; 0 all)")
+    t.add_argument("--live-map-every", type=float, default=_T.live_map_interval_s, metavar="SECONDS",
+                   help="seconds between live-map frames besides epoch ends (-1 auto: 20 on CPU; 0 epoch ends only)")
 
     s = sub.add_parser("sample", help="decode samples from the prior into an image grid")
     s.add_argument("checkpoint", type=Path)
@@ -99,7 +112,11 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--out", type=Path, required=True, help="latents.npz or latents.csv")
     _dataset_args(e)
-    e.add_argument("--split", choices=("test", "train"), default="test")
+    e.add_argument("--split", choices=SPLITS, default="test", help="all: the training then the test images")
+    e.add_argument("--projection", choices=PROJECTIONS, default="pca",
+                   help="pca (exact inverse) or tsne (openTSNE; about 80 s for 10,000 points on 2 cores)")
+    e.add_argument("--timeline", type=Path, metavar="OUT.npz",
+                   help="also write the checkpoint's live-map frames (steps, coordinates, bases, indices)")
     e.add_argument("--projector", type=Path, metavar="DIR", help="also write TensorBoard Projector files there")
     return parser
 
@@ -118,8 +135,10 @@ def cmd_train(args) -> None:
     model_config = ckpt.model_config if ckpt else ModelConfig(latent_dim=args.latent_dim, channels=args.channels)
     config = TrainConfig(
         dataset=args.dataset, epochs=args.epochs, steps=args.steps, batch_size=args.batch_size,
-        lr=args.lr, beta=args.beta, loss=args.loss, kl_warmup=args.kl_warmup, device=args.device,
-        seed=args.seed, threads=args.threads,
+        lr=args.lr, lr_schedule=args.lr_schedule, lr_warmup=args.lr_warmup, grad_clip=args.grad_clip,
+        beta=args.beta, loss=args.loss, kl_warmup=args.kl_warmup, device=args.device,
+        seed=args.seed, threads=args.threads, live_map=args.live_map, live_map_images=args.live_map_images,
+        live_map_interval_s=args.live_map_every,
         # callbacks at every print and every save; prints stay at --log-every
         log_every=math.gcd(args.log_every, args.save_every) if args.save_every else args.log_every,
     )
@@ -184,12 +203,28 @@ def cmd_encode(args) -> None:
     if args.out.suffix.lower() not in LATENT_SUFFIXES:  # checked before the slow encode
         raise ValueError(f"--out must end in .npz or .csv, got {args.out}")
     ckpt = load_checkpoint(args.checkpoint)
+    if args.timeline:
+        if ckpt.map_frames is None:
+            raise ValueError(f"{args.checkpoint} holds no live-map frames (it was trained with --no-live-map, "
+                             f"or by an older version)")
+        try:
+            np.savez_compressed(args.timeline, **{k: np.asarray(v) for k, v in ckpt.map_frames.items()})
+        except OSError as e:
+            raise ValueError(f"cannot write {args.timeline}: {e.strerror or e}; choose a writable location") from e
+        print(f"wrote {len(ckpt.map_frames['steps'])} live-map frames to {args.timeline}")
     data = _load_data(args, ckpt.model_config)
     split = data.split(args.split)
     mu = encode(ckpt.build_model(), split.images)
-    lmap = LatentMap.fit(mu)
-    save_latents(args.out, mu, split.labels, data.classes, lmap.coords, lmap.explained)
-    print(f"encoded {len(mu)} {args.split} images; PCA explains {100 * lmap.explained.sum():.1f}%; wrote {args.out}")
+    if args.projection == "tsne":
+        from core.projection import tsne
+
+        tmap = tsne(mu)
+        save_latents(args.out, mu, split.labels, data.classes, tmap.coords, None, "tsne")
+        print(f"encoded {len(mu)} {args.split} images; {tmap.settings}; wrote {args.out}")
+    else:
+        lmap = LatentMap.fit(mu)
+        save_latents(args.out, mu, split.labels, data.classes, lmap.coords, lmap.explained)
+        print(f"encoded {len(mu)} {args.split} images; PCA explains {100 * lmap.explained.sum():.1f}%; wrote {args.out}")
     if args.projector:
         from core.export import write_projector
 

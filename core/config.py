@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 LOSS_MODES = ("elbo", "calibrated", "sum", "mean")
+LR_SCHEDULES = ("constant", "cosine")
+PROJECTIONS = ("pca", "tsne")  # 2D maps of the latents: core.latent.LatentMap, core.projection.tsne
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -52,11 +54,24 @@ class TrainConfig:
     beta: float = 1.0
     loss: str = "elbo"  # chosen by bench/loss_weighting.py, see README
     kl_warmup: int = 0  # steps over which beta ramps linearly from 0
+    lr_schedule: str = "constant"  # or "cosine": decay to 0 over the run, after lr_warmup steps
+    lr_warmup: int = 0  # steps over which the learning rate ramps linearly from 0 (each run)
+    grad_clip: float = 0.0  # clip the gradient norm to this; 0 = off
     device: str = "auto"
     seed: int = 0
     threads: int = 0  # CPU threads for torch; 0 = all cores
     log_every: int = 10  # steps between progress callbacks
     eval_images: int = 2000  # test images scored at each epoch end; 0 = the whole split
+    live_map: bool = True  # encode a fixed subset of test images into map frames while training
+    live_map_images: int = -1  # -1: auto (2,000 on CPU and MPS, the whole test split on CUDA); 0: all
+    live_map_interval_s: float = -1  # -1: auto (20 s on CPU and MPS, epoch ends only on CUDA); 0: epoch ends
+
+    def live_map_settings(self, device_type: str) -> tuple[int, float]:
+        """(images, seconds between frames) with "auto" resolved for a device type."""
+        cuda = device_type == "cuda"
+        images = self.live_map_images if self.live_map_images >= 0 else (0 if cuda else 2000)
+        interval = self.live_map_interval_s if self.live_map_interval_s >= 0 else (0.0 if cuda else 20.0)
+        return images, interval
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field and what it accepts."""
@@ -70,7 +85,12 @@ class TrainConfig:
             ("threads", self.threads >= 0, "0 (all cores) or more"),
             ("log_every", self.log_every >= 1, "at least 1"),
             ("eval_images", self.eval_images >= 0, "0 (all) or more"),
+            ("live_map_images", self.live_map_images >= -1, "-1 (auto), 0 (all) or more"),
+            ("live_map_interval_s", self.live_map_interval_s >= -1, "-1 (auto), 0 (epoch ends only) or more"),
             ("loss", self.loss in LOSS_MODES, "one of " + ", ".join(LOSS_MODES)),
+            ("lr_schedule", self.lr_schedule in LR_SCHEDULES, "one of " + ", ".join(LR_SCHEDULES)),
+            ("lr_warmup", self.lr_warmup >= 0, "0 or more"),
+            ("grad_clip", self.grad_clip >= 0, "0 (off) or more"),
             ("device", self.device in DEVICES, "one of " + ", ".join(DEVICES)),
         ]
         for name, ok, accepted in checks:

@@ -10,7 +10,7 @@ import os
 import pickle
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -41,16 +41,26 @@ class ImageSet:
         return len(self.labels)
 
 
+SPLITS = ("test", "train", "all")
+
+
 @dataclass
 class Dataset:
     name: str
     classes: list[str]
     train: ImageSet
     test: ImageSet
+    _all: ImageSet | None = field(default=None, repr=False, compare=False)
 
     def split(self, name: str) -> ImageSet:
-        if name not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {name!r}")
+        """"train", "test", or "all" (train then test; made once, then kept)."""
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {name!r}")
+        if name == "all":
+            if self._all is None:
+                self._all = ImageSet(np.concatenate([self.train.images, self.test.images]),
+                                     np.concatenate([self.train.labels, self.test.labels]))
+            return self._all
         return self.train if name == "train" else self.test
 
 

@@ -15,8 +15,7 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
-from core.model import ConvVAE
-from core.train import to_float
+from core.model import ConvVAE, to_float
 
 
 @contextlib.contextmanager
@@ -144,28 +143,41 @@ def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int = 10, mode: str = "li
 
 @dataclass
 class LatentMap:
-    """Latent means, their 2D PCA coordinates and a KD-tree over those coordinates."""
+    """A 2D linear map of latent means: coords = (mu - mean) @ components.T, with an exact inverse."""
 
-    mu: np.ndarray  # [N, D] float32
+    mu: np.ndarray | None  # [N, D] float32 (None for a stored frame, which keeps only coordinates)
     coords: np.ndarray  # [N, 2] float32
-    explained: np.ndarray  # [2] fraction of variance per axis
-    pca: PCA
-    tree: cKDTree
+    explained: np.ndarray  # [2] fraction of the latents' variance along each axis
+    components: np.ndarray  # [2, D] orthonormal rows
+    mean: np.ndarray  # [D]
 
     @classmethod
-    def fit(cls, mu: np.ndarray, seed: int = 0) -> "LatentMap":
+    def fit(cls, mu: np.ndarray, align_to: np.ndarray | None = None, seed: int = 0) -> "LatentMap":
+        """PCA to 2D. `align_to`: the previous coordinates [N, 2] of the same points; the new axes are
+        then turned (orthogonal Procrustes, reflections included) to match them as closely as
+        possible, so frames of a changing model neither flip nor spin."""
         pca = PCA(n_components=2, random_state=seed).fit(mu)
-        coords = pca.transform(mu).astype(np.float32)
-        return cls(mu, coords, pca.explained_variance_ratio_.astype(np.float32), pca, cKDTree(coords))
+        components = pca.components_.astype(np.float64)
+        if align_to is not None:
+            coords = (mu - pca.mean_) @ components.T
+            u, _, vt = np.linalg.svd(coords.T @ np.asarray(align_to, np.float64))
+            components = (u @ vt).T @ components  # coords @ R, with R = u @ vt
+        coords = ((mu - pca.mean_) @ components.T).astype(np.float32)
+        total = float(np.var(mu, axis=0).sum()) or 1.0
+        explained = (coords.astype(np.float64).var(axis=0) / total).astype(np.float32)
+        return cls(mu, coords, explained, components.astype(np.float32), pca.mean_.astype(np.float32))
+
+    def transform(self, mu: np.ndarray) -> np.ndarray:
+        """Latents [N, D] -> map points [N, 2]."""
+        return ((np.atleast_2d(mu) - self.mean) @ self.components.T).astype(np.float32)
 
     def to_latent(self, xy: np.ndarray) -> np.ndarray:
-        """Map points [N, 2] (or one [2]) back to latents [N, D] by the PCA inverse."""
-        xy = np.atleast_2d(np.asarray(xy, np.float64))
-        return self.pca.inverse_transform(xy).astype(np.float32)
+        """Map points [N, 2] (or one [2]) back to latents [N, D]: the exact inverse within the plane."""
+        return (np.atleast_2d(np.asarray(xy, np.float64)) @ self.components + self.mean).astype(np.float32)
 
     def nearest(self, xy: np.ndarray) -> tuple[int, float]:
-        """Index of the encoded point nearest to a map point, and its distance in map units."""
-        dist, idx = self.tree.query(np.asarray(xy, np.float64).reshape(2))
+        """Index of the point nearest to a map point, and its distance in map units."""
+        dist, idx = cKDTree(self.coords).query(np.asarray(xy, np.float64).reshape(2))
         return int(idx), float(dist)
 
 
@@ -206,8 +218,9 @@ class PixelPicker:
 def knn_accuracy(mu: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0, max_points: int = 10000) -> float:
     """Held-out accuracy of a k-NN classifier on the latent means: how well classes cluster."""
     rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(mu))[:max_points]
-    x_tr, x_te, y_tr, y_te = train_test_split(mu[idx], labels[idx], test_size=0.2, random_state=seed)
+    idx = np.sort(rng.permutation(len(mu))[:max_points])
+    x = np.asarray(mu[idx], np.float32).reshape(len(idx), -1)  # latents [N, D] or raw images [N, C, H, W]
+    x_tr, x_te, y_tr, y_te = train_test_split(x, labels[idx], test_size=0.2, random_state=seed)
     return float(KNeighborsClassifier(n_neighbors=k).fit(x_tr, y_tr).score(x_te, y_te))
 
 
@@ -230,22 +243,26 @@ LATENT_SUFFIXES = (".npz", ".csv")
 
 
 def save_latents(path, mu: np.ndarray, labels: np.ndarray, classes: list[str], coords: np.ndarray,
-                 explained: np.ndarray) -> None:
-    """Write latents as .npz (all arrays) or .csv (label, class, pc1, pc2, mu_0..). OSError -> ValueError."""
+                 explained: np.ndarray | None, projection: str = "pca") -> None:
+    """Write latents as .npz (all arrays) or .csv (label, class, x, y, mu_0..). OSError -> ValueError.
+
+    The map coordinates are named by the projection: pca / pc1, pc2, or tsne / tsne1, tsne2."""
     from pathlib import Path
 
     path = Path(path)
     if path.suffix.lower() not in LATENT_SUFFIXES:
         raise ValueError(f"latents are saved as .npz or .csv, not {path.suffix or 'no suffix'!r}: {path}")
     try:
+        axes = ["pc1", "pc2"] if projection == "pca" else [f"{projection}1", f"{projection}2"]
         if path.suffix.lower() == ".npz":
-            np.savez_compressed(path, mu=mu, labels=labels, classes=np.array(classes), pca=coords,
-                                explained_variance=explained)
+            extra = {"explained_variance": explained} if explained is not None else {}
+            np.savez_compressed(path, mu=mu, labels=labels, classes=np.array(classes), **{projection: coords}, **extra)
             return
         table = np.column_stack([coords, mu])
         with open(path, "w", encoding="utf-8") as f:
-            f.write(f"# explained_variance pc1={explained[0]:.6f} pc2={explained[1]:.6f}\n")
-            f.write(",".join(["label", "class", "pc1", "pc2"] + [f"mu_{i}" for i in range(mu.shape[1])]) + "\n")
+            if explained is not None:
+                f.write(f"# explained_variance pc1={explained[0]:.6f} pc2={explained[1]:.6f}\n")
+            f.write(",".join(["label", "class", *axes] + [f"mu_{i}" for i in range(mu.shape[1])]) + "\n")
             for label, row in zip(labels, table):
                 f.write(f"{label},{classes[label]}," + ",".join(f"{v:.6g}" for v in row) + "\n")
     except OSError as e:

@@ -77,3 +77,9 @@ def config_from_state_dict(state: dict) -> ModelConfig:
     if side < 1 or side * side * 8 * c != flat:
         raise ValueError(f"fc_mu takes {flat} inputs, which does not fit {c} channels")
     return ModelConfig(latent_dim=int(latent_dim), channels=int(c), img_size=16 * side, in_ch=int(in_ch))
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [B, C, H, W] -> float [B, C, H, W] in [0,1], channels_last on CUDA."""
+    x = images.float().div_(255)
+    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x

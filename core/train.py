@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Callable
 
+import numpy as np
 import torch
 
 from core.checkpoint import Checkpoint
@@ -18,7 +19,8 @@ from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
 from core.loss import calibrated_nll, kl_per_sample, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, Outcome, StepMetrics, StepTerms
-from core.model import ConvVAE
+from core.live_map import LiveMap, LiveMapClock, MapFrame
+from core.model import ConvVAE, to_float
 
 
 class TrainingError(Exception):
@@ -90,12 +92,6 @@ def device_label(device: torch.device) -> str:
     return f"CPU, {torch.get_num_threads()} of {os.cpu_count()} threads"
 
 
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [B, C, H, W] -> float [B, C, H, W] in [0,1], channels_last on CUDA."""
-    x = images.float().div_(255)
-    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
-
-
 class Trainer:
     """Trains a ConvVAE on a Dataset; knows nothing of GUIs (progress goes to callbacks)."""
 
@@ -137,7 +133,29 @@ class Trainer:
         self.steps_per_epoch = max(1, len(dataset.train) // config.batch_size)
         run_steps = config.steps if config.steps else config.epochs * self.steps_per_epoch
         self.target_step = self.step + run_steps
+        self.start_step = self.step
         self.amp = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self.live_map, self._live_clock = self._make_live_map(checkpoint)
+
+    def _make_live_map(self, checkpoint: Checkpoint | None) -> tuple[LiveMap | None, LiveMapClock | None]:
+        """The live map of this run: continued from the checkpoint's frames when they match."""
+        if not self.config.live_map:
+            return None, None
+        images, interval = self.config.live_map_settings(self.device.type)
+        live = LiveMap.choose(len(self.dataset.test), images)
+        if checkpoint is not None and checkpoint.map_frames is not None:
+            previous = LiveMap.from_dict(checkpoint.map_frames)
+            if previous.split == live.split and np.array_equal(previous.indices, live.indices):
+                live = previous
+        return live, LiveMapClock(interval)
+
+    def capture_frame(self) -> MapFrame | None:
+        """Encode the live map's subset with the model as it is now and add a frame."""
+        if self.live_map is None:
+            return None
+        frame = self.live_map.capture(self.model, self.dataset.test.images, self.step)
+        self._live_clock.reset()
+        return frame
 
     @property
     def epoch(self) -> int:
@@ -169,9 +187,21 @@ class Trainer:
             )
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
+        if self.config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate()
         self.optimizer.step()
         self.step += 1
         return StepTerms(loss, rec, kld, beta)
+
+    def learning_rate(self) -> float:
+        """The learning rate of the next step: warm-up, then constant or cosine decay over this run."""
+        t, total = self.step - self.start_step, max(1, self.target_step - self.start_step)
+        lr = self.config.lr * min(1.0, (t + 1) / self.config.lr_warmup) if self.config.lr_warmup else self.config.lr
+        if self.config.lr_schedule == "cosine":
+            lr *= 0.5 * (1 + math.cos(math.pi * t / total))
+        return lr
 
     @torch.inference_mode()
     def evaluate(self, batch_size: int = 500, control: TrainControl | None = None) -> EpochMetrics | None:
@@ -222,8 +252,10 @@ class Trainer:
         on_step: Callable[[StepMetrics], None] | None = None,
         on_epoch: Callable[[EpochMetrics], None] | None = None,
         control: TrainControl | None = None,
+        on_frame: Callable[[MapFrame], None] | None = None,
     ) -> Outcome:
-        """Train up to target_step -> FINISHED or STOPPED. Metrics also go to self.history (as dicts)."""
+        """Train up to target_step -> FINISHED or STOPPED. Metrics also go to self.history (as dicts);
+        live-map frames (at epoch ends and every live_map_interval_s) to `on_frame` and self.live_map."""
         control = control or TrainControl()
         sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
         while self.step < self.target_step:
@@ -246,7 +278,14 @@ class Trainer:
                 if on_step:
                     on_step(m)
                 sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
-            if self.step % self.steps_per_epoch == 0 or self.step == self.target_step:
+            epoch_end = self.step % self.steps_per_epoch == 0 or self.step == self.target_step
+            if self.live_map is not None and (epoch_end or self._live_clock.due()):
+                started = time.perf_counter()
+                frame = self.capture_frame()
+                if on_frame:
+                    on_frame(frame)
+                t0 += time.perf_counter() - started  # map frames are not training throughput
+            if epoch_end:
                 metrics = self.evaluate(control=control)
                 if metrics is None:
                     return Outcome.STOPPED
@@ -275,4 +314,5 @@ class Trainer:
             history={k: [dict(m) for m in v] for k, v in self.history.items()},
             train_config=self.config, dataset=self.dataset.name, classes=list(self.dataset.classes),
             rng_state=self.noise.get_state().cpu(),
+            map_frames=self.live_map.to_dict() if self.live_map is not None and self.live_map.frames else None,
         )

@@ -46,8 +46,8 @@ class Inspector(QWidget):
         self.original.set_image(original, class_name)
         self.reconstruction.set_image(recon, "reconstruction")
 
-    def show_decoded(self, x: float, y: float, image: np.ndarray) -> None:
-        self.title.setText(f"Decoded at PC1 = {x:.2f}, PC2 = {y:.2f} (PCA inverse)")
+    def show_decoded(self, x: float, y: float, image: np.ndarray, how: str = "PCA inverse") -> None:
+        self.title.setText(f"Decoded at ({x:.2f}, {y:.2f}) ({how})")
         self.original.set_image(None)
         self.reconstruction.set_image(image, "decoded")
 

@@ -1,32 +1,47 @@
-"""LatentMapView: the 2D PCA scatter of encoded images, coloured by class, clickable.
+"""LatentMapView: the 2D map of encoded images, coloured by class, clickable, and moving while the
+model trains (positions animate between frames; a timeline scrubs back through them).
 
-Needs from whoever feeds it (the MapController): `set_data(coords [N,2], labels [N], classes,
-explained [2], knn)`; it answers with signals and never decodes anything itself:
-point_clicked(index), empty_clicked(x, y), interpolate_requested(a, b), encode_requested(split).
-One ScatterPlotItem and one QBrush per class, point indices as data; picking measures screen
-pixels (core.latent.PixelPicker), so it is right at any zoom and with unequal axis scales.
+Fed by the MapController: `set_data(coords [N,2], labels [N], classes, explained [2], caption)` for a
+new map, `move_to(coords, explained, caption)` for a new frame of the same points, and
+`set_timeline(count, index, text)`. It answers with signals and never decodes anything itself:
+point_clicked(index), empty_clicked(x, y), interpolate_requested(a, b), encode_requested(split,
+projection), cancel_requested(), frame_selected(index). Points are one ScatterPlotItem drawn in a fixed random order (no class paints
+over another), with one QBrush per class shared by its points; picking measures screen pixels
+(core.latent.PixelPicker), so it is right at any zoom and with unequal axis scales.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
-    QSplitter, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+    QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
 from explorer.style import class_colors
 
 PICK_RADIUS_PX = 6.0
+MOVE_MS = 300  # how long points take to move to a new frame
+HIDDEN_GREY = QColor(200, 200, 200, 90)
+
+
+def ellipse(center: np.ndarray, cov: np.ndarray, n: int = 60) -> np.ndarray:
+    """Points [n, 2] of the 1-sigma ellipse of a 2D Gaussian."""
+    values, vectors = np.linalg.eigh(cov)
+    t = np.linspace(0, 2 * np.pi, n)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=1) * np.sqrt(np.maximum(values, 0))
+    return center + circle @ vectors.T
 
 
 class LatentMapView(QWidget):
     point_clicked = Signal(int)
     empty_clicked = Signal(float, float)
     interpolate_requested = Signal(int, int)
-    encode_requested = Signal(str)
+    encode_requested = Signal(str, str)  # split, projection ("pca" or "tsne")
+    cancel_requested = Signal()
+    frame_selected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -34,16 +49,20 @@ class LatentMapView(QWidget):
         self.labels = np.zeros(0, np.int64)
         self.classes: list[str] = []
         self.selected: int | None = None  # last clicked point: start of a shift-click interpolation
+        self.order = np.zeros(0, np.int64)  # draw order: a fixed random permutation of the points
         self._picker = None  # core.latent.PixelPicker over the visible points
-        self._items: list[pg.ScatterPlotItem] = []
-        self.class_indices: list[np.ndarray] = []  # point indices drawn by each class's item
+        self._brushes: list[pg.QtGui.QBrush] = []
+        self._animation = QVariantAnimation(self, duration=MOVE_MS, startValue=0.0, endValue=1.0)
+        self._animation.valueChanged.connect(self._on_animation_step)
+        self._animation.finished.connect(self._rebuild_picker)
+        self._move_from = self._move_to = self.coords
 
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setAspectLocked(False)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.setLabel("bottom", "PC1")
-        self.plot.setLabel("left", "PC2")
         self.plot.getPlotItem().setMenuEnabled(False)
+        self.points = pg.ScatterPlotItem(size=5, pen=None)
+        self.plot.addItem(self.points)
+        self.centroids: list[pg.PlotCurveItem] = []
         self.hover_item = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=2), brush=None)
         self.selected_item = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k", width=3), brush=None, symbol="s")
         self.marker_item = pg.ScatterPlotItem(size=18, pen=pg.mkPen("k", width=3), brush=None, symbol="+")
@@ -61,21 +80,51 @@ class LatentMapView(QWidget):
         self.legend.setMaximumWidth(220)
         self.legend.itemChanged.connect(self._on_legend_changed)
         self.split_box = QComboBox()
-        self.split_box.addItems(["test", "train"])
+        self.split_box.addItems(["test", "train", "all"])
         self.encode_button = QPushButton("Encode")
-        self.encode_button.setToolTip("Encode the chosen split and map it to 2D with PCA")
-        self.encode_button.clicked.connect(lambda: self.encode_requested.emit(self.split_box.currentText()))
+        self.encode_button.setToolTip("Encode the chosen split with the current model and map it to 2D with PCA")
+        self.encode_button.clicked.connect(lambda: self.encode_requested.emit(self.split(), self.projection()))
+        self.projection_box = QComboBox()
+        self.projection_box.addItem("PCA", "pca")
+        self.projection_box.addItem("t-SNE", "tsne")
+        self.projection_box.setToolTip("PCA: linear, every spot decodes exactly. t-SNE (openTSNE): keeps neighbourhoods; "
+                                       "empty spots decode an estimate. Each map is cached per model and split.")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_requested)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
+        self.size_box = QSpinBox(minimum=1, maximum=20, value=5, suffix=" px")
+        self.opacity = QSlider(Qt.Horizontal, minimum=10, maximum=100, value=80)
+        self.grey_box = QCheckBox("hidden classes in grey")
+        self.centroid_box = QCheckBox("class centroids (1σ)")
+        for w in (self.size_box, self.opacity):
+            w.valueChanged.connect(self._restyle)
+        self.grey_box.toggled.connect(self._restyle)
+        self.centroid_box.toggled.connect(self._redraw_centroids)
+        self.timeline = QSlider(Qt.Horizontal)
+        self.timeline.valueChanged.connect(self.frame_selected)
+        self.timeline_label = QLabel("")
         self.info = QLabel("No map yet: train a model or open a checkpoint, then Encode.")
         self.info.setWordWrap(True)
         self.hover_label = QLabel(" ")
 
         top = QHBoxLayout()
-        top.addWidget(QLabel("Split:"))
-        top.addWidget(self.split_box)
-        top.addWidget(self.encode_button)
+        for w in (QLabel("Split:"), self.split_box, QLabel("Projection:"), self.projection_box, self.encode_button):
+            top.addWidget(w)
         top.addWidget(self.progress, 1)
+        top.addWidget(self.cancel_button)
+        style = QHBoxLayout()
+        for w in (QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity, self.grey_box, self.centroid_box):
+            style.addWidget(w)
+        style.addStretch(1)
+        self.timeline_row = QWidget()
+        row = QHBoxLayout(self.timeline_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Timeline:"))
+        row.addWidget(self.timeline, 1)
+        row.addWidget(self.timeline_label)
+        self.timeline_row.setVisible(False)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
@@ -87,71 +136,148 @@ class LatentMapView(QWidget):
         split.setStretchFactor(0, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(style)
         layout.addWidget(split, 1)
+        layout.addWidget(self.timeline_row)
         layout.addWidget(self.info)
         layout.addWidget(self.hover_label)
 
     # ------------------------------------------------------------ data
 
-    def set_data(self, coords: np.ndarray, labels: np.ndarray, classes: list[str],
-                 explained: np.ndarray, knn: float | None, split: str = "test") -> None:
+    def set_data(self, coords: np.ndarray, labels: np.ndarray, classes: list[str], explained: np.ndarray,
+                 caption: str = "") -> None:
+        """A new map: new points (the view zooms to them)."""
+        self._animation.stop()
         self.coords, self.labels, self.classes = np.asarray(coords, np.float32), np.asarray(labels), list(classes)
-        for item in self._items:
-            self.plot.removeItem(item)
-        colors = class_colors(len(classes))
-        self._items, self.class_indices = [], []
+        self.order = np.random.default_rng(0).permutation(len(self.labels))
         self.legend.blockSignals(True)
         self.legend.clear()
-        for k, name in enumerate(classes):
-            idx = np.flatnonzero(self.labels == k)
-            brush = pg.mkBrush(colors[k])  # one brush per class, shared by all its points
-            item = pg.ScatterPlotItem(
-                x=self.coords[idx, 0], y=self.coords[idx, 1], data=idx, size=5, pen=None, brush=brush,
-                name=name,
-            )
-            self.plot.addItem(item)
-            self._items.append(item)
-            self.class_indices.append(idx)
-            entry = QListWidgetItem(self._swatch(colors[k]), f"{name} ({len(idx):,})")
+        for k, (name, color) in enumerate(zip(classes, class_colors(len(classes)))):
+            entry = QListWidgetItem(self._swatch(color), f"{name} ({int(np.sum(self.labels == k)):,})")
             entry.setFlags(entry.flags() | Qt.ItemIsUserCheckable)
             entry.setCheckState(Qt.Checked)
             self.legend.addItem(entry)
         self.legend.blockSignals(False)
-        self.plot.setLabel("bottom", f"PC1 ({100 * explained[0]:.1f}% variance)")
-        self.plot.setLabel("left", f"PC2 ({100 * explained[1]:.1f}% variance)")
-        knn_text = f"kNN accuracy (k=5) of the latent means: {100 * knn:.1f}%" if knn is not None else ""
-        self.info.setText(f"{len(self.labels):,} {split} images. {knn_text}. "
-                          "Click a point to inspect it, empty space to decode it, shift-click a second point "
-                          "to interpolate.")
+        self._set_axes(explained)
+        self.info.setText(caption)
         self.selected = None
         for item in (self.hover_item, self.selected_item, self.marker_item):
             item.setData([], [])
         self.hover_text.setVisible(False)
-        self._rebuild_picker()
+        self._restyle()
         self.plot.autoRange()
 
+    def move_to(self, coords: np.ndarray, explained: np.ndarray, caption: str = "") -> None:
+        """The same points at new positions (a new frame): they move there in MOVE_MS."""
+        self._animation.stop()
+        self._move_from, self._move_to = self.coords.copy(), np.asarray(coords, np.float32)
+        self._set_axes(explained)
+        self.info.setText(caption)
+        self.selected_item.setData([], [])
+        self.marker_item.setData([], [])
+        self._animation.start()
+
     def clear(self) -> None:
-        self.set_data(np.zeros((0, 2)), np.zeros(0, np.int64), [], np.zeros(2), None)
+        self.set_data(np.zeros((0, 2)), np.zeros(0, np.int64), [], np.zeros(2))
         self.info.setText("No map yet: train a model or open a checkpoint, then Encode.")
 
-    def point_count(self) -> int:
-        return sum(len(idx) for idx, item in zip(self.class_indices, self._items) if item.isVisible())
+    def set_timeline(self, count: int, index: int, text: str = "") -> None:
+        """`count` frames, showing `index` (no signal); hidden with fewer than two frames."""
+        self.timeline_row.setVisible(count > 1)
+        self.timeline.blockSignals(True)
+        self.timeline.setRange(0, max(0, count - 1))
+        self.timeline.setValue(index)
+        self.timeline.blockSignals(False)
+        self.timeline_label.setText(text)
+
+    def projection(self) -> str:
+        """The projection chosen: "pca" or "tsne"."""
+        return self.projection_box.currentData()
 
     def split(self) -> str:
-        """The split chosen in the Split box: "test" or "train"."""
+        """The split chosen in the Split box: "test", "train" or "all"."""
         return self.split_box.currentText()
+
+    def point_count(self) -> int:
+        """Points of the classes shown."""
+        return len(self.visible_indices())
 
     def visible_indices(self) -> np.ndarray:
         """Indices of the points of the classes shown (the ones that can be picked)."""
-        return np.sort(self._picker.index) if self._picker is not None else np.zeros(0, np.int64)
+        return np.flatnonzero(np.isin(self.labels, self._shown_classes()))
+
+    def point_brushes(self) -> list:
+        """The brush of each point, by point index (what is drawn)."""
+        return [self._brushes[k] for k in self.labels]
 
     def set_class_visible(self, k: int, visible: bool) -> None:
         self.legend.item(k).setCheckState(Qt.Checked if visible else Qt.Unchecked)
 
-    def set_progress(self, done: int, total: int) -> None:
+    def set_progress(self, done: int, total: int, text: str = "%p%") -> None:
+        """Background work on a map (encoding, a projection): visible with Cancel until done == total."""
         self.progress.setVisible(done < total)
+        self.cancel_button.setVisible(done < total)
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        self.progress.setFormat(text)
+
+    # ------------------------------------------------------------ drawing
+
+    def _set_axes(self, explained: np.ndarray | None) -> None:
+        if explained is None:  # a non-linear map: its axes have no meaning of their own
+            self.plot.setLabel("bottom", "t-SNE 1")
+            self.plot.setLabel("left", "t-SNE 2")
+            return
+        self.plot.setLabel("bottom", f"PC1 ({100 * explained[0]:.1f}% variance)")
+        self.plot.setLabel("left", f"PC2 ({100 * explained[1]:.1f}% variance)")
+
+    def _shown_classes(self) -> list[int]:
+        return [k for k in range(self.legend.count()) if self.legend.item(k).checkState() == Qt.Checked]
+
+    def _restyle(self, *_) -> None:
+        """Brushes from the class colours at the chosen opacity, then redraw."""
+        alpha = int(255 * self.opacity.value() / 100)
+        self._brushes = []
+        for color in class_colors(len(self.classes)):
+            color.setAlpha(alpha)
+            self._brushes.append(pg.mkBrush(color))  # one brush per class, shared by all its points
+        self._redraw_points(self.coords)
+        self._rebuild_picker()
+        self._redraw_centroids()
+
+    def _redraw_points(self, coords: np.ndarray) -> None:
+        shown = np.isin(self.labels[self.order], self._shown_classes())
+        grey = self.grey_box.isChecked()
+        order = self.order if grey else self.order[shown]
+        brushes = np.array(self._brushes + [pg.mkBrush(HIDDEN_GREY)], dtype=object)
+        label_brush = np.where(np.isin(self.labels, self._shown_classes()), self.labels, len(self._brushes))
+        if grey:  # grey points first, so the classes shown stay on top
+            order = np.concatenate([order[~shown], order[shown]])
+        self.points.setData(pos=coords[order], data=order, brush=list(brushes[label_brush[order]]),
+                            size=self.size_box.value(), pen=None)
+
+    def _redraw_centroids(self, *_) -> None:
+        for item in self.centroids:
+            self.plot.removeItem(item)
+        self.centroids = []
+        if not self.centroid_box.isChecked():
+            return
+        colors = class_colors(len(self.classes))
+        for k in self._shown_classes():
+            pts = self.coords[self.labels == k]
+            if len(pts) < 3:
+                continue
+            ring = ellipse(pts.mean(axis=0), np.cov(pts.T))
+            item = pg.PlotCurveItem(ring[:, 0], ring[:, 1], pen=pg.mkPen(colors[k], width=2.5))
+            item.setZValue(5)
+            self.plot.addItem(item)
+            self.centroids.append(item)
+
+    def _on_animation_step(self, t: float) -> None:
+        self.coords = ((1 - t) * self._move_from + t * self._move_to).astype(np.float32)
+        self._redraw_points(self.coords)
+        if t >= 1.0:
+            self._redraw_centroids()
 
     @staticmethod
     def _swatch(color: QColor) -> QIcon:
@@ -160,15 +286,12 @@ class LatentMapView(QWidget):
         return QIcon(pm)
 
     def _on_legend_changed(self, entry: QListWidgetItem) -> None:
-        k = self.legend.row(entry)
-        self._items[k].setVisible(entry.checkState() == Qt.Checked)
-        self._rebuild_picker()
+        self._restyle()
 
     def _rebuild_picker(self) -> None:
         from core.latent import PixelPicker
 
-        visible = [k for k, item in enumerate(self._items) if item.isVisible()]
-        self._picker = PixelPicker(self.coords, np.isin(self.labels, visible))
+        self._picker = PixelPicker(self.coords, np.isin(self.labels, self._shown_classes()))
 
     # ------------------------------------------------------------ picking
 

@@ -1,4 +1,5 @@
-"""MapController: encodes a split into a latent map in the background and answers the map's clicks.
+"""MapController: encodes a split into a latent map in the background, shows the live map's frames
+while the model trains (and from an opened checkpoint's timeline), and answers the map's clicks.
 
 It feeds the LatentMapView and the Inspector from the session (they never see the session) and
 puts finished maps into the session, tagged with the generation they were computed for.
@@ -24,56 +25,136 @@ class MapController(QObject):
         self.session, self.runner, self.view, self.inspector = session, runner, view, inspector
         self._device_choice = device_choice  # the device named in the training form
         view.encode_requested.connect(self.encode)
+        view.cancel_requested.connect(self.cancel)
         view.point_clicked.connect(self._on_point_clicked)
         view.empty_clicked.connect(self._on_empty_clicked)
         view.interpolate_requested.connect(self._on_interpolate)
+        view.frame_selected.connect(self.show_frame)
         session.map_changed.connect(self._on_map_changed)
+        session.frame_added.connect(self._on_frame_added)
+        session.frames_reset.connect(self._on_frames_reset)
+        self._shown: MapData | None = None
+        self._cache: dict[tuple, MapData] = {}  # (generation, split, projection) -> map
 
     def encode_device(self):
         return self.session.background_device(self._device_choice())
 
-    def encode(self, split: str | None = None) -> None:
-        """Encode a split with the current snapshot and fit the 2D PCA, in the background."""
+    def encode(self, split: str | None = None, projection: str | None = None) -> None:
+        """Map a split with the current snapshot: encode it (once), then PCA or t-SNE, in the background.
+
+        Maps are cached per model snapshot, split and projection; a cancelled run leaves the map shown."""
         from core.latent import LatentMap, encode, knn_accuracy
+        from core.projection import TSNE_ITERATIONS, tsne
 
         if self.session.checkpoint is None or self.session.dataset is None:
             return
-        split = split or self.view.split()
+        split, projection = split or self.view.split(), projection or self.view.projection()
+        key = (self.session.generation, split, projection)
+        if key in self._cache:
+            self.session.set_map(self._cache[key])
+            return
+        pca_map = self._cache.get((self.session.generation, split, "pca"))
         ckpt, data, device = self.session.checkpoint, self.session.dataset.split(split), self.encode_device()
+        total = len(data) + (sum(TSNE_ITERATIONS) if projection == "tsne" else 0)
 
         def work(progress: Progress) -> MapData:
-            model = ckpt.build_model().to(device)
-            mu = encode(model, data.images, progress=progress)
+            if pca_map is not None:
+                mu, knn, pixel_knn = pca_map.latent_map.mu, pca_map.knn, pca_map.pixel_knn
+            else:
+                mu = encode(ckpt.build_model().to(device), data.images, progress=lambda d, t: progress(d, total))
+                knn, pixel_knn = knn_accuracy(mu, data.labels), knn_accuracy(data.images, data.labels)
+            if projection == "tsne":
+                tmap = tsne(mu, progress=lambda d, t: progress(len(data) + d, total))
+                return MapData(split, data.labels, tmap.coords, None, knn, tmap, pixel_knn=pixel_knn)
             lmap = LatentMap.fit(mu)
-            return MapData(split, data.labels, lmap.coords, lmap.explained, knn_accuracy(mu, data.labels), lmap)
+            return MapData(split, data.labels, lmap.coords, lmap.explained, knn, lmap, pixel_knn=pixel_knn)
 
-        self.view.set_progress(0, len(data))
-        self.runner.run(work, self.session.set_map, "Encoding failed", kind="encode",
-                        on_progress=self.view.set_progress)
+        def done(m: MapData) -> None:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] == key[0]}  # this snapshot's maps only
+            self._cache[key] = m
+            self.session.set_map(m)
+
+        self.view.set_progress(0, total)
+        self.runner.run(work, done, "Encoding failed", kind="encode", on_progress=self.view.set_progress)
+
+    def cancel(self) -> None:
+        """Stop the running encode or projection; the map shown stays."""
+        self.runner.cancel("encode")
+        self.view.set_progress(1, 1)
 
     @property
     def encoding(self) -> bool:
         return bool(self.runner.running("encode"))
 
+    def show_frame(self, k: int) -> None:
+        """Show live-map frame k (the newest one also knows its latent means)."""
+        live, ds = self.session.live, self.session.dataset
+        if live is None or ds is None or not 0 <= k < len(live.frames):
+            return
+        frame, newest = live.frames[k], k == len(live.frames) - 1
+        labels = ds.split(live.split).labels[live.indices]
+        lmap = frame.latent_map(live.last_mu if newest else None)
+        self.session.set_map(MapData(live.split, labels, lmap.coords, lmap.explained, None, lmap, live.indices, k))
+
+    def _on_frame_added(self, k: int) -> None:
+        shown = self.session.map
+        following = shown is None or shown.frame is None or shown.frame == k - 1
+        if following and not self.encoding:  # stay on an older frame or a full map the user chose
+            self.show_frame(k)
+        self._update_timeline()
+
+    def _on_frames_reset(self) -> None:
+        self._update_timeline()
+
+    def _update_timeline(self) -> None:
+        live, m = self.session.live, self.session.map
+        count = len(live.frames) if live is not None else 0
+        index = m.frame if m is not None and m.frame is not None else count - 1
+        step = live.frames[index].step if count else 0
+        self.view.set_timeline(count, index, f"frame {index + 1} of {count} · step {step:,}" if count else "")
+
+    def _caption(self, m: MapData) -> str:
+        n = f"{len(m.labels):,} {m.split} images"
+        if m.frame is not None:
+            step = self.session.live.frames[m.frame].step
+            return (f"Live map: {n} encoded at step {step:,} (frame {m.frame + 1}). Click a point to inspect it, "
+                    f"empty space to decode it (PCA inverse).")
+        knn = f" kNN accuracy (k=5) of the latent means {100 * m.knn:.1f}%" if m.knn is not None else ""
+        pixels = f", of the raw pixels {100 * m.pixel_knn:.1f}%" if m.pixel_knn is not None else ""
+        if m.explained is None:
+            return (f"{n}, {m.latent_map.settings}.{knn}{pixels}. Click a point to inspect it; empty space decodes "
+                    f"an estimate (the weighted mean latent of the {m.latent_map.neighbours} nearest points).")
+        return (f"{n}.{knn}{pixels}; PCA explains {100 * m.explained.sum():.1f}% of the variance. Click a point "
+                f"to inspect it, empty space to decode it, shift-click a second point to interpolate.")
+
     def _on_map_changed(self) -> None:
-        m = self.session.map
+        m, shown = self.session.map, self._shown
+        self._shown = m
         if m is None:
             self.view.clear()
             self.inspector.clear()
             return
-        self.view.set_data(m.coords, m.labels, self.session.classes, m.explained, m.knn, m.split)
+        if m.same_points(shown):
+            self.view.move_to(m.coords, m.explained, self._caption(m))
+        else:
+            self.view.set_data(m.coords, m.labels, self.session.classes, m.explained, self._caption(m))
+        self._update_timeline()
         self.map_ready.emit()
 
     def _on_point_clicked(self, index: int) -> None:
         original, recon = self.session.point_images(index)
-        self.inspector.show_point(index, self.session.classes[self.session.map.labels[index]], original, recon)
+        m = self.session.map
+        self.inspector.show_point(m.image_index(index), self.session.classes[m.labels[index]], original, recon)
 
     def _on_empty_clicked(self, x: float, y: float) -> None:
-        self.inspector.show_decoded(x, y, self.session.decode_map_point([x, y]))
+        m = self.session.map
+        how = "PCA inverse" if m.explained is not None else f"estimate from the {m.latent_map.neighbours} nearest points"
+        self.inspector.show_decoded(x, y, self.session.decode_map_point([x, y]), how)
 
     def _on_interpolate(self, a: int, b: int) -> None:
         from core.latent import image_grid
 
         images = self.session.interpolation(a, b, 10, self.inspector.mode)
-        names = [self.session.classes[self.session.map.labels[i]] for i in (a, b)]
-        self.inspector.show_strip(f"{names[0]} #{a}", f"{names[1]} #{b}", image_grid(images, nrow=10))
+        m = self.session.map
+        a_name, b_name = (f"{self.session.classes[m.labels[i]]} #{m.image_index(i)}" for i in (a, b))
+        self.inspector.show_strip(a_name, b_name, image_grid(images, nrow=10))

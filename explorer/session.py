@@ -16,14 +16,24 @@ from PySide6.QtCore import QObject, Signal
 
 @dataclass
 class MapData:
-    """A latent map of one split, ready to draw."""
+    """A latent map of one split (or of a subset of it: `indices`), ready to draw."""
 
     split: str
     labels: np.ndarray  # [N] int64
     coords: np.ndarray  # [N, 2] float32
     explained: np.ndarray  # [2]
-    knn: float
-    latent_map: object  # core.latent.LatentMap
+    knn: float | None  # kNN accuracy of the latent means (None for a live-map frame)
+    latent_map: object  # core.latent.LatentMap (its mu may be None for a stored frame)
+    indices: np.ndarray | None = None  # [N] image indices into the split; None: all of it, in order
+    frame: int | None = None  # which live-map frame this is, if it is one
+    pixel_knn: float | None = None  # kNN accuracy of the raw pixels of the same images
+
+    def image_index(self, point: int) -> int:
+        return int(point if self.indices is None else self.indices[point])
+
+    def same_points(self, other: "MapData | None") -> bool:
+        return (other is not None and other.split == self.split and self.indices is not None
+                and other.indices is not None and np.array_equal(self.indices, other.indices))
 
 
 class TrainingState(Enum):
@@ -41,6 +51,8 @@ class Session(QObject):
     history_reset = Signal()  # history replaced (new model, opened checkpoint)
     steps_added = Signal(list)  # [core.metrics.StepMetrics]
     epoch_added = Signal(object)  # core.metrics.EpochMetrics
+    frame_added = Signal(int)  # index of a new live-map frame
+    frames_reset = Signal()  # live-map frames replaced (opened checkpoint, new model)
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,6 +66,7 @@ class Session(QObject):
         self.training_device = "cpu"  # the device type the running training uses
         self.steps: list = []  # core.metrics.StepMetrics of the current model, oldest first
         self.epochs: list = []  # core.metrics.EpochMetrics
+        self.live = None  # core.live_map.LiveMap: the frames of the current model's training run
 
     @property
     def classes(self) -> list[str]:
@@ -104,6 +117,7 @@ class Session(QObject):
             self.steps = [StepMetrics.from_dict(m) for m in checkpoint.history.get("steps", [])]
             self.epochs = [EpochMetrics.from_dict(m) for m in checkpoint.history.get("epochs", [])]
             self.history_reset.emit()
+            self._set_live(checkpoint.map_frames)
         self.model_changed.emit()
 
     def clear_model(self) -> None:
@@ -112,8 +126,25 @@ class Session(QObject):
         self.generation += 1
         self.steps, self.epochs = [], []
         self.history_reset.emit()
+        self._set_live(None)
         self.model_changed.emit()
         self.map_changed.emit()
+
+    def _set_live(self, frames: dict | None) -> None:
+        from core.live_map import LiveMap
+
+        self.live = LiveMap.from_dict(frames) if frames is not None else None
+        self.frames_reset.emit()
+
+    def add_frame(self, split: str, indices: np.ndarray, frame, mu: np.ndarray) -> None:
+        """A live-map frame from the training run (with the latent means of its points)."""
+        from core.live_map import LiveMap
+
+        if self.live is None or self.live.split != split or not np.array_equal(self.live.indices, indices):
+            self.live = LiveMap(split, indices)
+        self.live.frames.append(frame)
+        self.live.last_mu = mu
+        self.frame_added.emit(len(self.live.frames) - 1)
 
     def set_map(self, data: MapData | None) -> None:
         self.map = data
@@ -144,16 +175,25 @@ class Session(QObject):
         """Decode the PCA-inverse latent at a map position -> uint8 [C, H, W]."""
         return self.decode(self.map.latent_map.to_latent(xy))[0]
 
+    def point_latent(self, index: int) -> np.ndarray:
+        """The latent mean [D] of a map point (encoded now if the map, a stored frame, lacks it)."""
+        from core.latent import encode
+
+        if self.map.latent_map.mu is not None:
+            return self.map.latent_map.mu[index]
+        return encode(self.model, self.point_original(index)[None])[0]
+
+    def point_original(self, index: int) -> np.ndarray:
+        return self.dataset.split(self.map.split).images[self.map.image_index(index)]
+
     def point_images(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(original, reconstruction from its latent mean) of a map point, uint8 [C, H, W]."""
-        original = self.dataset.split(self.map.split).images[index]
-        return original, self.decode(self.map.latent_map.mu[index:index + 1])[0]
+        return self.point_original(index), self.decode(self.point_latent(index)[None])[0]
 
     def interpolation(self, a: int, b: int, steps: int = 10, mode: str = "linear") -> np.ndarray:
         from core.latent import interpolate
 
-        mu = self.map.latent_map.mu
-        return self.decode(interpolate(mu[a], mu[b], steps, mode))
+        return self.decode(interpolate(self.point_latent(a), self.point_latent(b), steps, mode))
 
     def samples(self, n: int, temperature: float, seed: int) -> np.ndarray:
         from core.latent import sample_prior

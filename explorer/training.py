@@ -57,6 +57,7 @@ class TrainWorker(QObject):
     snapshot = Signal(object)  # core.checkpoint.Checkpoint, CPU copies
     failed = Signal(str, str)
     autosaved = Signal(str, str)  # path, error message ("" when the save worked)
+    frame = Signal(str, object, object, object)  # live map: split, indices [N], MapFrame, mu [N, D]
     finished = Signal(object)  # Outcome
     done = Signal()
 
@@ -122,8 +123,12 @@ class TrainWorker(QObject):
                 self._emit_preview(trainer)
                 self._publish(trainer)
 
+            def on_frame(frame) -> None:
+                live = trainer.live_map
+                self.frame.emit(live.split, live.indices, frame, live.last_mu)
+
             self._emit_preview(trainer)
-            outcome = trainer.run(on_step, on_epoch, self.control)
+            outcome = trainer.run(on_step, on_epoch, self.control, on_frame)
             self._flush()
             if outcome is Outcome.STOPPED and trainer.step > 0:
                 self._publish(trainer)
@@ -205,6 +210,7 @@ class TrainingController(QObject):
         worker.snapshot.connect(self._on_snapshot)
         worker.failed.connect(self._on_failed)
         worker.autosaved.connect(self._on_autosaved)
+        worker.frame.connect(self.session.add_frame)
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self.thread = start_in_thread(worker, self)

@@ -13,15 +13,17 @@ from PySide6.QtWidgets import (
     QPushButton, QVBoxLayout, QWidget,
 )
 
-from core.config import DEVICES, LOSS_MODES, ModelConfig, TrainConfig
+from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, ModelConfig, TrainConfig
 
 DATASETS = [("Shapes (synthetic, offline)", "shapes"), ("CIFAR-10", "cifar10"), ("Image folder...", "folder")]
-INT_FIELDS = ["latent_dim", "channels", "batch_size", "kl_warmup", "epochs", "seed", "threads"]
-FLOAT_FIELDS = ["lr", "beta"]
+INT_FIELDS = ["latent_dim", "channels", "batch_size", "kl_warmup", "lr_warmup", "epochs", "seed", "threads"]
+FLOAT_FIELDS = ["lr", "beta", "grad_clip"]
+CHOICES = {"loss": LOSS_MODES, "device": DEVICES, "lr_schedule": LR_SCHEDULES}
 LABELS = {
     "latent_dim": "Latent dim", "channels": "Channels", "batch_size": "Batch size", "lr": "Learning rate",
     "beta": "Beta (KL weight)", "loss": "Loss weighting", "kl_warmup": "KL warm-up (steps)", "epochs": "Epochs",
-    "device": "Device", "seed": "Seed", "threads": "CPU threads (0 = all)",
+    "device": "Device", "seed": "Seed", "threads": "CPU threads (0 = all)", "lr_schedule": "LR schedule",
+    "lr_warmup": "LR warm-up (steps)", "grad_clip": "Gradient clip (0 = off)",
 }
 
 
@@ -71,11 +73,11 @@ class TrainingPanel(QWidget):
         m, t = ModelConfig(), TrainConfig(threads=max(1, (os.cpu_count() or 2) - 1))
         self.fields: dict[str, QLineEdit | QComboBox] = {}
         form = QFormLayout()
-        for name in ["latent_dim", "channels", "batch_size", "lr", "beta", "loss", "kl_warmup", "epochs",
-                     "device", "seed", "threads"]:
-            if name in ("loss", "device"):
+        for name in ["latent_dim", "channels", "batch_size", "lr", "lr_schedule", "lr_warmup", "grad_clip", "beta",
+                     "loss", "kl_warmup", "epochs", "device", "seed", "threads"]:
+            if name in CHOICES:
                 w = QComboBox()
-                w.addItems(LOSS_MODES if name == "loss" else DEVICES)
+                w.addItems(CHOICES[name])
                 w.setCurrentText(getattr(t, name))
                 w.currentTextChanged.connect(self.validate)
             else:

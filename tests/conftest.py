@@ -149,8 +149,9 @@ def trained_window(window, qtbot):
     """The window after 40 training steps on shapes, with its latent map drawn."""
     from core.metrics import Outcome
 
-    with qtbot.waitSignal(window.map_ready, timeout=120_000):
-        with qtbot.waitSignal(window.training_finished, timeout=120_000) as finished:
-            window.start_training(steps=40)
+    with qtbot.waitSignal(window.training_finished, timeout=120_000) as finished:
+        window.start_training(steps=40)
     assert finished.args == [Outcome.FINISHED]
+    full_map = lambda: window.session.map is not None and window.session.map.frame is None  # noqa: E731
+    qtbot.waitUntil(lambda: full_map() and not window.runner.running("encode"), timeout=120_000)
     return window

@@ -125,3 +125,21 @@ def test_sample_from_the_fitted_mixture(cli_checkpoint, tmp_path):
     assert a.shape == b.shape and not np.array_equal(a, b)
     again = run_cli("sample", out, "--from", "mixture", "--out", tmp_path / "mix2.png", "--n", "16")
     assert again.returncode == 0 and np.array_equal(a, np.asarray(Image.open(tmp_path / "mix2.png")))
+
+
+def test_train_keeps_live_map_frames_and_encode_exports_them(tmp_path):
+    out = tmp_path / "live.pt"
+    r = run_cli("train", "--dataset", "shapes", "--steps", "30", "--batch-size", "1000", "--latent-dim", "8",
+                "--channels", "8", "--live-map-images", "300", "--out", out)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("encode", out, "--out", tmp_path / "all.npz", "--split", "all", "--timeline", tmp_path / "t.npz")
+    assert r.returncode == 0, r.stderr
+    t = np.load(tmp_path / "t.npz")
+    assert t["steps"].tolist() == [10, 20, 30]  # one frame at each epoch end (10 steps an epoch)
+    assert t["coords"].shape == (3, 300, 2) and t["coords"].dtype == np.float16 and t["components"].shape == (3, 2, 8)
+    assert np.load(tmp_path / "all.npz")["mu"].shape == (12_000, 8)  # --split all: train then test
+    bare = tmp_path / "bare.pt"
+    assert run_cli("train", "--dataset", "shapes", "--steps", "5", "--batch-size", "64", "--latent-dim", "4",
+                   "--channels", "4", "--no-live-map", "--out", bare).returncode == 0
+    r = run_cli("encode", bare, "--out", tmp_path / "b.npz", "--timeline", tmp_path / "none.npz")
+    assert r.returncode == 2 and "no live-map frames" in r.stderr

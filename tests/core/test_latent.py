@@ -17,7 +17,7 @@ def test_pca_round_trip(lmap):
     back = lmap.to_latent(lmap.coords)
     assert np.abs(back - lmap.mu).max() < 0.5  # the two big axes are kept, the small ones lost
     assert lmap.explained[0] > lmap.explained[1] > 0.2 and lmap.explained.sum() < 1
-    np.testing.assert_allclose(lmap.pca.transform(lmap.to_latent([1.5, -2.0])), [[1.5, -2.0]], atol=1e-4)
+    np.testing.assert_allclose(lmap.transform(lmap.to_latent([1.5, -2.0])), [[1.5, -2.0]], atol=1e-4)
 
 
 def test_nearest_point(lmap):
@@ -99,3 +99,41 @@ def test_mixture_samples_are_deterministic_by_seed_and_differ_from_the_prior(tra
     assert np.abs(mixture.sample(4000, 0.1, seed=0) - z).mean() > 0  # the temperature matters
     with pytest.raises(ValueError, match="no fitted mixture"):
         latent.sample_mixture(model, None)
+
+
+def test_aligned_frames_do_not_flip_or_spin():
+    """Synthetic latents whose PCA basis flips (and turns) between frames still give aligned coordinates."""
+    rng = np.random.default_rng(0)
+    base = (rng.normal(size=(500, 8)) * [4, 2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]).astype(np.float32)
+    first = LatentMap.fit(base)
+    c, s_ = np.cos(0.3), np.sin(0.3)
+    turn = np.eye(8)
+    turn[:2, :2] = [[c, -s_], [s_, c]]
+    flipped = (base @ turn.T * [-1, -1, 1, 1, 1, 1, 1, 1]).astype(np.float32)  # the model moved: signs flip
+    naive = LatentMap.fit(flipped)
+    aligned = LatentMap.fit(flipped, align_to=first.coords)
+    jump = lambda m: np.abs(m.coords - first.coords).mean()  # noqa: E731
+    assert jump(naive) > 1.0  # fitted alone, the frame jumps
+    assert jump(aligned) < 0.1 * jump(naive)
+    np.testing.assert_allclose(aligned.transform(flipped), aligned.coords, atol=1e-4)
+    np.testing.assert_allclose(aligned.explained.sum(), first.explained.sum(), rtol=1e-3)
+
+
+def test_tsne_separates_clusters_and_estimates_empty_spots_from_neighbours():
+    from core.projection import tsne
+
+    rng = np.random.default_rng(0)
+    mu = np.concatenate([rng.normal(size=(100, 12)) + 6 * k for k in range(3)]).astype(np.float32)
+    seen = []
+    m = tsne(mu, progress=lambda done, total: seen.append((done, total)))
+    assert m.coords.shape == (300, 2) and seen[-1] == (750, 750)
+    centres = np.array([m.coords[100 * k:100 * (k + 1)].mean(axis=0) for k in range(3)])
+    spread = np.mean([m.coords[100 * k:100 * (k + 1)].std() for k in range(3)])
+    assert min(np.linalg.norm(centres[i] - centres[j]) for i in range(3) for j in range(i)) > 2 * spread
+    spot = m.coords[:100].mean(axis=0) + 0.1  # an empty spot inside cluster 0
+    estimate = m.to_latent(spot)[0]
+    _, nearest = __import__("scipy.spatial", fromlist=["cKDTree"]).cKDTree(m.coords).query(spot, k=10)
+    assert np.linalg.norm(estimate - mu[nearest].mean(axis=0)) < 0.5 * np.linalg.norm(mu[nearest].std(axis=0))
+    assert np.linalg.norm(estimate - mu[:100].mean(axis=0)) < np.linalg.norm(estimate - mu[100:].mean(axis=0))
+    with pytest.raises(InterruptedError):
+        tsne(mu, progress=lambda done, total: done < 100)

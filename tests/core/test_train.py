@@ -1,4 +1,5 @@
 """The training loop: it learns, it obeys pause/stop, it refuses NaN, it resumes exactly."""
+import math
 import threading
 
 import pytest
@@ -102,3 +103,22 @@ def test_device_selection():
 def test_invalid_config_is_refused(shapes):
     with pytest.raises(ValueError, match="lr"):
         Trainer(shapes, TrainConfig(lr=-1))
+
+
+def test_cosine_schedule_with_warmup_and_gradient_clipping(shapes, small_model_config, monkeypatch):
+    config = TrainConfig(steps=100, batch_size=16, lr=1e-3, lr_schedule="cosine", lr_warmup=10, grad_clip=0.5,
+                         live_map=False)
+    trainer = Trainer(shapes, config, small_model_config)
+    lrs = {}
+    clipped = []
+    real_clip = torch.nn.utils.clip_grad_norm_
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda p, n: clipped.append(n) or real_clip(p, n))
+    for _ in range(100):
+        lrs[trainer.step] = trainer.learning_rate()
+        trainer.train_step()
+    assert lrs[0] == pytest.approx(1e-4 * 0.5 * (1 + 1))  # warm-up: 1/10 of the rate, cosine at its top
+    assert lrs[9] == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * 0.09)))
+    assert lrs[50] == pytest.approx(0.5e-3) and lrs[99] < 1e-5  # half way: half; the end: almost 0
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(lrs[99])
+    assert clipped == [0.5] * 100
+    assert Trainer(shapes, TrainConfig(steps=5), small_model_config).learning_rate() == 1e-3  # constant by default
