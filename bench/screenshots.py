@@ -2,7 +2,8 @@
 
 Trains the reference model headless for --epochs on ../shared's CIFAR-10 (unless --checkpoint is
 given), opens it in the real window offscreen, resumes training briefly so the live views fill,
-clicks the map, and grabs each panel. Usage: python bench/screenshots.py [--checkpoint CKPT] [--epochs 2]
+replays three live-map frames, clicks the map, maps it with t-SNE, and grabs each panel.
+Usage: python bench/screenshots.py [--checkpoint CKPT] [--epochs 1]
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ OUT = ROOT / "resources" / "screenshots"
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", type=Path)
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=1)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="vae-shots-"))
     os.environ["VAE_EXPLORER_DATA"] = str(tmp)
@@ -66,23 +67,34 @@ def main() -> int:
     window.grab().save(str(OUT / "train.png"))
     window.train_panel.stop_button.click()
     wait_until(app, lambda: done, 120, "stop")
-    window.maps.encode("test")
-    wait_until(app, lambda: not window.runner.tasks and window.session.map is not None, 300, "encoding")
-    view = window.map_view
+    idle = lambda: not window.runner.tasks  # noqa: E731
+
+    def grab(name: str, tab: int) -> None:
+        window.tabs.setCurrentIndex(tab)
+        for _ in range(40):
+            app.processEvents()
+        window.grab().save(str(OUT / name))
+
+    view, live = window.map_view, window.session.live
+    for name, k in [("map_early.png", 0), ("map_mid.png", len(live.frames) // 2), ("map_late.png", len(live.frames) - 1)]:
+        window.maps.show_frame(k)  # what moving the timeline slider does: replay a live-map frame
+        wait_until(app, lambda: window.session.map.frame == k, 30, f"frame {k}")
+        wait_until(app, lambda: view._animation.state() == view._animation.State.Stopped, 30, "the move")
+        grab(name, 1)
+    window.maps.encode("test", "pca")
+    wait_until(app, lambda: idle() and window.session.map.frame is None, 300, "encoding")
     coords = view.coords
-    a = int(np.argmax(coords[:, 0]))
-    b = int(np.argmin(coords[:, 0]))
+    a, b = int(np.argmax(coords[:, 0])), int(np.argmin(coords[:, 0]))
     view.point_clicked.emit(a)
     view.interpolate_requested.emit(a, b)
     view.selected_item.setData([coords[a, 0]], [coords[a, 1]])
-    window.tabs.setCurrentIndex(1)
-    for _ in range(30):
-        app.processEvents()
-    window.grab().save(str(OUT / "map.png"))
-    window.tabs.setCurrentIndex(2)
-    for _ in range(30):
-        app.processEvents()
-    window.grab().save(str(OUT / "samples.png"))
+    grab("map.png", 1)
+    window.maps.encode("test", "tsne")
+    wait_until(app, lambda: idle() and window.session.map.explained is None, 900, "t-SNE")
+    grab("tsne.png", 1)
+    wait_until(app, lambda: window.sampling.has_mixture, 600, "the mixture")
+    grab("samples.png", 2)
+    grab("diagnostics.png", 3)
     window.close()
     wait_until(app, lambda: window.closed, 60, "closing")
     print(f"wrote {', '.join(p.name for p in sorted(OUT.glob('*.png')))} to {OUT}")

@@ -52,7 +52,7 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     beta: float = 1.0
-    loss: str = "elbo"  # chosen by bench/loss_weighting.py, see README
+    loss: str = "calibrated"  # chosen by bench/loss_weighting.py, see README ("Model, loss and the default")
     kl_warmup: int = 0  # steps over which beta ramps linearly from 0
     lr_schedule: str = "constant"  # or "cosine": decay to 0 over the run, after lr_warmup steps
     lr_warmup: int = 0  # steps over which the learning rate ramps linearly from 0 (each run)

@@ -77,41 +77,38 @@ class FileActions(QObject):
         self.messages.status(f"saved {path} (step {self.session.checkpoint.step:,})")
         return True
 
+    def _export(self, title: str, write: Callable[[], None], done: str) -> bool:
+        """Run `write`; a ValueError (a path that cannot be written, ...) becomes a message."""
+        try:
+            write()
+        except ValueError as e:
+            self.messages.error(title, str(e))
+            return False
+        self.messages.status(done)
+        return True
+
     def export_latents(self, path: str) -> bool:
         from core.latent import save_latents
 
-        m = self.session.map
-        try:
-            save_latents(path, m.latent_map.mu, m.labels, self.session.classes, m.coords, m.explained)
-        except ValueError as e:
-            self.messages.error("Cannot export latents", str(e))
-            return False
-        self.messages.status(f"wrote {len(m.labels):,} latents to {path}")
-        return True
+        m, projection = self.session.map, "pca" if self.session.map.explained is not None else "tsne"
+        return self._export("Cannot export latents", lambda: save_latents(
+            path, self.session.map_latents(), m.labels, self.session.classes, m.coords, m.explained, projection),
+            f"wrote {len(m.labels):,} latents to {path}")
 
     def export_metrics(self, path: str) -> bool:
         from core.export import write_metrics_csv
 
-        try:
-            write_metrics_csv(path, self.session.steps, self.session.epochs)
-        except ValueError as e:
-            self.messages.error("Cannot export metrics", str(e))
-            return False
-        self.messages.status(f"wrote {len(self.session.steps):,} logged steps to {path}")
-        return True
+        return self._export("Cannot export metrics",
+                            lambda: write_metrics_csv(path, self.session.steps, self.session.epochs),
+                            f"wrote {len(self.session.steps):,} logged steps to {path}")
 
     def export_projector(self, folder: str) -> bool:
         from core.export import write_projector
 
         m = self.session.map
-        try:
-            write_projector(folder, m.latent_map.mu, m.labels, self.session.classes,
-                            self.session.dataset.split(m.split).images)
-        except ValueError as e:
-            self.messages.error("Cannot export for the Projector", str(e))
-            return False
-        self.messages.status(f"wrote {len(m.labels):,} embeddings for the TensorBoard Projector to {folder}")
-        return True
+        return self._export("Cannot export for the Projector", lambda: write_projector(
+            folder, self.session.map_latents(), m.labels, self.session.classes, self.session.map_images()),
+            f"wrote {len(m.labels):,} embeddings for the TensorBoard Projector to {folder}")
 
     def export_image(self, path: str, image: np.ndarray) -> bool:
         from core.latent import save_png

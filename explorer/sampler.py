@@ -23,6 +23,7 @@ class SamplesPanel(QWidget):
         self.source_box = QComboBox()
         self.source_box.addItem("prior N(0, T² I)", "prior")
         self.source_box.addItem("fitted mixture", "mixture")
+        self.source_box.setCurrentIndex(1)  # the default: samples where the encoder puts images (README)
         self.source_box.setToolTip("A 10-component Gaussian mixture fitted to the latent means of the training "
                                    "images: samples land where the encoder puts real images")
         self.source_box.currentIndexChanged.connect(self.request)

@@ -32,17 +32,15 @@ class SamplesController(QObject):
 
         if self.session.model is None:
             return
-        if source == "prior":
-            images, what = self.session.samples(64, temperature, seed), f"N(0, {temperature:.2f}² I)"
-        elif self.has_mixture:
+        if source == "mixture" and self.has_mixture:
             images = sample_mixture(self.session.model, self.mixture, 64, temperature, seed)
             what = f"the fitted mixture, temperature {temperature:.2f}"
-        elif self.session.training:
-            self.panel.set_status("The mixture is fitted to the model when training ends.")
-            return
-        else:
-            self.fit_mixture()  # draws when it is ready
-            return
+        else:  # the prior, also while the mixture is not fitted yet
+            images, what = self.session.samples(64, temperature, seed), f"the prior N(0, {temperature:.2f}² I)"
+            if source == "mixture" and self.session.training:
+                self.panel.set_status("Prior samples for now: the mixture is fitted to the model when training ends.")
+            elif source == "mixture":
+                self.fit_mixture()  # draws from the mixture when it is ready
         self.panel.set_grid(image_grid(images, nrow=8), f"64 samples from {what}, seed {seed}")
 
     def fit_mixture(self) -> None:

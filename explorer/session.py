@@ -183,6 +183,18 @@ class Session(QObject):
             return self.map.latent_map.mu[index]
         return encode(self.model, self.point_original(index)[None])[0]
 
+    def map_images(self) -> np.ndarray:
+        """The images of the current map's points, uint8 [N, C, H, W]."""
+        images = self.dataset.split(self.map.split).images
+        return images if self.map.indices is None else images[self.map.indices]
+
+    def map_latents(self) -> np.ndarray:
+        """The latent means [N, D] of the current map's points (encoded now for a stored frame)."""
+        from core.latent import encode
+
+        mu = self.map.latent_map.mu
+        return mu if mu is not None else encode(self.model, self.map_images())
+
     def point_original(self, index: int) -> np.ndarray:
         return self.dataset.split(self.map.split).images[self.map.image_index(index)]
 

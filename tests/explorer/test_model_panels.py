@@ -14,29 +14,29 @@ def choose_source(qtbot, samples, index: int) -> None:
 def test_samples_from_the_fitted_mixture(trained_window, qtbot):
     samples, sampling = trained_window.samples, trained_window.sampling
     trained_window.tabs.setCurrentIndex(2)
+    assert samples.source() == "mixture"  # the default
     qtbot.waitUntil(lambda: sampling.has_mixture, timeout=60_000)  # fitted in the background after training
-    prior = samples.image()
-    choose_source(qtbot, samples, 1)
-    assert samples.source() == "mixture" and "fitted mixture" in samples.view.caption
+    assert "fitted mixture" in samples.view.caption
     mixture = samples.image()
-    assert mixture.shape == prior.shape and not np.array_equal(mixture, prior)
+    choose_source(qtbot, samples, 0)
+    assert samples.source() == "prior" and "prior" in samples.view.caption
+    prior = samples.image()
+    assert prior.shape == mixture.shape and not np.array_equal(prior, mixture)
+    choose_source(qtbot, samples, 1)
+    assert np.array_equal(samples.image(), mixture)  # deterministic by seed
     qtbot.mouseClick(samples.resample_button, Qt.LeftButton)
-    other = samples.image()
-    assert not np.array_equal(other, mixture)
+    assert not np.array_equal(samples.image(), mixture)
     samples.seed.setValue(samples.seed.value() - 1)  # the same seed draws the same grid again
     assert np.array_equal(samples.image(), mixture)
 
 
 def test_mixture_is_fitted_on_demand_for_an_opened_checkpoint(window, qtbot, trained_checkpoint):
     samples, sampling = window.samples, window.sampling
-    with qtbot.waitSignal(window.map_ready, timeout=120_000):
-        window.loader.open_checkpoint(str(trained_checkpoint[1]))
-    assert not sampling.has_mixture
-    prior = samples.image()
-    choose_source(qtbot, samples, 1)
+    window.loader.open_checkpoint(str(trained_checkpoint[1]))
+    qtbot.waitUntil(lambda: window.session.checkpoint is not None, timeout=60_000)
+    assert "prior" in samples.view.caption  # prior samples at once, while the mixture is fitted
     assert "Fitting" in samples.status.text()
-    qtbot.waitUntil(lambda: sampling.has_mixture and not np.array_equal(samples.image(), prior), timeout=60_000)
-    assert "fitted mixture" in samples.view.caption
+    qtbot.waitUntil(lambda: sampling.has_mixture and "fitted mixture" in samples.view.caption, timeout=60_000)
 
 
 def test_diagnostics_show_one_sorted_bar_per_latent_dimension(window, qtbot):
