@@ -113,3 +113,34 @@ def test_unwritable_path_is_a_clear_error(trained_checkpoint, tmp_path):
     blocker.write_text("a file, not a folder")
     with pytest.raises(CheckpointError, match="write to"):
         save_checkpoint(ckpt, blocker / "x.pt")
+
+
+def test_checkpoints_record_the_loss_and_older_ones_still_open(trained_checkpoint, tmp_path, shapes):
+    """An older file: no loss mode, no schedule or live-map settings, no map frames, no diagnostics."""
+    from core.config import TrainConfig
+    from core.train import Trainer
+
+    ckpt, path = trained_checkpoint
+    assert load_checkpoint(path).train_config.loss == "calibrated" and ckpt.map_frames is not None
+    payload = torch.load(path, weights_only=True)
+    for key in ("loss", "lr_schedule", "lr_warmup", "grad_clip", "live_map", "live_map_images", "live_map_interval_s"):
+        del payload["train_config"][key]
+    del payload["map_frames"]
+    for m in payload["history"]["epochs"]:
+        for key in ("kl_dims", "active_units", "informative_dims", "prior_mismatch"):
+            del m[key]
+    torch.save(payload, tmp_path / "old.pt")
+    old = load_checkpoint(tmp_path / "old.pt")
+    assert old.map_frames is None and old.train_config.loss == TrainConfig().loss and old.step == ckpt.step
+    resumed = Trainer(shapes, TrainConfig(steps=5, batch_size=32), checkpoint=old)
+    resumed.run()
+    assert resumed.step == ckpt.step + 5 and resumed.live_map.frames  # a new timeline starts
+
+
+def test_malformed_live_map_frames_are_refused(trained_checkpoint, tmp_path):
+    _, path = trained_checkpoint
+    payload = torch.load(path, weights_only=True)
+    payload["map_frames"]["coords"] = payload["map_frames"]["coords"][:, :5]  # fewer points than indices
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="live-map frames"):
+        load_checkpoint(tmp_path / "bad.pt")
