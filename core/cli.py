@@ -91,9 +91,9 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--no-live-map", dest="live_map", action="store_false",
                    help="keep no live-map frames in the checkpoint")
     t.add_argument("--live-map-images", type=int, default=_T.live_map_images, metavar="N",
-                   help="test images in each live-map frame (-1 auto: 2,000 on CPU, all on CUDA; 0 all)")
+                   help="test images in each live-map frame (-1 auto: 1,000 on CPU, all on CUDA; 0 all)")
     t.add_argument("--live-map-every", type=float, default=_T.live_map_interval_s, metavar="SECONDS",
-                   help="seconds between live-map frames besides epoch ends (-1 auto: 20 on CPU; 0 epoch ends only)")
+                   help="seconds between live-map frames besides epoch ends (-1 auto: 30 on CPU; 0 epoch ends only)")
 
     s = sub.add_parser("sample", help="decode samples from the prior into an image grid")
     s.add_argument("checkpoint", type=Path)
