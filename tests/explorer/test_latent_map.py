@@ -266,7 +266,7 @@ def test_a_map_encoded_for_an_old_dataset_is_never_shown(trained_window, qtbot, 
 
     monkeypatch.setattr(core.latent, "encode", held_encode)
     session = trained_window.session
-    trained_window.maps.encode("test")
+    trained_window.maps.encode("train")  # the test split is already mapped (and cached)
     qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
     folder = tmp_path / "data"
     write_cifar_batches(folder, n_per_batch=30)

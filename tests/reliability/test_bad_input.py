@@ -120,7 +120,7 @@ def test_exception_in_encoding_worker_becomes_a_message(trained_window, qtbot, m
         raise RuntimeError("simulated failure inside the encoder")
 
     monkeypatch.setattr(core.latent, "encode", broken)
-    trained_window.maps.encode("test")
+    trained_window.maps.encode("train")  # the test split is already mapped (and cached)
     qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
     assert trained_window.messages.last_error == ("Encoding failed", "simulated failure inside the encoder")
     assert trained_window.map_view.point_count() > 0  # the previous map stays
