@@ -89,6 +89,7 @@ def main() -> int:
     view.interpolate_requested.emit(a, b)
     view.selected_item.setData([coords[a, 0]], [coords[a, 1]])
     grab("map.png", 1)
+    view.projection_box.setCurrentIndex(1)  # t-SNE, as a user picks it
     window.maps.encode("test", "tsne")
     wait_until(app, lambda: idle() and window.session.map.explained is None, 900, "t-SNE")
     grab("tsne.png", 1)

@@ -109,9 +109,11 @@ class MapController(QObject):
     def _update_timeline(self) -> None:
         live, m = self.session.live, self.session.map
         count = len(live.frames) if live is not None else 0
-        index = m.frame if m is not None and m.frame is not None else count - 1
+        on_frame = m is not None and m.frame is not None
+        index = m.frame if on_frame else count - 1
         step = live.frames[index].step if count else 0
-        self.view.set_timeline(count, index, f"frame {index + 1} of {count} · step {step:,}" if count else "")
+        text = f"frame {index + 1} of {count} · step {step:,}" if on_frame else f"{count} frames of the run (showing the full map)"
+        self.view.set_timeline(count, index, text if count else "")
 
     def _caption(self, m: MapData) -> str:
         n = f"{len(m.labels):,} {m.split} images"
