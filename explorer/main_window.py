@@ -216,7 +216,6 @@ class MainWindow(QMainWindow):
     def _on_training_finished(self, outcome: Outcome) -> None:
         if outcome is Outcome.FINISHED and self.session.model is not None:
             self.maps.encode()
-            self.sampling.fit_mixture()
         self.training_finished.emit(outcome)
 
     def _on_preview(self, originals: np.ndarray, recons: np.ndarray) -> None:

@@ -22,6 +22,7 @@ class SamplesController(QObject):
         self._mixture_generation = -1
         panel.sample_requested.connect(self.draw)
         session.model_changed.connect(self._on_model_changed)
+        session.training_changed.connect(self._on_training_changed)
 
     @property
     def has_mixture(self) -> bool:
@@ -73,6 +74,11 @@ class SamplesController(QObject):
         self.panel.set_status("Mixture fitted to the training latents of this model.")
         if self.panel.source() == "mixture":
             self.panel.request()
+
+    def _on_training_changed(self) -> None:
+        """After training (finished, stopped or failed): fit the mixture to the model it left."""
+        if not self.session.training and self.session.model is not None:
+            self.fit_mixture()
 
     def _on_model_changed(self) -> None:
         self.panel.set_status("")

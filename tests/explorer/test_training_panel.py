@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from core.metrics import Outcome, StepMetrics
 from explorer.style import curve_color
@@ -20,6 +21,7 @@ def test_start_pause_resume_stop(window, qtbot):
 
     qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.training.worker.control.waiting, timeout=5_000)  # the trainer sits idle
+    QApplication.processEvents()  # metrics sent before it paused may still be queued
     paused_at = len(session.steps)
     with qtbot.assertNotEmitted(session.steps_added, wait=700):
         pass
