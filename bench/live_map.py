@@ -2,7 +2,7 @@
 subset + aligned PCA) against the training time between frames, and training img/s with and
 without the live map over the same steps.
 
-Usage: python bench/live_map.py [--steps 120] [--images 1000] [--interval 30]  (the CPU defaults)
+Usage: python bench/live_map.py [--steps 200] [--images 1000] [--interval 30]  (the CPU defaults)
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def img_per_s(data, steps: int, live: bool, images: int, interval: float) -> flo
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=120)
+    ap.add_argument("--steps", type=int, default=200)  # about a minute: at least one frame in the live run
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--interval", type=float, default=30.0)
     args = ap.parse_args()

@@ -58,7 +58,8 @@ def main() -> int:
     done = []
     window.training_finished.connect(done.append)
     window.start_training(True, steps=30)  # resume briefly: live curve, progress and preview fill in
-    wait_until(app, lambda: window.preview.image() is not None and window.loss_plot.point_count() > 0, 300, "training")
+    wait_until(app, lambda: window.preview.image() is not None and window.train_panel.progress.value() >= 10, 300,
+               "training")
     window.train_panel.pause_button.click()
     wait_until(app, lambda: window.training.worker.control.paused, 30, "pause")
     for _ in range(30):
