@@ -85,7 +85,7 @@ def posterior_stats(mu: torch.Tensor, logvar: torch.Tensor) -> dict:
     informative_dims: dims with KL > 0.1 nat; prior_mismatch: KL(N(m, C) || N(0, I)) for the
     Gaussian fit of the aggregate posterior, C = Cov(mu) + mean(diag exp(logvar)).
     """
-    mu, logvar = mu.double(), logvar.double()
+    mu, logvar = mu.detach().to("cpu", torch.float64), logvar.detach().to("cpu", torch.float64)  # MPS has no float64
     kl_dims = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(dim=0)  # (D,)
     m = mu.mean(dim=0)
     cov = torch.cov(mu.T).reshape(len(m), len(m)) + torch.diag(logvar.exp().mean(dim=0))  # (D, D)
