@@ -139,7 +139,7 @@ class Trainer:
 
     def _make_live_map(self, checkpoint: Checkpoint | None) -> tuple[LiveMap | None, LiveMapClock | None]:
         """The live map of this run: continued from the checkpoint's frames when they match."""
-        if not self.config.live_map:
+        if not self.config.live_map or len(self.dataset.test) < 3:  # PCA of a frame needs a few points
             return None, None
         images, interval = self.config.live_map_settings(self.device.type)
         live = LiveMap.choose(len(self.dataset.test), images)
