@@ -17,7 +17,7 @@ import torch
 from core.checkpoint import Checkpoint
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
-from core.loss import calibrated_nll, kl_per_sample, posterior_stats, vae_loss, warmup_beta
+from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, Outcome, StepMetrics, StepTerms
 from core.live_map import LiveMap, LiveMapClock, MapFrame
 from core.model import ConvVAE, to_float
@@ -211,7 +211,7 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         noise = torch.Generator(device=self.device).manual_seed(0)  # fixed: the same draw every epoch
-        sq, sq_sampled, kl, n = 0.0, 0.0, 0.0, 0
+        sq, sq_sampled, n = 0.0, 0.0, 0
         mus, logvars = [], []
         try:
             for i in range(0, len(self.test_x), batch_size):
@@ -224,14 +224,14 @@ class Trainer:
                     recon_sampled = self.model.decode(self.model.reparameterize(mu, logvar, noise))  # as in training
                 sq += (recon.float() - x).pow(2).sum().item()
                 sq_sampled += (recon_sampled.float() - x).pow(2).sum().item()
-                kl += kl_per_sample(mu.float(), logvar.float()).sum().item()
                 mus.append(mu.float())
                 logvars.append(logvar.float())
                 n += len(x)
         finally:
             self.model.train(was_training)
         pixels = x[0].numel()
-        sq_img, kl_img = sq_sampled / n, kl / n  # per-image sums, averaged over images
+        stats = posterior_stats(torch.cat(mus), torch.cat(logvars))
+        sq_img, kl_img = sq_sampled / n, sum(stats["kl_dims"])  # per-image sums, averaged over images
         scale = {"elbo": (1, 1), "calibrated": (1, 1), "mean": (1 / pixels, 1),
                  "sum": (self.config.batch_size, self.config.batch_size)}
         rec_w, kl_w = scale[self.config.loss]
@@ -240,7 +240,6 @@ class Trainer:
             test_recon = calibrated_nll(torch.tensor(sq_img), torch.tensor(sq_img / pixels), pixels).item()
         beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
         mse = sq / n / pixels
-        stats = posterior_stats(torch.cat(mus), torch.cat(logvars))
         return EpochMetrics(
             step=self.step, epoch=self.epoch, test_mse=mse,
             test_psnr=10 * math.log10(1 / max(mse, 1e-12)), kl_per_dim=kl_img / self.model_config.latent_dim,

@@ -32,7 +32,7 @@ class MapController(QObject):
         view.frame_selected.connect(self.show_frame)
         session.map_changed.connect(self._on_map_changed)
         session.frame_added.connect(self._on_frame_added)
-        session.frames_reset.connect(self._on_frames_reset)
+        session.frames_reset.connect(self._update_timeline)
         self._shown: MapData | None = None
         self._cache: dict[tuple, MapData] = {}  # (generation, split, projection) -> map
 
@@ -101,9 +101,6 @@ class MapController(QObject):
         following = shown is None or shown.frame is None or shown.frame == k - 1
         if following and not self.encoding:  # stay on an older frame or a full map the user chose
             self.show_frame(k)
-        self._update_timeline()
-
-    def _on_frames_reset(self) -> None:
         self._update_timeline()
 
     def _update_timeline(self) -> None:
