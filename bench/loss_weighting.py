@@ -45,13 +45,13 @@ def main() -> None:
         trainer = Trainer(data, config)
         with Stopwatch() as sw:
             trainer.run()
-        m = trainer.history["epochs"][-1]
+        m = trainer.history.epochs[-1]
         model = trainer.model.cpu().eval()
         from core.latent import encode
 
         knn = knn_accuracy(encode(model, data.test.images[:5000]), data.test.labels[:5000])
-        print(f"{mode:<11} {m['test_psnr']:>8.2f} {m['kl_per_dim']:>7.3f} {m['informative_dims']:>8} "
-              f"{m['active_units']:>6} {100 * knn:>6.1f} {m['prior_mismatch']:>9.1f} {sw.seconds:>5.0f}s", flush=True)
+        print(f"{mode:<11} {m.test_psnr:>8.2f} {m.kl_per_dim:>7.3f} {m.informative_dims:>8} "
+              f"{m.active_units:>6} {100 * knn:>6.1f} {m.prior_mismatch:>9.1f} {sw.seconds:>5.0f}s", flush=True)
         stem = f"samples_{mode}_{args.epochs}ep_{args.lr_schedule}"
         save_png(image_grid(sample_prior(model, 64, 1.0, seed=0), nrow=8), OUT / f"{stem}_prior.png")
         mixture = fit_training_mixture(model, data.train.images)

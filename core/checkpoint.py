@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from core.config import ModelConfig, TrainConfig
+from core.metrics import History
 from core.model import ConvVAE, config_from_state_dict
 
 FORMAT = "vae-explorer-checkpoint"
@@ -31,11 +32,10 @@ class Checkpoint:
     optimizer_state: dict | None = None
     step: int = 0
     epoch: int = 0
-    history: dict = field(default_factory=lambda: {"steps": [], "epochs": []})
+    history: History = field(default_factory=History)
     train_config: TrainConfig | None = None
     dataset: str | None = None
     classes: list[str] | None = None
-    rng_state: torch.Tensor | None = None  # the trainer's noise generator, for exact resume
     map_frames: dict | None = None  # core.live_map.LiveMap.to_dict(): the run's live-map frames
 
     def build_model(self) -> ConvVAE:
@@ -49,9 +49,9 @@ class Checkpoint:
             "format": FORMAT, "version": VERSION,
             "model_config": self.model_config.to_dict(), "model": self.model_state,
             "optimizer": self.optimizer_state, "step": self.step, "epoch": self.epoch,
-            "history": self.history,
+            "history": {k: _tensors(v) for k, v in self.history.to_dict().items()},
             "train_config": self.train_config.to_dict() if self.train_config else None,
-            "dataset": self.dataset, "classes": self.classes, "rng_state": self.rng_state,
+            "dataset": self.dataset, "classes": self.classes,
             "map_frames": _tensors(self.map_frames),
         }
 
@@ -74,6 +74,14 @@ def _frames(payload: dict) -> dict | None:
         return LiveMap.from_dict(frames).to_dict()
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise CheckpointError(f"its live-map frames are malformed ({e})") from e
+
+
+def _history(stored) -> History:
+    """The stored history, checked: columns of tensors, or version-1 lists of dicts."""
+    try:
+        return History.from_dict(stored)
+    except (TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"its training history is malformed ({e})") from e
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
@@ -125,10 +133,10 @@ def _from_payload(payload) -> Checkpoint:
             model_state=payload["model"],
             optimizer_state=payload.get("optimizer"),
             step=_as_int(payload, "step"), epoch=_as_int(payload, "epoch"),
-            history=payload.get("history") or {"steps": [], "epochs": []},
+            history=_history(payload.get("history")),
             train_config=TrainConfig.from_dict(tc) if tc else None,
             dataset=payload.get("dataset"), classes=payload.get("classes"),
-            rng_state=payload.get("rng_state"), map_frames=_frames(payload),
+            map_frames=_frames(payload),
         )
     if "encoder.0.weight" in payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
         return Checkpoint(model_config=config_from_state_dict(payload), model_state=payload)

@@ -161,12 +161,12 @@ def cmd_train(args) -> None:
 
     trainer.run(on_step=on_step, on_epoch=on_epoch)
     save_checkpoint(trainer.checkpoint(), args.out)
-    final = trainer.history["epochs"][-1]
-    print(f"final test PSNR {final['test_psnr']:.2f} dB; saved {args.out}")
+    final = trainer.history.epochs[-1]
+    print(f"final test PSNR {final.test_psnr:.2f} dB; saved {args.out}")
     if args.metrics_csv:
         from core.export import write_metrics_csv
 
-        write_metrics_csv(args.metrics_csv, trainer.history["steps"], trainer.history["epochs"])
+        write_metrics_csv(args.metrics_csv, trainer.history.steps, trainer.history.epochs)
         print(f"wrote the training history to {args.metrics_csv}")
 
 

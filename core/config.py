@@ -60,19 +60,23 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     threads: int = 0  # CPU threads for torch; 0 = all cores
-    log_every: int = 10  # steps between progress callbacks
+    log_every: int = 10  # steps between progress callbacks (each one waits for the device)
+    log_interval_s: float = 0.0  # also report when this many seconds passed (single process); 0 = off
+    compile: bool = False  # torch.compile the model (CUDA; see bench/gpu.py for whether it helps)
     eval_images: int = 2000  # test images scored at each epoch end; 0 = the whole split
     live_map: bool = True  # encode a fixed subset of test images into map frames while training
     live_map_images: int = -1  # -1: auto (1,000 on CPU and MPS, the whole test split on CUDA); 0: all
     live_map_interval_s: float = -1  # -1: auto (30 s on CPU and MPS, epoch ends only on CUDA); 0: epoch ends
 
-    def live_map_settings(self, device_type: str) -> tuple[int, float]:
-        """(images, seconds between frames) with "auto" resolved for a device type."""
+    def live_map_settings(self, device_type: str) -> tuple[int, float, float]:
+        """(images, seconds between frames, least seconds between epoch-end frames), "auto" resolved."""
         cuda = device_type == "cuda"
         # on the CPU a frame of 2,000 images every 20 s cost 7% of training (bench/live_map.py); this ~2.5%
         images = self.live_map_images if self.live_map_images >= 0 else (0 if cuda else 1000)
         interval = self.live_map_interval_s if self.live_map_interval_s >= 0 else (0.0 if cuda else 30.0)
-        return images, interval
+        # a CUDA epoch of CIFAR-10 takes about a second: a frame every 10 s is enough to watch
+        min_gap = 10.0 if cuda and self.live_map_interval_s < 0 else 0.0
+        return images, interval, min_gap
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field and what it accepts."""
@@ -85,6 +89,7 @@ class TrainConfig:
             ("kl_warmup", self.kl_warmup >= 0, "0 or more"),
             ("threads", self.threads >= 0, "0 (all cores) or more"),
             ("log_every", self.log_every >= 1, "at least 1"),
+            ("log_interval_s", self.log_interval_s >= 0, "0 (off) or more"),
             ("eval_images", self.eval_images >= 0, "0 (all) or more"),
             ("live_map_images", self.live_map_images >= -1, "-1 (auto), 0 (all) or more"),
             ("live_map_interval_s", self.live_map_interval_s >= -1, "-1 (auto), 0 (epoch ends only) or more"),

@@ -82,13 +82,15 @@ class LiveMap:
 
 
 class LiveMapClock:
-    """When to capture: at every epoch end, and every `interval_s` seconds of training in between."""
+    """When to capture: at epoch ends at least `min_gap_s` apart (on a GPU epochs take a second),
+    and every `interval_s` seconds of training in between (0: epoch ends only)."""
 
-    def __init__(self, interval_s: float) -> None:
-        self.interval_s, self._last = interval_s, time.monotonic()
+    def __init__(self, interval_s: float, min_gap_s: float = 0.0) -> None:
+        self.interval_s, self.min_gap_s, self._last = interval_s, min_gap_s, time.monotonic()
 
-    def due(self) -> bool:
-        return self.interval_s > 0 and time.monotonic() - self._last >= self.interval_s
+    def due(self, epoch_end: bool) -> bool:
+        elapsed = time.monotonic() - self._last
+        return (epoch_end and elapsed >= self.min_gap_s) or (self.interval_s > 0 and elapsed >= self.interval_s)
 
     def reset(self) -> None:
         self._last = time.monotonic()

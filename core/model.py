@@ -48,10 +48,12 @@ class ConvVAE(nn.Module):
         return self.fc_mu(h), self.fc_logvar(h)
 
     def reparameterize(
-        self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
+        self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None,
+        eps: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """z = mu + eps * exp(0.5 * logvar), eps ~ N(0, I) (from `generator` when given)."""
-        eps = torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
+        """z = mu + eps * exp(0.5 * logvar), eps ~ N(0, I): given, or drawn (from `generator` when given)."""
+        if eps is None:
+            eps = torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
         return mu + eps * torch.exp(0.5 * logvar)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -59,10 +61,10 @@ class ConvVAE(nn.Module):
         h = self.fc_decode(z).view(-1, *self._feat)  # (B, 8c, img/16, img/16)
         return self.decoder(h)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
-        """-> (recon, mu, logvar, z), as the reference model returns them."""
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, eps: torch.Tensor | None = None):
+        """-> (recon, mu, logvar, z), as the reference model returns them. `eps`: the noise [B, latent], if given."""
         mu, logvar = self.encode(x)
-        z = self.reparameterize(mu, logvar, generator)
+        z = self.reparameterize(mu, logvar, generator, eps)
         return self.decode(z), mu, logvar, z
 
 

@@ -1,10 +1,14 @@
 """The training loop: no Qt, driven by callbacks and a thread-safe TrainControl.
 
-The whole dataset sits on the device as uint8 and is shuffled by a per-epoch permutation;
-batches become float in [0,1] there. Resuming from a checkpoint continues at the same step.
+The whole dataset sits on the device as uint8; each epoch's permutation is made once and lives
+there too. A step queues its work without waiting for the device: loss terms are summed on the
+device and read, with a finiteness check, only at log points, where a last-good copy of the state
+is kept (a bad step costs at most the steps since the previous log point). Under torchrun each
+process takes its shard of every global batch (core.distributed). Resuming continues at the same step.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -14,11 +18,13 @@ from typing import Callable
 import numpy as np
 import torch
 
+from core import distributed
 from core.checkpoint import Checkpoint
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
+from core.distributed import Ranks, lost_peers
 from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
-from core.metrics import EpochMetrics, Outcome, StepMetrics, StepTerms
+from core.metrics import EpochMetrics, History, Outcome, StepMetrics
 from core.live_map import LiveMap, LiveMapClock, MapFrame
 from core.model import ConvVAE, to_float
 
@@ -92,8 +98,26 @@ def device_label(device: torch.device) -> str:
     return f"CPU, {torch.get_num_threads()} of {os.cpu_count()} threads"
 
 
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """Autocast dtype by capability: bf16 on CUDA from compute capability 8.0 (Ampere), fp16 with a
+    GradScaler below it (bf16 is only emulated there), none on the CPU and MPS."""
+    if device.type != "cuda":
+        return None
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """torch.autocast for `dtype`, or a null context (not a disabled autocast, which older torch refuses on MPS)."""
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
 class Trainer:
-    """Trains a ConvVAE on a Dataset; knows nothing of GUIs (progress goes to callbacks)."""
+    """Trains a ConvVAE on a Dataset; knows nothing of GUIs (progress goes to callbacks).
+
+    `ranks` (core.distributed.Ranks) makes it one process of a data-parallel job: `batch_size` is
+    per process, and only rank 0 evaluates, draws live-map frames and calls `on_epoch`/`on_frame`.
+    """
 
     def __init__(
         self,
@@ -101,53 +125,83 @@ class Trainer:
         config: TrainConfig,
         model_config: ModelConfig | None = None,
         checkpoint: Checkpoint | None = None,
+        ranks: Ranks | None = None,
     ) -> None:
         config.validate()
-        self.config, self.dataset = config, dataset
+        self.config, self.dataset, self.ranks = config, dataset, ranks or Ranks()
         self.device = select_device(config.device)
+        if self.ranks.world > 1:
+            self.device = distributed.start(self.ranks, self.device)
         if self.device.type == "cpu" and config.threads:
             torch.set_num_threads(config.threads)
         if checkpoint is not None:
             self.model = checkpoint.build_model()
-            self.step, self.history = checkpoint.step, {k: list(v) for k, v in checkpoint.history.items()}
+            self.step, self.history = checkpoint.step, History.from_dict(checkpoint.history.to_dict())
         else:
             torch.manual_seed(config.seed)
             self.model = ConvVAE.from_config(model_config or ModelConfig())
-            self.step, self.history = 0, {"steps": [], "epochs": []}
+            self.step, self.history = 0, History()
         self.model_config = self.model.config
         self.model.to(self.device)
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.net = self._network()
+        self.amp = amp_dtype(self.device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp is torch.float16 else None
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=self.device.type == "cuda")
         if checkpoint is not None and checkpoint.optimizer_state is not None:
-            self.optimizer.load_state_dict(checkpoint.optimizer_state)
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.lr
-        self.noise = torch.Generator(device=self.device)
-        self.noise.manual_seed(config.seed)
-        if checkpoint is not None and checkpoint.rng_state is not None:
-            self.noise.set_state(checkpoint.rng_state)
+            self._load_optimizer(checkpoint.optimizer_state)
+        self.noise = torch.Generator(device=self.device)  # seeded per step: see _noise
         self.train_x = torch.from_numpy(dataset.train.images).to(self.device)  # (N, C, H, W) uint8
         n_eval = config.eval_images or len(dataset.test)
         self.test_x = torch.from_numpy(dataset.test.images[:n_eval]).to(self.device)
-        self.steps_per_epoch = max(1, len(dataset.train) // config.batch_size)
+        self.global_batch = config.batch_size * self.ranks.world
+        if self.global_batch > len(self.train_x):
+            raise ValueError(f"the batch ({config.batch_size} x {self.ranks.world} processes) is larger than the "
+                             f"{len(self.train_x)} training images; lower --batch-size")
+        self.steps_per_epoch = max(1, len(self.train_x) // self.global_batch)
         run_steps = config.steps if config.steps else config.epochs * self.steps_per_epoch
         self.target_step = self.step + run_steps
         self.start_step = self.step
-        self.amp = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self._order, self._order_epoch = None, -1  # the current epoch's permutation, on the device
+        self._sums = torch.zeros(4, device=self.device)  # loss, recon, kld, bad steps since the last log point
+        self._summed, self._beta = 0, config.beta
+        self._good: tuple[int, list[torch.Tensor]] | None = None  # (step, state copies) at the last log point
         self.live_map, self._live_clock = self._make_live_map(checkpoint)
+
+    def _network(self) -> torch.nn.Module:
+        """What a step calls: the model, wrapped for data parallelism and compiled when asked."""
+        net = self.model
+        if self.ranks.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        return torch.compile(net) if self.config.compile else net
+
+    def _load_optimizer(self, state: dict) -> None:
+        """Adam's state from a checkpoint saved on any device: the moments move here, and this device's
+        implementation (fused on CUDA) is kept rather than the saving device's."""
+        own = {k: self.optimizer.defaults[k] for k in ("fused", "foreach", "capturable") if k in self.optimizer.defaults}
+        self.optimizer.load_state_dict(state)
+        on_device = bool(own.get("fused") or own.get("capturable"))
+        for group in self.optimizer.param_groups:
+            group.update(own, lr=self.config.lr)
+            for p in group["params"]:
+                st = self.optimizer.state.get(p, {})
+                if isinstance(st.get("step"), torch.Tensor):  # fused Adam keeps it on the device, others on the CPU
+                    st["step"] = st["step"].to(p.device if on_device else "cpu", torch.float32)
 
     def _make_live_map(self, checkpoint: Checkpoint | None) -> tuple[LiveMap | None, LiveMapClock | None]:
         """The live map of this run: continued from the checkpoint's frames when they match."""
-        if not self.config.live_map or len(self.dataset.test) < 3:  # PCA of a frame needs a few points
+        if not self.config.live_map or not self.ranks.main or len(self.dataset.test) < 3:  # PCA needs a few points
             return None, None
-        images, interval = self.config.live_map_settings(self.device.type)
+        images, interval, min_gap = self.config.live_map_settings(self.device.type)
         live = LiveMap.choose(len(self.dataset.test), images)
         if checkpoint is not None and checkpoint.map_frames is not None:
             previous = LiveMap.from_dict(checkpoint.map_frames)
             if previous.split == live.split and np.array_equal(previous.indices, live.indices):
                 live = previous
-        return live, LiveMapClock(interval)
+        return live, LiveMapClock(interval, min_gap)
 
     def capture_frame(self) -> MapFrame | None:
         """Encode the live map's subset with the model as it is now and add a frame."""
@@ -162,38 +216,106 @@ class Trainer:
         return self.step // self.steps_per_epoch
 
     def _batch_indices(self) -> torch.Tensor:
+        """This process's share of the step's global batch: [batch_size] indices on the device."""
         epoch, pos = divmod(self.step, self.steps_per_epoch)
-        gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-        perm = torch.randperm(len(self.train_x), generator=gen)
-        b = self.config.batch_size
-        return perm[pos * b:(pos + 1) * b].to(self.device)
+        if epoch != self._order_epoch:  # once an epoch, the same on every device and process
+            gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+            self._order, self._order_epoch = torch.randperm(len(self.train_x), generator=gen).to(self.device), epoch
+        start = pos * self.global_batch + self.ranks.rank * self.config.batch_size
+        return self._order[start:start + self.config.batch_size]
 
-    def train_step(self) -> StepTerms:
-        """One optimizer step -> its loss terms. Raises TrainingError on NaN/inf."""
+    def _noise(self) -> torch.Tensor:
+        """eps ~ N(0, I) for this process's rows of the global batch, seeded by the step: resuming on any
+        device needs no generator state, and N processes draw what one process at N times the batch would."""
+        self.noise.manual_seed(self.config.seed * 7_919 + self.step + 1)
+        eps = torch.randn((self.global_batch, self.model_config.latent_dim), generator=self.noise, device=self.device)
+        return eps[self.ranks.rank * self.config.batch_size:(self.ranks.rank + 1) * self.config.batch_size]
+
+    def train_step(self) -> None:
+        """One optimizer step, queued without waiting for the device; its loss terms and a bad-step count
+        are summed on the device and read at the next log point (see `run`)."""
         self.model.train()
         x = to_float(self.train_x[self._batch_indices()])
-        beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
-        buffers = [b.clone() for b in self.model.buffers()]  # BN statistics, restored on NaN
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            recon, mu, logvar, _ = self.model(x, generator=self.noise)
-        terms = vae_loss(recon, x, mu, logvar, beta=beta, reduction=self.config.loss)
-        loss, rec, kld = torch.stack([terms["loss"], terms["recon"], terms["kld"]]).tolist()
-        if not math.isfinite(loss):
-            for b, saved in zip(self.model.buffers(), buffers):
-                b.copy_(saved)
-            raise TrainingError(
-                f"The loss became {loss} at step {self.step}; the weights were not updated. "
-                f"Lower the learning rate (now {self.config.lr:g}) or beta, then resume."
-            )
+        self._beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
+        with autocast(self.device, self.amp):
+            recon, mu, logvar, _ = self.net(x, eps=self._noise())
+        terms = vae_loss(recon, x, mu, logvar, beta=self._beta, reduction=self.config.loss)
+        loss = terms["loss"]
         self.optimizer.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        if self.config.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        (self.scaler.scale(loss) if self.scaler else loss).backward()
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip or math.inf)
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate()
-        self.optimizer.step()
+        if self.scaler:  # skips the update itself when the fp16 gradients overflowed
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            bad = ~torch.isfinite(loss)
+        else:
+            self.optimizer.step()
+            bad = ~(torch.isfinite(loss) & torch.isfinite(norm))
+        self._sums += torch.stack([loss.detach(), terms["recon"].detach(), terms["kld"].detach(), bad]).float()
+        self._summed += 1
         self.step += 1
-        return StepTerms(loss, rec, kld, beta)
+
+    def _state(self) -> list[torch.Tensor]:
+        """The tensors a bad step spoils: weights, BatchNorm statistics and Adam's moments."""
+        tensors = [*self.model.parameters(), *self.model.buffers()]
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                tensors += [v for v in self.optimizer.state.get(p, {}).values() if isinstance(v, torch.Tensor)]
+        return tensors
+
+    def _keep_good(self) -> None:
+        """Copy the state on the device (reusing the copies) as the one to go back to after a bad step."""
+        live = [t.detach() for t in self._state()]
+        if self._good is None or len(self._good[1]) != len(live):
+            self._good = (self.step, [t.clone() for t in live])
+        else:
+            for kept, t in zip(self._good[1], live):
+                kept.copy_(t)
+            self._good = (self.step, self._good[1])
+
+    def _go_back(self) -> int:
+        """Restore the last good state -> the number of steps lost."""
+        step, kept = self._good
+        live = self._state()
+        if len(live) != len(kept):  # Adam had no moments yet at the good step
+            self.optimizer.state.clear()
+            live = self._state()
+        with torch.no_grad():
+            for t, k in zip(live, kept):
+                t.copy_(k)
+        lost, self.step = self.step - step, step
+        return lost
+
+    def _log_point(self, on_step, since: float, since_step: int) -> None:
+        """Wait for the device, check the steps since the last log point and report them.
+        Raises TrainingError (with the state back at the last log point) when one went bad."""
+        with lost_peers(self.ranks):
+            sums = distributed.all_sum(self._sums.clone(), self.ranks)
+        loss, recon, kld, bad = (sums / self.ranks.world).tolist()  # the one host sync between log points
+        n, self._summed = self._summed, 0
+        self._sums.zero_()
+        if bad or not math.isfinite(loss):
+            first, last = self._good[0] + 1, self.step
+            lost = self._go_back()
+            raise TrainingError(
+                f"The loss or its gradients became NaN or infinite between steps {first} and {last}; "
+                f"the model went back to step {self.step} ({lost} steps undone). "
+                f"Lower the learning rate (now {self.config.lr:g}) or beta, or set a gradient clip, then resume."
+            )
+        self._keep_good()
+        steps_per_s = (self.step - since_step) / max(time.perf_counter() - since, 1e-9)
+        m = StepMetrics(
+            step=self.step, epoch=self.step / self.steps_per_epoch, loss=loss / n, recon=recon / n, kld=kld / n,
+            beta=self._beta, img_per_s=steps_per_s * self.global_batch,
+            eta_s=(self.target_step - self.step) / steps_per_s, total_steps=self.target_step,
+        )
+        self.history.steps.append(m)
+        if on_step and self.ranks.main:
+            on_step(m)
 
     def learning_rate(self) -> float:
         """The learning rate of the next step: warm-up, then constant or cosine decay over this run."""
@@ -211,25 +333,25 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         noise = torch.Generator(device=self.device).manual_seed(0)  # fixed: the same draw every epoch
-        sq, sq_sampled, n = 0.0, 0.0, 0
-        mus, logvars = [], []
+        sq = torch.zeros(2, device=self.device, dtype=torch.float64)  # summed on the device, read once
+        n, mus, logvars = 0, [], []
         try:
             for i in range(0, len(self.test_x), batch_size):
                 if control is not None and control.stopped:
                     return None
                 x = to_float(self.test_x[i:i + batch_size])
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                with autocast(self.device, self.amp):
                     mu, logvar = self.model.encode(x)
                     recon = self.model.decode(mu)  # the picture users see: decoded posterior mean
                     recon_sampled = self.model.decode(self.model.reparameterize(mu, logvar, noise))  # as in training
-                sq += (recon.float() - x).pow(2).sum().item()
-                sq_sampled += (recon_sampled.float() - x).pow(2).sum().item()
+                sq += torch.stack([(recon.float() - x).pow(2).sum(), (recon_sampled.float() - x).pow(2).sum()])
                 mus.append(mu.float())
                 logvars.append(logvar.float())
                 n += len(x)
         finally:
             self.model.train(was_training)
         pixels = x[0].numel()
+        sq, sq_sampled = sq.tolist()
         stats = posterior_stats(torch.cat(mus), torch.cat(logvars))
         sq_img, kl_img = sq_sampled / n, sum(stats["kl_dims"])  # per-image sums, averaged over images
         scale = {"elbo": (1, 1), "calibrated": (1, 1), "mean": (1 / pixels, 1),
@@ -253,45 +375,43 @@ class Trainer:
         control: TrainControl | None = None,
         on_frame: Callable[[MapFrame], None] | None = None,
     ) -> Outcome:
-        """Train up to target_step -> FINISHED or STOPPED. Metrics also go to self.history (as dicts);
-        live-map frames (at epoch ends and every live_map_interval_s) to `on_frame` and self.live_map."""
+        """Train up to target_step -> FINISHED or STOPPED; raises TrainingError after a bad step and
+        core.distributed.PeerLost when another process of the job is gone.
+
+        At log points (every log_every steps, every log_interval_s seconds for a single process, and
+        epoch ends) it reports StepMetrics to `on_step` and self.history. After a log point: live-map
+        frames (epoch ends and every live_map_interval_s) go to `on_frame`, EpochMetrics to `on_epoch`."""
         control = control or TrainControl()
-        sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
+        self._keep_good()
+        self._sums.zero_()
+        self._summed = 0
+        since, since_step = time.perf_counter(), self.step
+        by_time = self.config.log_interval_s if self.ranks.world == 1 else 0  # ranks must log at the same steps
         while self.step < self.target_step:
             control.wait_while_paused()
             if control.stopped:
+                if self._summed:  # what gets saved next must have been checked
+                    self._log_point(on_step, since, since_step)
                 return Outcome.STOPPED
-            terms = self.train_step()
-            sums = [sums[0] + terms.loss, sums[1] + terms.recon, sums[2] + terms.kld]
-            if self.step % self.config.log_every == 0 or self.step == self.target_step:
-                now = time.perf_counter()
-                n = self.step - s0
-                steps_per_s = n / max(now - t0, 1e-9)
-                m = StepMetrics(
-                    step=self.step, epoch=self.step / self.steps_per_epoch,
-                    loss=sums[0] / n, recon=sums[1] / n, kld=sums[2] / n, beta=terms.beta,
-                    img_per_s=steps_per_s * self.config.batch_size,
-                    eta_s=(self.target_step - self.step) / steps_per_s, total_steps=self.target_step,
-                )
-                self.history["steps"].append(m.to_dict())
-                if on_step:
-                    on_step(m)
-                sums, t0, s0 = [0.0, 0.0, 0.0], time.perf_counter(), self.step
+            with lost_peers(self.ranks):
+                self.train_step()
             epoch_end = self.step % self.steps_per_epoch == 0 or self.step == self.target_step
-            if self.live_map is not None and (epoch_end or self._live_clock.due()):
-                started = time.perf_counter()
+            if not (epoch_end or self.step % self.config.log_every == 0
+                    or (by_time and time.perf_counter() - since >= by_time)):
+                continue
+            self._log_point(on_step, since, since_step)
+            if self.live_map is not None and self._live_clock.due(epoch_end or self.step == self.target_step):
                 frame = self.capture_frame()
                 if on_frame:
                     on_frame(frame)
-                t0 += time.perf_counter() - started  # map frames are not training throughput
-            if epoch_end:
+            if epoch_end and self.ranks.main:
                 metrics = self.evaluate(control=control)
                 if metrics is None:
                     return Outcome.STOPPED
-                self.history["epochs"].append(metrics.to_dict())
+                self.history.epochs.append(metrics)
                 if on_epoch:
                     on_epoch(metrics)
-                t0 = time.perf_counter()  # evaluation time is not training throughput
+            since, since_step = time.perf_counter(), self.step  # map frames and evaluation are not throughput
         return Outcome.FINISHED
 
     def checkpoint(self) -> Checkpoint:
@@ -310,8 +430,7 @@ class Trainer:
             model_state={k: cpu(v.contiguous()) for k, v in self.model.state_dict().items()},
             optimizer_state=cpu(self.optimizer.state_dict()),
             step=self.step, epoch=self.epoch,
-            history={k: [dict(m) for m in v] for k, v in self.history.items()},
+            history=self.history.view(),
             train_config=self.config, dataset=self.dataset.name, classes=list(self.dataset.classes),
-            rng_state=self.noise.get_state().cpu(),
             map_frames=self.live_map.to_dict() if self.live_map is not None and self.live_map.frames else None,
         )

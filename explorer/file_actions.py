@@ -62,7 +62,7 @@ class FileActions(QObject):
         self.actions["save_as"].setEnabled(has_model)
         self.actions["export_latents"].setEnabled(self.session.map is not None)
         self.actions["export_projector"].setEnabled(self.session.map is not None)
-        self.actions["export_metrics"].setEnabled(bool(self.session.steps or self.session.epochs))
+        self.actions["export_metrics"].setEnabled(bool(len(self.session.history.steps) or len(self.session.history.epochs)))
 
     def save_checkpoint(self, path: str) -> bool:
         from core.checkpoint import CheckpointError, save_checkpoint
@@ -99,8 +99,8 @@ class FileActions(QObject):
         from core.export import write_metrics_csv
 
         return self._export("Cannot export metrics",
-                            lambda: write_metrics_csv(path, self.session.steps, self.session.epochs),
-                            f"wrote {len(self.session.steps):,} logged steps to {path}")
+                            lambda: write_metrics_csv(path, self.session.history.steps, self.session.history.epochs),
+                            f"wrote {len(self.session.history.steps):,} logged steps to {path}")
 
     def export_projector(self, folder: str) -> bool:
         from core.export import write_projector

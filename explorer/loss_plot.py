@@ -1,7 +1,8 @@
 """LossPlot: live curves of loss, recon and KL per step (smoothed), plus test loss at each epoch end.
 
-Fed by the window with `add_steps([StepMetrics])` and `add_epoch(EpochMetrics)` (core.metrics);
-it redraws at most 20 times a second from a timer, updating plot items created once with setData.
+Fed by the window with `add_steps([StepMetrics])`, `add_epoch(EpochMetrics)` and `load_history(History)`
+(core.metrics). Values live in growing numpy buffers; a timer redraws at most 20 times a second, and
+pyqtgraph draws only the visible part, decimated to the screen's width (clip to view, peak downsampling).
 """
 from __future__ import annotations
 
@@ -16,6 +17,24 @@ CURVES = ("loss", "recon", "kld")
 SMOOTHING = 0.9  # EMA weight per training step (so sparse histories, e.g. every 50 steps, are not over-smoothed)
 
 
+class _Columns:
+    """Float columns that grow by doubling: x, then the raw and smoothed value of each curve."""
+
+    def __init__(self, width: int) -> None:
+        self.data, self.n = np.zeros((1024, width)), 0
+
+    def append(self, rows: np.ndarray) -> None:
+        if self.n + len(rows) > len(self.data):
+            grown = np.zeros((max(2 * len(self.data), self.n + len(rows)), self.data.shape[1]))
+            grown[:self.n] = self.data[:self.n]
+            self.data = grown
+        self.data[self.n:self.n + len(rows)] = rows
+        self.n += len(rows)
+
+    def column(self, i: int) -> np.ndarray:
+        return self.data[:self.n, i]
+
+
 class LossPlot(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -24,16 +43,16 @@ class LossPlot(QWidget):
         self.plot.setLabel("left", "loss")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend(offset=(-10, 10))
-        self._steps: list[float] = []
-        self._raw = {k: [] for k in CURVES}
-        self._smooth = {k: [] for k in CURVES}
-        self._ema = {k: 0.0 for k in CURVES}
+        self._rows = _Columns(1 + 2 * len(CURVES))  # step, raw loss/recon/kld, smoothed loss/recon/kld
+        self._ema = np.zeros(len(CURVES))
         self._norm = 0.0  # debiasing: the EMA of a constant 1, as TensorBoard does
-        self._test_x: list[float] = []
-        self._test_y: list[float] = []
+        self._tests = _Columns(2)  # step, test loss
         self.curves = {
             k: self.plot.plot([], [], name=k, pen=pg.mkPen(curve_color(k), width=2)) for k in CURVES
         }
+        for curve in self.curves.values():  # draw what is in view, at most about one point per pixel
+            curve.setClipToView(True)
+            curve.setDownsampling(auto=True, method="peak")
         self.test_points = self.plot.plot(
             [], [], name="test loss", pen=None, symbol="o", symbolSize=8,
             symbolBrush=curve_color("test"), symbolPen="w",
@@ -65,43 +84,53 @@ class LossPlot(QWidget):
         self._timer.start()
 
     def clear(self) -> None:
-        self._norm = 0.0
-        self._ema = {k: 0.0 for k in CURVES}
-        self._steps.clear()
-        self._test_x.clear()
-        self._test_y.clear()
-        for k in CURVES:
-            self._raw[k].clear()
-            self._smooth[k].clear()
+        self._norm, self._ema = 0.0, np.zeros(len(CURVES))
+        self._rows.n = self._tests.n = 0
         self._mark_dirty()
 
     def add_steps(self, metrics: list) -> None:
-        for m in metrics:
-            gap = m.step - self._steps[-1] if self._steps else 1
-            w = SMOOTHING ** max(gap, 1)
+        if not metrics:
+            return
+        rows = np.empty((len(metrics), self._rows.data.shape[1]))
+        rows[:, 0] = [m.step for m in metrics]
+        rows[:, 1:1 + len(CURVES)] = [[getattr(m, k) for k in CURVES] for m in metrics]
+        self._append(rows)
+
+    def _append(self, rows: np.ndarray) -> None:
+        """rows [N, 7] with step and raw values filled: smooth them, continuing the EMA, and store."""
+        last = self._rows.column(0)[-1] if self._rows.n else rows[0, 0] - 1
+        gaps = np.maximum(np.diff(rows[:, 0], prepend=last), 1)
+        for i, w in enumerate(SMOOTHING ** gaps):  # a short loop: one batch of log points
             self._norm = w * self._norm + (1 - w)
-            self._steps.append(m.step)
-            for k in CURVES:
-                y = float(getattr(m, k))
-                self._raw[k].append(y)
-                self._ema[k] = w * self._ema[k] + (1 - w) * y
-                self._smooth[k].append(self._ema[k] / self._norm)
+            self._ema = w * self._ema + (1 - w) * rows[i, 1:1 + len(CURVES)]
+            rows[i, 1 + len(CURVES):] = self._ema / self._norm
+        self._rows.append(rows)
         self._mark_dirty()
 
     def add_epoch(self, metrics) -> None:
-        self._test_x.append(metrics.step)
-        self._test_y.append(metrics.test_loss)
+        self._tests.append(np.array([[metrics.step, metrics.test_loss]], float))
         self._mark_dirty()
 
-    def load_history(self, steps: list, epochs: list) -> None:
-        """Show a whole history (StepMetrics and EpochMetrics), replacing what is drawn."""
+    def load_history(self, history) -> None:
+        """Show a whole core.metrics.History, replacing what is drawn."""
         self.clear()
-        self.add_steps(steps)
-        for m in epochs:
-            self.add_epoch(m)
+        steps = history.steps
+        if len(steps):
+            rows = np.empty((len(steps), self._rows.data.shape[1]))
+            rows[:, 0] = steps.column("step")
+            for i, k in enumerate(CURVES):
+                rows[:, 1 + i] = steps.column(k)
+            self._append(rows)
+        epochs = history.epochs
+        if len(epochs):
+            self._tests.append(np.stack([epochs.column("step"), epochs.column("test_loss")], axis=1).astype(float))
+
+    def values(self, curve: str, smoothed: bool = False) -> np.ndarray:
+        """The logged values of one curve ("loss", "recon" or "kld"), oldest first."""
+        return self._rows.column(1 + CURVES.index(curve) + (len(CURVES) if smoothed else 0))
 
     def point_count(self) -> int:
-        return len(self._steps)
+        return self._rows.n
 
     def _mark_dirty(self, *_) -> None:
         self._dirty = True
@@ -116,8 +145,8 @@ class LossPlot(QWidget):
             return
         self._dirty = False
         self.redraws += 1
-        x = np.asarray(self._steps, dtype=np.float64)
-        source = self._smooth if self.smooth_box.isChecked() else self._raw
-        for k in CURVES:
-            self.curves[k].setData(x, np.asarray(source[k], dtype=np.float64))
-        self.test_points.setData(np.asarray(self._test_x, np.float64), np.asarray(self._test_y, np.float64))
+        offset = 1 + len(CURVES) if self.smooth_box.isChecked() else 1
+        x = self._rows.column(0)
+        for i, k in enumerate(CURVES):
+            self.curves[k].setData(x, self._rows.column(offset + i))
+        self.test_points.setData(self._tests.column(0), self._tests.column(1))

@@ -245,8 +245,8 @@ class MainWindow(QMainWindow):
         self.messages.status(f"opened {path} (step {ckpt.step:,})")
 
     def _on_history_reset(self) -> None:
-        self.loss_plot.load_history(self.session.steps, self.session.epochs)
-        self.diagnostics.set_epochs(self.session.epochs)
+        self.loss_plot.load_history(self.session.history)
+        self.diagnostics.set_epochs(list(self.session.history.epochs))
 
     def _on_model_changed(self) -> None:
         ckpt = self.session.checkpoint

@@ -81,7 +81,7 @@ def run_self_test(steps: int = 30) -> int:
             wait_until(app, lambda: window.session.checkpoint is not None, 60, "reopening the checkpoint", window)
             if window.session.checkpoint.step != steps:
                 raise RuntimeError(f"reopened checkpoint is at step {window.session.checkpoint.step}, not {steps}")
-            psnr = window.session.checkpoint.history["epochs"][-1]["test_psnr"]
+            psnr = window.session.checkpoint.history.epochs[-1].test_psnr
             print(f"self-test passed: {steps} steps, {n_points:,} points mapped, test PSNR {psnr:.1f} dB, "
                   f"{window.device_label.text()}, {time.perf_counter() - t0:.1f} s", flush=True)
             return 0

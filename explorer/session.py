@@ -13,6 +13,8 @@ from enum import Enum
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from core.metrics import History
+
 
 @dataclass
 class MapData:
@@ -64,8 +66,7 @@ class Session(QObject):
         self.checkpoint_path: str | None = None  # where "Save checkpoint" writes
         self.training_state = TrainingState.IDLE
         self.training_device = "cpu"  # the device type the running training uses
-        self.steps: list = []  # core.metrics.StepMetrics of the current model, oldest first
-        self.epochs: list = []  # core.metrics.EpochMetrics
+        self.history = History()  # the current model's StepMetrics and EpochMetrics, as numpy columns
         self.live = None  # core.live_map.LiveMap: the frames of the current model's training run
 
     @property
@@ -112,10 +113,7 @@ class Session(QObject):
         if path is not None:
             self.checkpoint_path = str(path)
         if with_history:
-            from core.metrics import EpochMetrics, StepMetrics
-
-            self.steps = [StepMetrics.from_dict(m) for m in checkpoint.history.get("steps", [])]
-            self.epochs = [EpochMetrics.from_dict(m) for m in checkpoint.history.get("epochs", [])]
+            self.history = History.from_dict(checkpoint.history.to_dict())
             self.history_reset.emit()
             self._set_live(checkpoint.map_frames)
         self.model_changed.emit()
@@ -124,7 +122,7 @@ class Session(QObject):
         self.checkpoint = self.model = self.map = None
         self.checkpoint_path = None
         self.generation += 1
-        self.steps, self.epochs = [], []
+        self.history = History()
         self.history_reset.emit()
         self._set_live(None)
         self.model_changed.emit()
@@ -157,11 +155,11 @@ class Session(QObject):
         self.training_changed.emit()
 
     def add_steps(self, metrics: list) -> None:
-        self.steps.extend(metrics)
+        self.history.steps.extend(metrics)
         self.steps_added.emit(metrics)
 
     def add_epoch(self, metrics) -> None:
-        self.epochs.append(metrics)
+        self.history.epochs.append(metrics)
         self.epoch_added.emit(metrics)
 
     # ------------------------------------------------------------ inference (GUI thread, fast)

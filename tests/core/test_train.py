@@ -15,12 +15,13 @@ def test_loss_goes_down_on_shapes(shapes, small_model_config):
     seen = []
     assert trainer.run(on_step=seen.append) is Outcome.FINISHED
     assert seen[-1].loss < 0.6 * seen[0].loss
-    assert [m.step for m in seen] == list(range(10, 121, 10))
+    epoch_ends = set(range(trainer.steps_per_epoch, 121, trainer.steps_per_epoch))  # log points too
+    assert [m.step for m in seen] == sorted(set(range(10, 121, 10)) | epoch_ends)
     assert seen[-1].img_per_s > 0 and seen[-1].eta_s == 0
-    epochs = trainer.history["epochs"]
-    assert epochs and epochs[-1]["test_psnr"] > 12 and epochs[-1]["kl_per_dim"] > 0
+    epochs = trainer.history.epochs
+    assert len(epochs) and epochs[-1].test_psnr > 12 and epochs[-1].kl_per_dim > 0
     # the test loss is in the training weighting's units, so it plots beside the training curve
-    assert 0.5 < epochs[-1]["test_loss"] / seen[-1].loss < 1.5
+    assert 0.5 < epochs[-1].test_loss / seen[-1].loss < 1.5
 
 
 def test_epochs_mode_reports_each_epoch(shapes, small_model_config):
@@ -122,3 +123,66 @@ def test_cosine_schedule_with_warmup_and_gradient_clipping(shapes, small_model_c
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(lrs[99])
     assert clipped == [0.5] * 100
     assert Trainer(shapes, TrainConfig(steps=5), small_model_config).learning_rate() == 1e-3  # constant by default
+
+
+def test_a_non_finite_gradient_is_caught_at_the_log_point_and_undone(shapes, small_model_config, monkeypatch):
+    trainer = Trainer(shapes, TrainConfig(steps=50, batch_size=16, log_every=5, live_map=False), small_model_config)
+    real_clip = torch.nn.utils.clip_grad_norm_
+
+    def overflow(params, max_norm):  # a finite loss whose gradients overflowed
+        norm = real_clip(params, max_norm)
+        return norm * math.inf if trainer.step == 7 else norm
+
+    good = {}
+    seen = []
+
+    def on_step(m):
+        seen.append(m.step)
+        good.update({k: v.clone() for k, v in trainer.model.state_dict().items()})
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", overflow)
+    with pytest.raises(TrainingError, match=r"between steps 6 and 10; the model went back to step 5 \(5 steps undone\)"):
+        trainer.run(on_step=on_step)
+    assert seen == [5] and trainer.step == 5
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, good[k]), k
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", real_clip)
+    assert trainer.run() is Outcome.FINISHED and trainer.step == 50  # resumes from the good state
+
+
+def test_amp_is_chosen_by_compute_capability(monkeypatch):
+    from core.train import amp_dtype, autocast
+
+    assert amp_dtype(torch.device("cpu")) is None and amp_dtype(torch.device("mps")) is None
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    assert amp_dtype(torch.device("cuda")) is torch.bfloat16  # H100
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    assert amp_dtype(torch.device("cuda")) is torch.float16  # T4: bf16 would be emulated; fp16 + GradScaler
+    with autocast(torch.device("cpu"), None):  # a null context, not a disabled autocast
+        assert not torch.is_autocast_enabled("cpu")
+
+
+def test_a_checkpoint_from_another_device_resumes_here(shapes, small_model_config, tmp_path):
+    """What a CUDA run saves: fused Adam groups with float32 step tensors (and, in older files, a
+    16-byte CUDA generator state). Built by hand here, since no GPU is present; it resumes on the CPU."""
+    from core.checkpoint import load_checkpoint, save_checkpoint
+
+    config = TrainConfig(steps=20, batch_size=32, device="cpu", live_map=False)
+    first = Trainer(shapes, config, small_model_config)
+    first.run()
+    ckpt = first.checkpoint()
+    for group in ckpt.optimizer_state["param_groups"]:
+        group.update(fused=True, foreach=None)
+    for state in ckpt.optimizer_state["state"].values():
+        state["step"] = state["step"].to(torch.float32)
+    moments = {i: s["exp_avg"].clone() for i, s in ckpt.optimizer_state["state"].items()}
+    save_checkpoint(ckpt, tmp_path / "cuda.pt")
+    payload = torch.load(tmp_path / "cuda.pt", weights_only=True)
+    payload["rng_state"] = torch.zeros(16, dtype=torch.uint8)  # a CUDA Philox state, which a CPU generator refuses
+    torch.save(payload, tmp_path / "cuda.pt")
+    resumed = Trainer(shapes, config, checkpoint=load_checkpoint(tmp_path / "cuda.pt"))
+    assert resumed.step == 20 and not resumed.optimizer.param_groups[0]["fused"]
+    state = resumed.optimizer.state_dict()["state"]
+    assert all(torch.equal(state[i]["exp_avg"], moments[i]) for i in moments)
+    assert all(float(state[i]["step"]) == 20 for i in state)
+    assert resumed.run() is Outcome.FINISHED and resumed.step == 40

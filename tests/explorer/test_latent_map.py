@@ -231,7 +231,7 @@ def test_open_checkpoint_fills_map_and_samples(window, qtbot, trained_checkpoint
     assert window.session.checkpoint.step == ckpt.step
     assert window.map_view.point_count() == len(window.session.dataset.test)
     assert window.samples.image() is not None
-    assert window.loss_plot.point_count() == len(ckpt.history["steps"])
+    assert window.loss_plot.point_count() == len(ckpt.history.steps)
     assert len(window.diagnostics.bar_heights()) == 8  # the diagnostics of the opened model, too
     assert f"step {ckpt.step}" in window.model_label.text()
     assert window.train_panel.continue_button.isEnabled()

@@ -60,7 +60,7 @@ def test_resume_training_button_continues_and_progress_bar_agrees_with_label(tra
 
 def test_loss_falls_and_preview_appears(trained_window):
     plot = trained_window.loss_plot
-    loss = np.asarray(plot._raw["loss"])
+    loss = plot.values("loss")
     assert loss[-5:].mean() < loss[:5].mean()
     assert len(plot.test_points.getData()[0]) == 1  # the test point at the end of the run
     preview = trained_window.preview.image()
@@ -143,8 +143,8 @@ def test_smoothing_is_debiased_and_per_step(qtbot):
     plot = LossPlot()
     qtbot.addWidget(plot)
     plot.add_steps([StepMetrics(step=s, loss=5.0, recon=4.0, kld=1.0) for s in range(1, 6)])
-    assert plot._smooth["loss"] == pytest.approx([5.0] * 5)  # no pull towards zero at the start
+    assert list(plot.values("loss", smoothed=True)) == pytest.approx([5.0] * 5)  # no pull towards zero at the start
     plot.clear()
     # a sparse history (a CLI checkpoint logs every 50 steps) is barely smoothed
     plot.add_steps([StepMetrics(step=50 * i, loss=100.0 - i, recon=1.0, kld=1.0) for i in range(1, 17)])
-    assert plot._smooth["loss"][-1] == pytest.approx(plot._raw["loss"][-1], abs=0.05)
+    assert plot.values("loss", smoothed=True)[-1] == pytest.approx(plot.values("loss")[-1], abs=0.05)
