@@ -69,7 +69,8 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     length = t.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=_positive_int, default=_T.epochs)
     length.add_argument("--steps", type=_positive_int)
-    t.add_argument("--batch-size", type=_positive_int, default=_T.batch_size)
+    t.add_argument("--batch-size", type=_positive_int, default=_T.batch_size,
+                   help="images per step per process (under torchrun the global batch is N times this)")
     t.add_argument("--latent-dim", type=_positive_int, default=_M.latent_dim)
     t.add_argument("--channels", type=_positive_int, default=_M.channels)
     t.add_argument("--beta", type=float, default=_T.beta)
@@ -84,6 +85,9 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=_T.seed)
     t.add_argument("--threads", type=int, default=_T.threads, help="CPU threads (0 = all cores)")
     t.add_argument("--log-every", type=_positive_int, default=50, help="steps between progress lines")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA; see bench/gpu.py)")
+    t.add_argument("--dist-timeout", type=float, default=300, metavar="SECONDS",
+                   help="under torchrun: how long to wait for a lost process before stopping")
     t.add_argument("--save-every", type=_non_negative_int, default=0, metavar="STEPS", help="also save every N steps")
     t.add_argument("--out", type=Path, default=Path("vae.pt"), help="checkpoint to write")
     t.add_argument("--resume", type=Path, metavar="CKPT", help="continue training this checkpoint")
@@ -128,9 +132,23 @@ def _load_data(args, model_config: ModelConfig):
 
 
 def cmd_train(args) -> None:
-    from core.checkpoint import load_checkpoint, save_checkpoint
-    from core.train import Trainer, device_label
+    """Train, alone or as one process of a torchrun job (then rank 0 prints and saves)."""
+    from core import distributed
 
+    ranks = distributed.Ranks.from_environment()
+    try:
+        _train(args, ranks)
+    finally:
+        distributed.stop()
+
+
+def _train(args, ranks) -> None:
+    from core.checkpoint import load_checkpoint, save_checkpoint
+    from core.distributed import start
+    from core.train import Trainer, device_label, select_device
+
+    if ranks.world > 1:  # join before loading anything, so a rank that fails early fails them all quickly
+        start(ranks, select_device(args.device), args.dist_timeout)
     ckpt = load_checkpoint(args.resume) if args.resume else None
     model_config = ckpt.model_config if ckpt else ModelConfig(latent_dim=args.latent_dim, channels=args.channels)
     config = TrainConfig(
@@ -138,17 +156,19 @@ def cmd_train(args) -> None:
         lr=args.lr, lr_schedule=args.lr_schedule, lr_warmup=args.lr_warmup, grad_clip=args.grad_clip,
         beta=args.beta, loss=args.loss, kl_warmup=args.kl_warmup, device=args.device,
         seed=args.seed, threads=args.threads, live_map=args.live_map, live_map_images=args.live_map_images,
-        live_map_interval_s=args.live_map_every,
+        live_map_interval_s=args.live_map_every, compile=args.compile,
         # callbacks at every print and every save; prints stay at --log-every
         log_every=math.gcd(args.log_every, args.save_every) if args.save_every else args.log_every,
     )
     config.validate()
     data = _load_data(args, model_config)
-    trainer = Trainer(data, config, model_config, checkpoint=ckpt)
-    print(f"training on {data.name} ({len(data.train)} images), {device_label(trainer.device)}, "
-          f"steps {trainer.step} -> {trainer.target_step}", flush=True)
+    trainer = Trainer(data, config, model_config, checkpoint=ckpt, ranks=ranks)
+    if ranks.main:
+        job = f", {ranks.world} processes of batch {config.batch_size}" if ranks.world > 1 else ""
+        print(f"training on {data.name} ({len(data.train)} images), {device_label(trainer.device)}{job}, "
+              f"steps {trainer.step} -> {trainer.target_step}", flush=True)
 
-    def on_step(m: StepMetrics) -> None:
+    def on_step(m: StepMetrics) -> None:  # rank 0 only
         if m.step % args.log_every == 0 or m.step == trainer.target_step:
             print(f"step {m.step:>6}/{m.total_steps}  loss {m.loss:.4g}  recon {m.recon:.4g}  "
                   f"kld {m.kld:.4g}  {m.img_per_s:.0f} img/s  ETA {m.eta_s:.0f}s", flush=True)
@@ -160,6 +180,8 @@ def cmd_train(args) -> None:
               f"KL/dim {m.kl_per_dim:.3f}", flush=True)
 
     trainer.run(on_step=on_step, on_epoch=on_epoch)
+    if not ranks.main:
+        return
     save_checkpoint(trainer.checkpoint(), args.out)
     final = trainer.history.epochs[-1]
     print(f"final test PSNR {final.test_psnr:.2f} dB; saved {args.out}")
@@ -241,6 +263,7 @@ def main(argv: list[str] | None = None, epilog: str | None = None) -> int:
         return 2
     from core.checkpoint import CheckpointError
     from core.data import DatasetError
+    from core.distributed import PeerLost
     from core.train import TrainingError
 
     try:
@@ -248,6 +271,9 @@ def main(argv: list[str] | None = None, epilog: str | None = None) -> int:
     except (CheckpointError, DatasetError, TrainingError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except PeerLost as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 1
