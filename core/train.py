@@ -290,9 +290,10 @@ class Trainer:
         lost, self.step = self.step - step, step
         return lost
 
-    def _log_point(self, on_step, since: float, since_step: int) -> None:
-        """Wait for the device, check the steps since the last log point and report them.
-        Raises TrainingError (with the state back at the last log point) when one went bad."""
+    def _log_point(self, on_step, since: float, since_step: int, keep: bool = True) -> None:
+        """Wait for the device, check the steps since the last log point and report them; `keep`: also
+        make this the state to go back to. Raises TrainingError (with the state back at the last kept
+        point) when one went bad."""
         with lost_peers(self.ranks):
             sums = distributed.all_sum(self._sums.clone(), self.ranks)
         loss, recon, kld, bad = (sums / self.ranks.world).tolist()  # the one host sync between log points
@@ -306,7 +307,8 @@ class Trainer:
                 f"the model went back to step {self.step} ({lost} steps undone). "
                 f"Lower the learning rate (now {self.config.lr:g}) or beta, or set a gradient clip, then resume."
             )
-        self._keep_good()
+        if keep:
+            self._keep_good()
         steps_per_s = (self.step - since_step) / max(time.perf_counter() - since, 1e-9)
         m = StepMetrics(
             step=self.step, epoch=self.step / self.steps_per_epoch, loss=loss / n, recon=recon / n, kld=kld / n,
@@ -396,10 +398,10 @@ class Trainer:
             with lost_peers(self.ranks):
                 self.train_step()
             epoch_end = self.step % self.steps_per_epoch == 0 or self.step == self.target_step
-            if not (epoch_end or self.step % self.config.log_every == 0
-                    or (by_time and time.perf_counter() - since >= by_time)):
+            counted = epoch_end or self.step % self.config.log_every == 0
+            if not (counted or (by_time and time.perf_counter() - since >= by_time)):
                 continue
-            self._log_point(on_step, since, since_step)
+            self._log_point(on_step, since, since_step, keep=counted)  # a timed report checks, but copies nothing
             if self.live_map is not None and self._live_clock.due(epoch_end or self.step == self.target_step):
                 frame = self.capture_frame()
                 if on_frame:

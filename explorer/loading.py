@@ -36,8 +36,17 @@ class Loader(QObject):
 
     def start(self) -> None:
         """Load the heavy libraries in the background; `ready` follows."""
-        self.runner.run(lambda progress: import_heavy(progress), self.ready.emit,
+        self.runner.run(lambda progress: import_heavy(progress), self._on_imported,
                         "Could not load the numerical libraries", kind="imports", tagged=False)
+
+    def _on_imported(self, device_label: str) -> None:
+        import torch
+
+        # The GUI thread's torch work is small (a click, 64 samples). Given its own OpenMP team it would
+        # leave more OpenMP threads than cores, and libgomp then stops spinning at barriers: training on
+        # its thread ran 3x slower at GPU-like step rates (bench/gui.py --simulate-gpu). One thread here.
+        torch.set_num_threads(1)
+        self.ready.emit(device_label)
 
     def load_dataset(self, spec: str, data_dir: str = "", download: bool = False) -> None:
         from core.data import load_dataset

@@ -70,7 +70,7 @@ class TrainingPanel(QWidget):
         data_layout.addWidget(self.dataset_status)
 
         # hyperparameters, pre-filled from core's defaults
-        m, t = ModelConfig(), TrainConfig(threads=max(1, (os.cpu_count() or 2) - 1))
+        m, t = ModelConfig(), TrainConfig()  # all cores: the training thread runs at a lower priority
         self.fields: dict[str, QLineEdit | QComboBox] = {}
         form = QFormLayout()
         for name in ["latent_dim", "channels", "batch_size", "lr", "lr_schedule", "lr_warmup", "grad_clip", "beta",

@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from core.config import TrainConfig
 from core.metrics import Outcome, StepMetrics
 from explorer.style import curve_color
 
@@ -148,3 +149,35 @@ def test_smoothing_is_debiased_and_per_step(qtbot):
     # a sparse history (a CLI checkpoint logs every 50 steps) is barely smoothed
     plot.add_steps([StepMetrics(step=50 * i, loss=100.0 - i, recon=1.0, kld=1.0) for i in range(1, 17)])
     assert plot.values("loss", smoothed=True)[-1] == pytest.approx(plot.values("loss")[-1], abs=0.05)
+
+
+def test_the_plot_draws_a_decimated_view_of_a_long_history(qtbot):
+    from explorer.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 300)
+    plot.show()
+    n = 200_000  # ten minutes of a GPU-rate run with a log point every step
+    plot.add_steps([StepMetrics(step=s, loss=100.0 / s, recon=1.0, kld=1.0) for s in range(1, n + 1)])
+    qtbot.waitUntil(lambda: plot.redraws > 0)
+    plot.plot.grab()  # render once, as the screen would
+    x, y = plot.curves["loss"].getData()
+    assert plot.point_count() == n and len(x) < 5_000  # about a point per pixel column, not 200,000
+    assert x[0] <= 10 and x[-1] >= n - 200  # the whole run is in view
+
+
+def test_worker_autosaves_on_its_timer_and_at_the_end_not_every_epoch(shapes, small_model_config, tmp_path):
+    from core.checkpoint import load_checkpoint
+    from explorer.training import TrainWorker
+
+    config = TrainConfig(epochs=4, batch_size=500, live_map=False, eval_images=50)  # 4 epochs of 4 steps
+    worker = TrainWorker(shapes, config, small_model_config, autosave_path=tmp_path / "auto.pt",
+                         snapshot_interval_s=3600, autosave_interval_s=3600)
+    saves, snapshots, epochs = [], [], []
+    worker.autosaved.connect(lambda path, error: saves.append(error))
+    worker.snapshot.connect(snapshots.append)
+    worker.epoch.connect(epochs.append)
+    worker.run()  # on this thread: the signals arrive directly
+    assert len(epochs) == 4 and saves == [""] and len(snapshots) == 1  # once, when the run ended
+    assert load_checkpoint(tmp_path / "auto.pt").step == 16
