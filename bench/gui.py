@@ -1,7 +1,7 @@
 """GUI figures, each with a reference taken in the same run (machines here are noisy).
 
 - launch: process start to visible window, vs a bare PySide6 window      (target <= 1.5 s)
-- training at both defaults (all cores): GUI img/s vs headless trainer   (target >= 0.9)
+- training at both defaults (all cores): GUI img/s vs `vae-explorer train` (target >= 0.9)
 - event-loop stall p99 during GUI training, 10 ms QTimer probe           (target <= 50 ms)
 - --simulate-gpu S: the same for a tiny model at GPU step rates for S s   (+ memory growth <= 50 MB)
 - encode + PCA of 10,000 test images on CPU, vs the bare encoder forward  (target <= 8 s)
@@ -54,31 +54,39 @@ def rss_mb() -> float:
     return 0.0
 
 
-def headless_rate(data, model_config, config, seconds: float) -> float:
-    """Median img/s of core's trainer alone on this thread for `seconds`, as `vae-explorer train` runs it."""
+def cli_rate(data_name: str, model_config, config, seconds: float) -> float:
+    """Median img/s of `vae-explorer train` (its own process, its defaults otherwise) over `seconds`."""
     import numpy as np
 
-    from core.train import TrainControl, Trainer
-
-    trainer, control, rates = Trainer(data, config, model_config), TrainControl(), []
-    threading.Timer(seconds, control.stop).start()
-    trainer.run(on_step=lambda m: rates.append(m.img_per_s), control=control)
+    log_every = 50 if model_config.channels < 16 else 5
+    cmd = [sys.executable, "-m", "core.cli", "train", "--dataset", data_name, "--epochs", str(config.epochs),
+           "--batch-size", str(config.batch_size), "--latent-dim", str(model_config.latent_dim),
+           "--channels", str(model_config.channels), "--log-every", str(log_every), "--device", config.device,
+           "--out", tempfile.mktemp(suffix=".pt")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    rates, deadline = [], None
+    for line in proc.stdout:
+        if line.startswith("step"):
+            deadline = deadline or time.monotonic() + seconds
+            rates.append(float(line.split(" img/s")[0].split()[-1]))
+            if time.monotonic() > deadline:
+                break
+    proc.kill()
+    proc.wait()
     return float(np.median(rates[len(rates) // 5:]))
 
 
 def gui_vs_headless(app, data_name: str, model_config, config, seconds: float, label: str) -> None:
     """Train in the real window at its defaults for `seconds`, probing the event loop every 10 ms, against
-    the headless trainer before and after. Prints img/s ratio, stall p99 and memory growth."""
+    `vae-explorer train` with the same settings before and after. Prints img/s ratio, stall p99 and
+    memory growth."""
     import numpy as np
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
-    from core.data import load_dataset
     from explorer.main_window import MainWindow
     from explorer.selftest import wait_until
 
-    data = load_dataset(data_name, None, model_config.img_size, model_config.in_ch, False)
-    headless_config = headless_twin(config)
-    before = headless_rate(data, model_config, headless_config, min(60.0, seconds / 3))
+    before = cli_rate(data_name, model_config, config, min(60.0, seconds / 3))
     settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.IniFormat)
     settings.setValue("dataset", data_name)
     window = MainWindow(settings)
@@ -112,20 +120,13 @@ def gui_vs_headless(app, data_name: str, model_config, config, seconds: float, l
     gui = float(np.median(rates[len(rates) // 5:]))
     window.close()
     wait_until(app, lambda: window.closed, 60, "closing")
-    ref = (before + headless_rate(data, model_config, headless_config, min(60.0, seconds / 3))) / 2
+    ref = (before + cli_rate(data_name, model_config, config, min(60.0, seconds / 3))) / 2
     stall = 1000 * np.percentile(np.maximum(gaps, 0), 99)
-    print(f"{label}: GUI {gui:,.0f} img/s vs headless {ref:,.0f} img/s (same settings, measured before and after), "
+    print(f"{label}: GUI {gui:,.0f} img/s vs CLI {ref:,.0f} img/s (same settings, measured before and after), "
           f"ratio {gui / ref:.2f}; target >= 0.9")
     print(f"{label}: event-loop stall p99 {stall:.1f} ms, max {1000 * max(gaps):.0f} ms over {len(gaps):,} probes "
           f"in {time.perf_counter() - started:.0f} s (target p99 <= 50 ms); memory growth "
           f"{memory[-1] - memory[0]:+.0f} MB after start-up (target <= 50 MB)")
-
-
-def headless_twin(config):
-    """The headless twin of the GUI's run: what `vae-explorer train` does with the same settings."""
-    from dataclasses import replace
-
-    return replace(config, log_every=50)
 
 
 def bench_training(app, seconds: float) -> None:

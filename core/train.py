@@ -89,6 +89,14 @@ def select_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def cpu_threads(requested: int = 0) -> int:
+    """Threads for torch on the CPU: `requested`, or 0 for every core this process may use."""
+    if requested:
+        return requested
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return len(usable) if usable else os.cpu_count() or 1
+
+
 def device_label(device: torch.device) -> str:
     """Human description, e.g. "CUDA: NVIDIA A100" or "CPU, 1 of 2 threads"."""
     if device.type == "cuda":
@@ -132,8 +140,8 @@ class Trainer:
         self.device = select_device(config.device)
         if self.ranks.world > 1:
             self.device = distributed.start(self.ranks, self.device)
-        if self.device.type == "cpu" and config.threads:
-            torch.set_num_threads(config.threads)
+        if self.device.type == "cpu":  # on this thread: the GUI thread keeps its own (explorer/loading.py)
+            torch.set_num_threads(cpu_threads(config.threads))
         if checkpoint is not None:
             self.model = checkpoint.build_model()
             self.step, self.history = checkpoint.step, History.from_dict(checkpoint.history.to_dict())

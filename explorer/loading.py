@@ -44,7 +44,10 @@ class Loader(QObject):
 
         # The GUI thread's torch work is small (a click, 64 samples). Given its own OpenMP team it would
         # leave more OpenMP threads than cores, and libgomp then stops spinning at barriers: training on
-        # its thread ran 3x slower at GPU-like step rates (bench/gui.py --simulate-gpu). One thread here.
+        # its thread ran 3x slower at GPU-like step rates (bench/gui.py --simulate-gpu). So one thread
+        # here. torch applies its global thread count to a thread at the thread's first use: take that
+        # first (get), then set this thread's own; the trainer sets its thread's count itself.
+        torch.get_num_threads()
         torch.set_num_threads(1)
         self.ready.emit(device_label)
 

@@ -48,7 +48,7 @@ class Progress:
         return cls(done, total, text)
 
 
-def lower_thread_priority(nice: int = 10) -> None:
+def lower_thread_priority(nice: int = 4) -> None:
     """Make the calling (training) thread yield the CPU to the GUI thread. On Linux a thread has its own
     nice value, and the OpenMP threads torch starts from this thread later inherit it; elsewhere
     QThread's priority does the job."""
