@@ -23,7 +23,7 @@ def img_per_s(data, steps: int, live: bool, images: int, interval: float) -> flo
     with Stopwatch() as sw:
         for _ in range(steps):
             trainer.train_step()
-            if live and trainer._live_clock.due():
+            if live and trainer._live_clock.due(epoch_end=False):
                 trainer.capture_frame()
     return steps * 128 / sw.seconds
 

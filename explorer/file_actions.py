@@ -18,6 +18,7 @@ from explorer.messages import Messages
 from explorer.session import Session
 
 APP_NAME = "VAE Latent Explorer"
+SELECTION_PNG_LIMIT = 1024  # images in an exported selection's PNG grid
 
 
 class FileActions(QObject):
@@ -120,6 +121,36 @@ class FileActions(QObject):
             return False
         self.messages.status(f"wrote {path}")
         return True
+
+    def export_selection(self, path: str, points: np.ndarray) -> bool:
+        """Write the selected map points: indices (into the map's split), labels and latent means to .npz
+        or .csv, and their images to a PNG grid beside it (the first SELECTION_PNG_LIMIT)."""
+        from core.latent import image_grid, save_png
+        from core.selection import save_selection
+
+        m = self.session.map
+        png = Path(path).with_suffix(".png")
+        images = self.session.map_images()[points[:SELECTION_PNG_LIMIT]]
+
+        def write() -> None:
+            indices = np.array([m.image_index(i) for i in points], np.int64)
+            save_selection(path, indices, m.labels[points], self.session.classes, self.session.map_latents()[points])
+            try:
+                save_png(image_grid(images, nrow=int(np.ceil(np.sqrt(len(images))))), png)
+            except OSError as e:
+                raise ValueError(f"cannot write {png}: {e}") from e
+
+        return self._export("Cannot export the selection", write,
+                            f"wrote {len(points):,} selected points to {path} and their images to {png}")
+
+    def export_selection_dialog(self, points: np.ndarray | None) -> None:
+        if points is None or not len(points):
+            self.messages.error("Nothing selected", "Choose Drag: rectangle or lasso above the map and drag around points.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export selection", str(user_data_dir() / "selection.npz"),
+                                              "NumPy (*.npz);;CSV (*.csv)")
+        if path:
+            self.export_selection(path, points)
 
     def export_image_dialog(self, image: np.ndarray | None = None) -> None:
         """Ask where to write `image` (default: the visible tab's picture) as PNG."""

@@ -1,16 +1,24 @@
-"""Inspector: the latent map's side panel: original and reconstruction of a clicked point, the image
-decoded at an empty spot, and an interpolation strip between two points."""
+"""Inspector: the latent map's side panel. Tab "Point": original and reconstruction of a clicked point
+(or the image decoded at an empty spot), its nearest neighbours in latent space, and an interpolation
+strip. Tab "Selection": a lasso or rectangle selection as an image grid, its counts per class and
+its decoded mean latent, with export. Images are pixel-exact; strips show at least 64 px per image.
+"""
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget,
+)
 
 from explorer.image_view import ImageView
+
+STRIP_PX = 64  # least screen pixels per image in a strip
 
 
 class Inspector(QWidget):
     mode_changed = Signal(str)  # "linear" or "spherical"
+    export_selection_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -18,7 +26,10 @@ class Inspector(QWidget):
         self.title.setWordWrap(True)
         self.original = ImageView("original")
         self.reconstruction = ImageView("reconstruction / decoded")
-        self.strip = ImageView("shift-click a second point to interpolate", min_side=48)
+        self.neighbours = ImageView("the nearest neighbours in latent space appear here", min_side=STRIP_PX)
+        self.neighbour_text = QLabel("")
+        self.neighbour_text.setWordWrap(True)
+        self.strip = ImageView("shift-click a second point to interpolate", min_side=STRIP_PX)
         self.mode_box = QComboBox()
         self.mode_box.addItems(["linear", "spherical"])
         self.mode_box.currentTextChanged.connect(self.mode_changed)
@@ -31,37 +42,87 @@ class Inspector(QWidget):
         mode_row.addWidget(QLabel("Interpolation:"))
         mode_row.addWidget(self.mode_box)
         mode_row.addStretch(1)
-        layout = QVBoxLayout(self)
+        point = QWidget()
+        layout = QVBoxLayout(point)
         layout.addWidget(self.title)
         layout.addLayout(grid, 3)
+        layout.addWidget(QLabel("Nearest neighbours in latent space (ringed on the map)"))
+        layout.addWidget(self.neighbours, 1)
+        layout.addWidget(self.neighbour_text)
         layout.addLayout(mode_row)
         layout.addWidget(self.strip, 1)
+
+        self.selection_text = QLabel("Choose Drag: rectangle or lasso above the map, then drag around points.")
+        self.selection_text.setWordWrap(True)
+        self.selection_grid = ImageView("the selected images appear here")
+        self.selection_mean = ImageView("decoded mean latent", min_side=STRIP_PX)
+        self.export_button = QPushButton("Export selection...")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_selection_requested)
+        selection = QWidget()
+        layout = QVBoxLayout(selection)
+        layout.addWidget(self.selection_text)
+        layout.addWidget(self.selection_grid, 3)
+        row = QHBoxLayout()
+        row.addWidget(self.selection_mean, 1)
+        row.addWidget(self.export_button)
+        layout.addLayout(row, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(point, "Point")
+        self.tabs.addTab(selection, "Selection")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.tabs)
 
     @property
     def mode(self) -> str:
         return self.mode_box.currentText()
 
     def show_point(self, index: int, class_name: str, original: np.ndarray, recon: np.ndarray) -> None:
+        self.tabs.setCurrentIndex(0)
         self.title.setText(f"<b>{class_name}</b>, image #{index}")
         self.original.set_image(original, class_name)
         self.reconstruction.set_image(recon, "reconstruction")
 
+    def show_neighbours(self, strip: np.ndarray | None, names: list[str], distances: np.ndarray) -> None:
+        """A strip of the k nearest images and, below it, each one's class and latent distance."""
+        self.neighbours.set_image(strip, f"{len(names)} nearest" if strip is not None else "")
+        self.neighbour_text.setText(" · ".join(f"{n} {d:.2f}" for n, d in zip(names, distances)))
+
     def show_decoded(self, x: float, y: float, image: np.ndarray, how: str = "PCA inverse") -> None:
+        self.tabs.setCurrentIndex(0)
         self.title.setText(f"Decoded at ({x:.2f}, {y:.2f}) ({how})")
         self.original.set_image(None)
         self.reconstruction.set_image(image, "decoded")
+        self.show_neighbours(None, [], np.zeros(0))
 
     def show_strip(self, a: str, b: str, grid: np.ndarray) -> None:
         self.strip.set_image(grid, f"{self.mode}: {a} → {b}")
 
+    def show_selection(self, count: int, per_class: str, grid: np.ndarray | None, mean: np.ndarray | None) -> None:
+        """A selection: its size and counts per class, up to 64 of its images, its decoded mean latent."""
+        self.tabs.setCurrentIndex(1)
+        shown = "" if grid is None or count <= 64 else " (the first 64 shown)"
+        self.selection_text.setText(f"<b>{count:,} points selected</b>{shown}: {per_class}" if count else
+                                    "Nothing selected: drag around points with Drag: rectangle or lasso.")
+        self.selection_grid.set_image(grid, "")
+        self.selection_mean.set_image(mean, "decoded mean latent" if mean is not None else "")
+        self.export_button.setEnabled(count > 0)
+
     def clear(self) -> None:
         self.title.setText("Click the map")
-        for view in (self.original, self.reconstruction, self.strip):
+        for view in (self.original, self.reconstruction, self.strip, self.neighbours, self.selection_grid,
+                     self.selection_mean):
             view.set_image(None)
+        self.neighbour_text.setText("")
+        self.export_button.setEnabled(False)
 
     def current_image(self) -> np.ndarray | None:
-        """The image an 'Export image' should write: the decoded/reconstructed view first."""
-        for view in (self.reconstruction, self.original, self.strip):
+        """The image an 'Export image' should write: of the tab shown, the main picture first."""
+        views = ((self.reconstruction, self.original, self.neighbours, self.strip) if self.tabs.currentIndex() == 0
+                 else (self.selection_grid, self.selection_mean))
+        for view in views:
             if view.image() is not None:
                 return view.image()
         return None

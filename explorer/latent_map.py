@@ -5,9 +5,15 @@ Fed by the MapController: `set_data(coords [N,2], labels [N], classes, explained
 new map, `move_to(coords, explained, caption)` for a new frame of the same points, and
 `set_timeline(count, index, text)`. It answers with signals and never decodes anything itself:
 point_clicked(index), empty_clicked(x, y), interpolate_requested(a, b), encode_requested(split,
-projection), cancel_requested(), frame_selected(index). Points are one ScatterPlotItem drawn in a fixed random order (no class paints
+projection), cancel_requested(), frame_selected(index), selection_made(indices). With Drag set to
+rectangle or lasso, a left drag selects the visible points inside it (the others turn grey);
+`mark_neighbours(indices)` rings points. Points are one ScatterPlotItem drawn in a fixed random order (no class paints
 over another), with one QBrush per class shared by its points; picking measures screen pixels
 (core.latent.PixelPicker), so it is right at any zoom and with unequal axis scales.
+
+Level of detail: a map of more than DENSITY_MAP_POINTS points is drawn as a density image (per-class
+counts binned with numpy, coloured into one ImageItem) while more than DENSITY_VIEW_POINTS of them are
+in view, and as the points near the view once zoomed in. Picking does not depend on the mode.
 """
 from __future__ import annotations
 
@@ -25,6 +31,27 @@ from explorer.style import class_colors
 PICK_RADIUS_PX = 6.0
 MOVE_MS = 300  # how long points take to move to a new frame
 HIDDEN_GREY = QColor(200, 200, 200, 90)
+DENSITY_MAP_POINTS = 200_000  # maps up to this size are always drawn as points (60,000 for CIFAR-10 "all")
+DENSITY_VIEW_POINTS = 50_000  # above it, more points than this in view draw as a density image
+DENSITY_BINS = 512  # bins of the density image along its longer side
+
+
+def density_image(coords: np.ndarray, labels: np.ndarray, colors: list[QColor], bins: int = DENSITY_BINS):
+    """-> (rgba uint8 [W, H, 4] for pyqtgraph's ImageItem, (x, y, w, h) it covers). Each bin's colour
+    is the count-weighted mean of its classes' colours; its opacity grows with log(count)."""
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    span = np.maximum(hi - lo, 1e-9)
+    shape = np.maximum((bins * span / span.max()).astype(int), 8)  # square bins
+    cell = np.minimum(((coords - lo) / span * shape).astype(np.int64), shape - 1)  # [N, 2]
+    k = len(colors)
+    counts = np.bincount((labels * shape[0] + cell[:, 0]) * shape[1] + cell[:, 1],
+                         minlength=k * shape[0] * shape[1]).reshape(k, shape[0], shape[1])  # [K, W, H]
+    total = counts.sum(axis=0)
+    rgb = np.array([[c.red(), c.green(), c.blue()] for c in colors], float)  # [K, 3]
+    mix = np.einsum("kwh,kc->whc", counts, rgb) / np.maximum(total, 1)[..., None]
+    alpha = np.log1p(total) / max(np.log1p(total.max()), 1e-9)
+    rgba = np.concatenate([mix, 255 * (0.25 + 0.75 * alpha)[..., None] * (total > 0)[..., None]], axis=2)
+    return rgba.astype(np.uint8), (float(lo[0]), float(lo[1]), float(span[0]), float(span[1]))
 
 
 def ellipse(center: np.ndarray, cov: np.ndarray, n: int = 60) -> np.ndarray:
@@ -35,6 +62,20 @@ def ellipse(center: np.ndarray, cov: np.ndarray, n: int = 60) -> np.ndarray:
     return center + circle @ vectors.T
 
 
+class _SelectingViewBox(pg.ViewBox):
+    """A ViewBox whose left drags go to `on_drag(event) -> handled` first (rectangle and lasso select)."""
+
+    def __init__(self, on_drag) -> None:
+        super().__init__()
+        self._on_drag = on_drag
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        if axis is None and ev.button() == Qt.LeftButton and self._on_drag(ev):
+            ev.accept()
+            return
+        super().mouseDragEvent(ev, axis)
+
+
 class LatentMapView(QWidget):
     point_clicked = Signal(int)
     empty_clicked = Signal(float, float)
@@ -42,6 +83,7 @@ class LatentMapView(QWidget):
     encode_requested = Signal(str, str)  # split, projection ("pca" or "tsne")
     cancel_requested = Signal()
     frame_selected = Signal(int)
+    selection_made = Signal(object)  # int64 [M] point indices (empty: selection cleared)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -56,17 +98,27 @@ class LatentMapView(QWidget):
         self._animation.valueChanged.connect(self._on_animation_step)
         self._animation.finished.connect(self._rebuild_picker)
         self._move_from = self._move_to = self.coords
+        self.selection: np.ndarray | None = None  # selected point indices; the others draw grey
+        self._drag: list[tuple[float, float]] | None = None  # the lasso or rectangle being dragged (data units)
 
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", viewBox=_SelectingViewBox(self._on_select_drag))
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().setMenuEnabled(False)
         self.points = pg.ScatterPlotItem(size=5, pen=None)
         self.plot.addItem(self.points)
+        self.density = pg.ImageItem()  # level of detail for very large maps (see density_image)
+        self.density.setVisible(False)
+        self.plot.addItem(self.density)
+        self._density_dirty = True
+        self._loaded: tuple | None = None  # (x0, x1, y0, y1) whose points are drawn, for very large maps
+        self.plot.plotItem.vb.sigRangeChanged.connect(self._on_range_changed)
         self.centroids: list[pg.PlotCurveItem] = []
         self.hover_item = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=2), brush=None)
         self.selected_item = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k", width=3), brush=None, symbol="s")
         self.marker_item = pg.ScatterPlotItem(size=18, pen=pg.mkPen("k", width=3), brush=None, symbol="+")
-        for item in (self.hover_item, self.selected_item, self.marker_item):
+        self.neighbour_item = pg.ScatterPlotItem(size=13, pen=pg.mkPen(20, 20, 20, width=2), brush=None, symbol="o")
+        self.drag_item = pg.PlotCurveItem(pen=pg.mkPen(20, 20, 20, width=1.5, style=Qt.DashLine))
+        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.drag_item):
             item.setZValue(10)
             self.plot.addItem(item)
         self.hover_text = pg.TextItem("", color="k", anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 200))
@@ -89,6 +141,10 @@ class LatentMapView(QWidget):
         self.projection_box.addItem("t-SNE", "tsne")
         self.projection_box.setToolTip("PCA: linear, every spot decodes exactly. t-SNE (openTSNE): keeps neighbourhoods; "
                                        "empty spots decode an estimate. Each map is cached per model and split.")
+        self.drag_box = QComboBox()
+        self.drag_box.addItems(["pan", "rectangle", "lasso"])
+        self.drag_box.setToolTip("What a left drag on the map does: pan the view, or select the points inside a "
+                                 "rectangle or a free-hand lasso (a click without dragging clears the selection)")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -115,7 +171,8 @@ class LatentMapView(QWidget):
         top.addWidget(self.progress, 1)
         top.addWidget(self.cancel_button)
         style = QHBoxLayout()
-        for w in (QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity, self.grey_box, self.centroid_box):
+        for w in (QLabel("Drag:"), self.drag_box, QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity,
+                  self.grey_box, self.centroid_box):
             style.addWidget(w)
         style.addStretch(1)
         self.timeline_row = QWidget()
@@ -160,12 +217,14 @@ class LatentMapView(QWidget):
         self.legend.blockSignals(False)
         self._set_axes(explained)
         self.info.setText(caption)
-        self.selected = None
-        for item in (self.hover_item, self.selected_item, self.marker_item):
+        self.selected, self.selection = None, None
+        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item):
             item.setData([], [])
         self.hover_text.setVisible(False)
+        if len(self.coords):  # the points' own bounds (a very large map draws only part of them)
+            (x0, y0), (x1, y1) = self.coords.min(axis=0).tolist(), self.coords.max(axis=0).tolist()
+            self.plot.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02, update=False)
         self._restyle()
-        self.plot.autoRange()
 
     def move_to(self, coords: np.ndarray, explained: np.ndarray, caption: str = "") -> None:
         """The same points at new positions (a new frame): they move there in MOVE_MS."""
@@ -175,6 +234,7 @@ class LatentMapView(QWidget):
         self.info.setText(caption)
         self.selected_item.setData([], [])
         self.marker_item.setData([], [])
+        self.neighbour_item.setData([], [])
         self._animation.start()
 
     def clear(self) -> None:
@@ -205,6 +265,21 @@ class LatentMapView(QWidget):
     def visible_indices(self) -> np.ndarray:
         """Indices of the points of the classes shown (the ones that can be picked)."""
         return np.flatnonzero(np.isin(self.labels, self._shown_classes()))
+
+    def mark_neighbours(self, indices: np.ndarray) -> None:
+        """Ring these points (a clicked point's nearest neighbours in latent space)."""
+        pts = self.coords[np.asarray(indices, np.int64)]
+        self.neighbour_item.setData(pts[:, 0], pts[:, 1])
+
+    def set_selection(self, indices: np.ndarray | None) -> None:
+        """Select these points (None or empty: no selection); the others draw grey. Emits selection_made."""
+        self.selection = None if indices is None or not len(indices) else np.unique(np.asarray(indices, np.int64))
+        self._restyle()
+        self.selection_made.emit(self.selection if self.selection is not None else np.zeros(0, np.int64))
+
+    def mode(self) -> str:
+        """How the map is drawn now: "points" or "density" (very large maps, zoomed out)."""
+        return "density" if self.density.isVisible() else "points"
 
     def point_brushes(self) -> list:
         """The brush of each point, by point index (what is drawn)."""
@@ -241,16 +316,63 @@ class LatentMapView(QWidget):
         for color in class_colors(len(self.classes)):
             color.setAlpha(alpha)
             self._brushes.append(pg.mkBrush(color))  # one brush per class, shared by all its points
+        self._density_dirty = True
         self._redraw_points(self.coords)
         self._rebuild_picker()
         self._redraw_centroids()
 
+    def _view_rect(self, margin: float = 0.0) -> tuple[float, float, float, float]:
+        (x0, x1), (y0, y1) = self.plot.plotItem.vb.viewRange()
+        mx, my = margin * (x1 - x0), margin * (y1 - y0)
+        return x0 - mx, x1 + mx, y0 - my, y1 + my
+
+    def _inside(self, coords: np.ndarray, rect) -> np.ndarray:
+        x0, x1, y0, y1 = rect
+        x, y = coords[:, 0], coords[:, 1]
+        return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+
     def _redraw_points(self, coords: np.ndarray) -> None:
-        shown = np.isin(self.labels[self.order], self._shown_classes())
-        grey = self.grey_box.isChecked()
-        order = self.order if grey else self.order[shown]
+        if len(coords) <= DENSITY_MAP_POINTS:
+            self.density.setVisible(False)
+            self._draw_points(coords, self.order)
+            return
+        shown = np.isin(self.labels, self._shown_classes())
+        if np.count_nonzero(self._inside(coords, self._view_rect()) & shown) > DENSITY_VIEW_POINTS:
+            if self._density_dirty:
+                rgba, (x, y, w, h) = density_image(coords[shown], self.labels[shown], class_colors(len(self.classes)))
+                self.density.setImage(rgba, autoLevels=False)
+                self.density.setRect(x, y, w, h)
+                self._density_dirty = False
+            self.density.setVisible(True)
+            self.points.setData([], [])
+            self._loaded = None
+            return
+        self.density.setVisible(False)
+        self._loaded = self._view_rect(margin=0.5)  # the points near the view; reloaded when it leaves them
+        near = self._inside(coords, self._loaded)
+        self._draw_points(coords, self.order[near[self.order]])
+
+    def _on_range_changed(self, *_) -> None:
+        if len(self.coords) <= DENSITY_MAP_POINTS or self._animation.state() == QVariantAnimation.Running:
+            return
+        x0, x1, y0, y1 = self._view_rect()
+        loaded = self._loaded
+        if self.mode() == "density" or loaded is None or x0 < loaded[0] or x1 > loaded[1] or y0 < loaded[2] \
+                or y1 > loaded[3]:
+            self._redraw_points(self.coords)
+
+    def _draw_points(self, coords: np.ndarray, order: np.ndarray) -> None:
+        """Draw the points `order` (a subset of self.order, in its order)."""
+        shown = np.isin(self.labels[order], self._shown_classes())
+        if self.selection is not None:  # selected points in colour on top, the rest grey
+            shown &= np.isin(order, self.selection)
+        grey = self.grey_box.isChecked() or self.selection is not None
+        order = order if grey else order[shown]
         brushes = np.array(self._brushes + [pg.mkBrush(HIDDEN_GREY)], dtype=object)
-        label_brush = np.where(np.isin(self.labels, self._shown_classes()), self.labels, len(self._brushes))
+        coloured = np.isin(self.labels, self._shown_classes())
+        if self.selection is not None:
+            coloured &= np.isin(np.arange(len(self.labels)), self.selection)
+        label_brush = np.where(coloured, self.labels, len(self._brushes))
         if grey:  # grey points first, so the classes shown stay on top
             order = np.concatenate([order[~shown], order[shown]])
         self.points.setData(pos=coords[order], data=order, brush=list(brushes[label_brush[order]]),
@@ -275,6 +397,7 @@ class LatentMapView(QWidget):
 
     def _on_animation_step(self, t: float) -> None:
         self.coords = ((1 - t) * self._move_from + t * self._move_to).astype(np.float32)
+        self._density_dirty = True
         self._redraw_points(self.coords)
         if t >= 1.0:
             self._redraw_centroids()
@@ -324,8 +447,46 @@ class LatentMapView(QWidget):
         self.hover_text.setVisible(True)
         self.hover_label.setText(f"Nearest point: {name}, index {index}")
 
+    def _on_select_drag(self, event) -> bool:
+        """A left drag on the plot (pyqtgraph's drag event): with Drag set to rectangle or lasso it
+        selects the visible points inside (-> True: handled); in pan mode the view pans (-> False)."""
+        if self.drag_box.currentText() == "pan" or not len(self.labels):
+            return False
+        vb = self.plot.plotItem.vb
+        p = vb.mapSceneToView(event.scenePos())
+        if event.isStart() or self._drag is None:
+            start = vb.mapSceneToView(event.buttonDownScenePos())
+            self._drag = [(start.x(), start.y())]
+        if self.drag_box.currentText() == "lasso":
+            self._drag.append((p.x(), p.y()))
+        else:
+            self._drag[1:] = [(p.x(), p.y())]
+        outline = self._drag_polygon()
+        if not event.isFinish():
+            closed = np.concatenate([outline, outline[:1]])
+            self.drag_item.setData(closed[:, 0], closed[:, 1])
+            return True
+        from core.selection import inside_polygon
+
+        self._drag = None
+        self.drag_item.setData([], [])
+        hit = inside_polygon(self.coords, outline) & np.isin(self.labels, self._shown_classes())
+        self.set_selection(np.flatnonzero(hit))
+        return True
+
+    def _drag_polygon(self) -> np.ndarray:
+        from core.selection import rectangle
+
+        if self.drag_box.currentText() == "rectangle" and len(self._drag) == 2:
+            (x0, y0), (x1, y1) = self._drag
+            return rectangle(x0, y0, x1, y1)
+        return np.array(self._drag, float).reshape(-1, 2)
+
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.LeftButton or not len(self.labels):
+            return
+        if self.drag_box.currentText() != "pan" and self.selection is not None:  # a click clears a selection
+            self.set_selection(None)
             return
         index = self.pick(event.scenePos())
         if index is not None:

@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
         training.finished.connect(self._on_training_finished)
         self.maps.map_ready.connect(self.map_ready)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
+        self.inspector.export_selection_requested.connect(
+            lambda: self.files.export_selection_dialog(self.map_view.selection))
         session.dataset_changed.connect(self._on_dataset_changed)
         session.model_changed.connect(self._on_model_changed)
         session.training_changed.connect(self._on_training_changed)

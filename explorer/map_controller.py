@@ -30,6 +30,7 @@ class MapController(QObject):
         view.empty_clicked.connect(self._on_empty_clicked)
         view.interpolate_requested.connect(self._on_interpolate)
         view.frame_selected.connect(self.show_frame)
+        view.selection_made.connect(self._on_selection)
         session.map_changed.connect(self._on_map_changed)
         session.frame_added.connect(self._on_frame_added)
         session.frames_reset.connect(self._update_timeline)
@@ -141,9 +142,26 @@ class MapController(QObject):
         self.map_ready.emit()
 
     def _on_point_clicked(self, index: int) -> None:
+        from core.latent import image_grid
+
         original, recon = self.session.point_images(index)
         m = self.session.map
         self.inspector.show_point(m.image_index(index), self.session.classes[m.labels[index]], original, recon)
+        near = self.session.neighbours(index)
+        images = self.session.map_images()[near.indices]
+        self.inspector.show_neighbours(image_grid(images, nrow=len(images)),
+                                       [self.session.classes[m.labels[i]] for i in near.indices], near.distances)
+        self.view.mark_neighbours(near.indices)
+
+    def _on_selection(self, indices) -> None:
+        from core.latent import image_grid
+
+        if not len(indices):
+            self.inspector.show_selection(0, "", None, None)
+            return
+        per_class, mean = self.session.selection_summary(indices)
+        grid = image_grid(self.session.map_images()[indices[:64]], nrow=8)
+        self.inspector.show_selection(len(indices), per_class, grid, mean)
 
     def _on_empty_clicked(self, x: float, y: float) -> None:
         m = self.session.map

@@ -200,6 +200,18 @@ class Session(QObject):
         """(original, reconstruction from its latent mean) of a map point, uint8 [C, H, W]."""
         return self.point_original(index), self.decode(self.point_latent(index)[None])[0]
 
+    def neighbours(self, index: int, k: int = 8):
+        """-> core.selection.Neighbours: the k map points nearest to point `index` in latent space."""
+        from core.selection import latent_neighbours
+
+        return latent_neighbours(self.map_latents(), index, k)
+
+    def selection_summary(self, indices: np.ndarray) -> tuple[str, np.ndarray | None]:
+        """(counts per class, largest first, as text; the decoded mean latent [C, H, W]) of map points."""
+        counts = np.bincount(self.map.labels[indices], minlength=len(self.classes))
+        text = ", ".join(f"{self.classes[k]} {counts[k]:,}" for k in np.argsort(-counts) if counts[k])
+        return text, self.decode(self.map_latents()[indices].mean(axis=0, keepdims=True))[0]
+
     def interpolation(self, a: int, b: int, steps: int = 10, mode: str = "linear") -> np.ndarray:
         from core.latent import interpolate
 

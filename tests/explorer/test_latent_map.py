@@ -323,9 +323,10 @@ def test_file_menu_exports_metrics_and_projector_files(trained_window, tmp_path,
     trained_window.files.actions["export_metrics"].trigger()
     with open(tmp_path / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [int(r["step"]) for r in rows] == [m.step for m in session.steps] == list(range(1, 41))
-    assert float(rows[-1]["loss"]) == pytest.approx(session.steps[-1].loss)
-    assert float(rows[-1]["test_psnr"]) == pytest.approx(session.epochs[-1].test_psnr)
+    logged = [m.step for m in session.history.steps]
+    assert [int(r["step"]) for r in rows] == logged and logged[-1] == 40 and len(logged) >= 2
+    assert float(rows[-1]["loss"]) == pytest.approx(session.history.steps[-1].loss)
+    assert float(rows[-1]["test_psnr"]) == pytest.approx(session.history.epochs[-1].test_psnr)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "projector"))
     trained_window.files.actions["export_projector"].trigger()
     tensors = np.loadtxt(tmp_path / "projector" / "tensors.tsv", delimiter="\t")
@@ -344,3 +345,135 @@ def test_task_runner_notices_tasks_that_end_at_once(qtbot):
         runner.run(lambda progress, i=i: i, results.append, "x")
     qtbot.waitUntil(lambda: not runner.busy, timeout=30_000)
     assert sorted(results) == list(range(200))
+
+
+def _cluster_map(n_in: int, n_total: int = 250_000):
+    """n_in points in a unit square around the origin (the last one exactly at (0.25, 0.25)), the rest far away."""
+    rng = np.random.default_rng(0)
+    coords = np.concatenate([rng.uniform(-1, 1, (n_in, 2)), rng.uniform(99, 101, (n_total - n_in, 2))])
+    coords[n_in - 1] = (0.25, 0.25)
+    coords[(np.abs(coords - 0.25) < 0.05).all(axis=1)] += 0.2  # room around the target point
+    coords[n_in - 1] = (0.25, 0.25)
+    return coords.astype(np.float32), rng.integers(0, 10, n_total)
+
+
+def test_a_very_large_map_draws_a_density_image_above_its_threshold_and_picks_alike(qtbot):
+    from explorer.latent_map import DENSITY_VIEW_POINTS, LatentMapView
+
+    view = LatentMapView()
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    clicked = []
+    view.point_clicked.connect(clicked.append)
+    classes = [f"class {k}" for k in range(10)]
+    for n_in, mode in ((DENSITY_VIEW_POINTS + 1, "density"), (DENSITY_VIEW_POINTS, "points")):
+        coords, labels = _cluster_map(n_in)
+        view.set_data(coords, labels, classes, np.array([0.1, 0.1]))
+        assert view.mode() == "density"  # all 250,000 in view
+        view.plot.plotItem.vb.setRange(xRange=(-1.5, 1.5), yRange=(-1.5, 1.5), padding=0)
+        assert view.mode() == mode  # exactly the cluster in view: one point over the threshold, or none
+        click(qtbot, view, view.screen_pos(n_in - 1))
+        assert clicked[-1] == n_in - 1  # the same point is picked however the map is drawn
+    drawn = len(view.points.data)
+    assert 0 < drawn <= DENSITY_VIEW_POINTS  # points mode draws the points near the view, not 250,000
+
+
+def test_clicking_a_point_lists_and_rings_its_true_latent_neighbours(trained_window, qtbot):
+    from sklearn.neighbors import NearestNeighbors
+
+    view, inspector, session = trained_window.map_view, trained_window.inspector, trained_window.session
+    target = int(np.argmax(view.coords[:, 1]))  # the top point: alone on screen
+    with qtbot.waitSignal(view.point_clicked, timeout=2_000):
+        click(qtbot, view, view.screen_pos(target))
+    mu = session.map.latent_map.mu
+    _, expected = NearestNeighbors(n_neighbors=9).fit(mu).kneighbors(mu[target:target + 1])
+    expected = [i for i in expected[0] if i != target][:8]
+    ringed = np.stack(view.neighbour_item.getData(), axis=1)
+    assert np.allclose(ringed, view.coords[expected])  # scikit-learn's 8 nearest, in order
+    names = [session.classes[session.map.labels[i]] for i in expected]
+    assert inspector.neighbour_text.text().split(" · ")[0].startswith(names[0])
+    strip = inspector.neighbours.image()
+    assert strip is not None and strip.shape[2] > 8 * strip.shape[1] - 40  # eight images side by side
+
+
+def _drag(qtbot, view, points):
+    """A real left-button drag on the map's viewport through `points` (viewport positions). pyqtgraph
+    drops mouse moves less than 10 ms apart; these come faster than a hand moves, so none is dropped."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+
+    limit = pg.getConfigOption("mouseRateLimit")
+    pg.setConfigOption("mouseRateLimit", 0)
+
+    viewport = view.plot.viewport()
+    first, *rest = [QPointF(p) for p in points]
+
+    def send(kind, pos, buttons):
+        button = Qt.NoButton if kind == QEvent.MouseMove else Qt.LeftButton
+        QApplication.sendEvent(viewport, QMouseEvent(kind, pos, viewport.mapToGlobal(pos), button, buttons,
+                                                     Qt.NoModifier))
+
+    send(QEvent.MouseButtonPress, first, Qt.LeftButton)
+    for p in rest:
+        send(QEvent.MouseMove, p, Qt.LeftButton)
+    send(QEvent.MouseButtonRelease, rest[-1], Qt.NoButton)
+    pg.setConfigOption("mouseRateLimit", limit)
+
+
+def test_a_lasso_around_a_cluster_selects_exactly_its_points_and_exports_them(qtbot, window, tmp_path, monkeypatch):
+    import math
+
+    from core.latent import LatentMap
+    from explorer.session import MapData
+
+    session, view, inspector = window.session, window.map_view, window.inspector
+    qtbot.waitUntil(lambda: session.dataset is not None, timeout=60_000)
+    from core.checkpoint import Checkpoint
+    from core.model import ConvVAE
+
+    model = ConvVAE(latent_dim=8, channels=8)
+    session.set_checkpoint(Checkpoint(model.config, model.state_dict()))
+    rng = np.random.default_rng(0)
+    n = 300
+    mu = rng.normal(size=(n, 8)).astype(np.float32)
+    coords = rng.uniform(-10, 10, (n, 2))
+    near = np.hypot(coords[:, 0] - 5, coords[:, 1] - 5) < 3
+    coords[near] -= 8  # nothing within 3 of (5, 5) ...
+    cluster = np.arange(20)  # ... but a cluster inside a disc of radius 1.5 around it
+    r, angle = 1.5 * np.sqrt(rng.uniform(0, 1, 20)), rng.uniform(0, 2 * np.pi, 20)
+    coords[cluster] = np.stack([5 + r * np.cos(angle), 5 + r * np.sin(angle)], 1)
+    coords = coords.astype(np.float32)
+    lmap = LatentMap(mu, coords, np.array([0.5, 0.2]), np.zeros((2, 8), np.float32), mu.mean(0))
+    labels = session.dataset.test.labels[:n]
+    session.set_map(MapData("test", labels, coords, np.array([0.5, 0.2]), None, lmap, indices=np.arange(n)))
+    window.tabs.setCurrentIndex(1)
+    QApplication.processEvents()
+    view.drag_box.setCurrentText("lasso")
+    vb = view.plot.plotItem.vb
+    ring = [view.plot.mapFromScene(vb.mapViewToScene(QPointF(5 + 2.2 * math.cos(t), 5 + 2.2 * math.sin(t))))
+            for t in np.linspace(0, 2 * np.pi, 40)]
+    _drag(qtbot, view, ring)
+    assert np.array_equal(view.selection, cluster)
+    assert inspector.selection_text.text().startswith("<b>20 points selected</b>")
+    assert inspector.selection_mean.image() is not None and inspector.selection_grid.image() is not None
+    brushes = view.points.data["brush"]  # unselected points stay visible, greyed
+    assert len(view.points.data) == n and sum(b.color().alpha() == 90 for b in brushes) == n - 20
+
+    path = tmp_path / "sel.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    qtbot.mouseClick(inspector.export_button, Qt.LeftButton)
+    saved = np.load(path)
+    assert np.array_equal(saved["indices"], cluster) and np.array_equal(saved["labels"], labels[cluster])
+    assert np.allclose(saved["mu"], mu[cluster])
+    assert (tmp_path / "sel.png").stat().st_size > 0
+
+    view.drag_box.setCurrentText("rectangle")  # a rectangle over the left half selects exactly those points
+    corners = [view.plot.mapFromScene(vb.mapViewToScene(QPointF(x, y))) for x, y in ((-9, -9), (-5, 0), (0, 9))]
+    _drag(qtbot, view, corners)
+    x0, y0, x1, y1 = (view.plot.plotItem.vb.mapSceneToView(view.plot.mapToScene(corners[i])) for i in (0, 0, 2, 2))
+    x0, y0, x1, y1 = x0.x(), y0.y(), x1.x(), y1.y()  # the corners as the mouse hit them (whole pixels)
+    x, y = coords[:, 0], coords[:, 1]
+    expected = np.flatnonzero((x >= x0) & (x <= x1) & (y >= min(y0, y1)) & (y <= max(y0, y1)))
+    assert len(expected) > 20 and np.array_equal(view.selection, expected)

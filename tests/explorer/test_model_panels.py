@@ -46,7 +46,7 @@ def test_diagnostics_show_one_sorted_bar_per_latent_dimension(window, qtbot):
     assert finished.args == [Outcome.FINISHED]
     bars = window.diagnostics.bar_heights()
     assert len(bars) == 128 and np.all(np.diff(bars) <= 0) and bars[0] > 0
-    m = window.session.epochs[-1]
+    m = window.session.history.epochs[-1]
     np.testing.assert_allclose(bars, np.sort(m.kl_dims)[::-1])
     text = window.diagnostics.summary.text()
     assert f"<b>{m.active_units}</b> of 128" in text and f"<b>{m.informative_dims}</b>" in text

@@ -23,14 +23,14 @@ def test_start_pause_resume_stop(window, qtbot):
     qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.training.worker.control.waiting, timeout=5_000)  # the trainer sits idle
     QApplication.processEvents()  # metrics sent before it paused may still be queued
-    paused_at = len(session.steps)
+    paused_at = len(session.history.steps)
     with qtbot.assertNotEmitted(session.steps_added, wait=700):
         pass
-    assert len(session.steps) == paused_at, "training went on while paused"
+    assert len(session.history.steps) == paused_at, "training went on while paused"
     assert panel.pause_button.text() == "Resume" and panel.progress_label.text().endswith("paused")
 
     qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: len(session.steps) > paused_at + 2, timeout=30_000)
+    qtbot.waitUntil(lambda: len(session.history.steps) > paused_at + 2, timeout=30_000)
 
     with qtbot.waitSignal(window.training_finished, timeout=10_000) as finished:
         qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
