@@ -41,7 +41,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from explorer.main_window import MainWindow
-    from explorer.selftest import wait_until
+    from explorer.selftest import click, wait_until
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
@@ -90,6 +90,14 @@ def main() -> int:
     view.interpolate_requested.emit(a, b)
     view.selected_item.setData([coords[a, 0]], [coords[a, 1]])
     grab("map.png", 1)
+    from core.selection import inside_polygon, rectangle
+
+    click(view, view.screen_pos(a))  # neighbours listed and ringed
+    (x0, x1), (y0, y1) = view.plot.plotItem.vb.viewRange()  # then a rectangle over the upper right eighth
+    box = rectangle(x0 + 0.6 * (x1 - x0), y0 + 0.55 * (y1 - y0), x1, y1)
+    view.set_selection(np.flatnonzero(inside_polygon(view.coords, box)))
+    grab("map_selection.png", 1)
+    view.set_selection(None)
     view.projection_box.setCurrentIndex(1)  # t-SNE, as a user picks it
     window.maps.encode("test", "tsne")
     wait_until(app, lambda: idle() and window.session.map.explained is None, 900, "t-SNE")

@@ -62,6 +62,22 @@ def ellipse(center: np.ndarray, cov: np.ndarray, n: int = 60) -> np.ndarray:
     return center + circle @ vectors.T
 
 
+def _while_alive(widget: QWidget, method):
+    """A slot calling `method(widget)` only while the widget is alive: the ViewBox emits range changes
+    while the window is being destroyed, and a bound method of a half-destroyed widget crashed Qt."""
+    import weakref
+
+    from shiboken6 import isValid
+
+    ref = weakref.ref(widget)
+
+    def slot(*_) -> None:
+        target = ref()
+        if target is not None and isValid(target):
+            method(target)
+    return slot
+
+
 class _SelectingViewBox(pg.ViewBox):
     """A ViewBox whose left drags go to `on_drag(event) -> handled` first (rectangle and lasso select)."""
 
@@ -111,7 +127,7 @@ class LatentMapView(QWidget):
         self.plot.addItem(self.density)
         self._density_dirty = True
         self._loaded: tuple | None = None  # (x0, x1, y0, y1) whose points are drawn, for very large maps
-        self.plot.plotItem.vb.sigRangeChanged.connect(self._on_range_changed)
+        self.plot.plotItem.vb.sigRangeChanged.connect(_while_alive(self, LatentMapView._on_range_changed))
         self.centroids: list[pg.PlotCurveItem] = []
         self.hover_item = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=2), brush=None)
         self.selected_item = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k", width=3), brush=None, symbol="s")
