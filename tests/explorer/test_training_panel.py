@@ -18,7 +18,7 @@ def test_start_pause_resume_stop(window, qtbot):
     assert panel.progress.value() > 0 and "img/s" in panel.progress_label.text()
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     qtbot.waitUntil(lambda: window.loss_plot.redraws > 0, timeout=5_000)  # the timer drew the curves
-    assert len(window.loss_plot.curves["loss"].getData()[0]) > 0
+    assert window.loss_plot.point_count() > 0 and len(window.loss_plot.curves["loss"].xData) > 0
 
     qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.training.worker.control.waiting, timeout=5_000)  # the trainer sits idle
@@ -163,8 +163,8 @@ def test_the_plot_draws_a_decimated_view_of_a_long_history(qtbot):
     qtbot.waitUntil(lambda: plot.redraws > 0)
     plot.plot.grab()  # render once, as the screen would
     x, y = plot.curves["loss"].getData()
-    assert plot.point_count() == n and len(x) < 5_000  # about a point per pixel column, not 200,000
-    assert x[0] <= 10 and x[-1] >= n - 200  # the whole run is in view
+    assert plot.point_count() == n and len(x) <= n // 20  # a few points per pixel column, not 200,000
+    assert x[0] <= n / 100 and x[-1] >= n - n / 100  # the whole run is in view
 
 
 def test_worker_autosaves_on_its_timer_and_at_the_end_not_every_epoch(shapes, small_model_config, tmp_path):
