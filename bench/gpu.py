@@ -103,7 +103,7 @@ def trainer_rate(data, model_config, device, batch: int, seconds: float) -> floa
     from core.train import TrainControl
 
     config = TrainConfig(steps=10**9, batch_size=batch, log_every=50 if device.type == "cuda" else 5,
-                         live_map=False, eval_images=1, device=device.type)
+                         live_map=False, eval_images=256, device=device.type)
     trainer, control, rates = Trainer(data, config, model_config), TrainControl(), []
     threading.Timer(seconds + 1, control.stop).start()
     trainer.run(on_step=lambda m: rates.append(m.img_per_s), control=control)

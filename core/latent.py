@@ -199,6 +199,12 @@ class PixelPicker:
     def __len__(self) -> int:
         return len(self.index)
 
+    def count_within(self, x0: float, x1: float, y0: float, y1: float) -> int:
+        """How many of the points lie in the rectangle [x0, x1] x [y0, y1]."""
+        lo, hi = np.searchsorted(self.x, x0, side="left"), np.searchsorted(self.x, x1, side="right")
+        y = self.y[lo:hi]
+        return int(np.count_nonzero((y >= y0) & (y <= y1)))
+
     def nearest(self, x: float, y: float, px_w: float, px_h: float, radius_px: float) -> int | None:
         """Index of the point nearest to (x, y) in pixels, if within `radius_px` pixels, else None.
 

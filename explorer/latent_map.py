@@ -333,8 +333,8 @@ class LatentMapView(QWidget):
             color.setAlpha(alpha)
             self._brushes.append(pg.mkBrush(color))  # one brush per class, shared by all its points
         self._density_dirty = True
-        self._redraw_points(self.coords)
         self._rebuild_picker()
+        self._redraw_points(self.coords)
         self._redraw_centroids()
 
     def _view_rect(self, margin: float = 0.0) -> tuple[float, float, float, float]:
@@ -352,9 +352,12 @@ class LatentMapView(QWidget):
             self.density.setVisible(False)
             self._draw_points(coords, self.order)
             return
-        shown = np.isin(self.labels, self._shown_classes())
-        if np.count_nonzero(self._inside(coords, self._view_rect()) & shown) > DENSITY_VIEW_POINTS:
+        if self._picker is None:
+            self._rebuild_picker()
+        # the picker holds the points of the classes shown, sorted by x: a fast count of those in view
+        if self._picker.count_within(*self._view_rect()) > DENSITY_VIEW_POINTS:
             if self._density_dirty:
+                shown = np.isin(self.labels, self._shown_classes())
                 rgba, (x, y, w, h) = density_image(coords[shown], self.labels[shown], class_colors(len(self.classes)))
                 self.density.setImage(rgba, autoLevels=False)
                 self.density.setRect(x, y, w, h)
