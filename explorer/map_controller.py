@@ -149,7 +149,7 @@ class MapController(QObject):
         self.inspector.show_point(m.image_index(index), self.session.classes[m.labels[index]], original, recon)
         near = self.session.neighbours(index)
         images = self.session.map_images()[near.indices]
-        self.inspector.show_neighbours(image_grid(images, nrow=len(images)),
+        self.inspector.show_neighbours(image_grid(images, nrow=4),  # two rows: 64 px or more each
                                        [self.session.classes[m.labels[i]] for i in near.indices], near.distances)
         self.view.mark_neighbours(near.indices)
 
