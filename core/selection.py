@@ -1,5 +1,6 @@
-"""Working with chosen points of a latent map: nearest neighbours in the full latent space, lasso
-and rectangle hit tests on the 2D map, and exporting a selection (indices, labels, latents, images).
+"""Working with chosen points of a latent map: nearest neighbours in the full latent space,
+traversals along chosen directions, lasso and rectangle hit tests on the 2D map, and exporting a
+selection (indices, labels, latents, images).
 """
 from __future__ import annotations
 
@@ -27,6 +28,37 @@ def latent_neighbours(mu: np.ndarray, index: int, k: int = 8) -> Neighbours:
     distances, indices = search.kneighbors(mu[index:index + 1])
     keep = indices[0] != index  # itself (or an exact duplicate listed first)
     return Neighbours(indices[0][keep][:k], distances[0][keep][:k])
+
+
+@dataclass(frozen=True)
+class Directions:
+    """Unit directions in latent space to walk along, with a name and a spread (one sigma) each."""
+
+    names: list[str]
+    vectors: np.ndarray  # [K, D] unit rows
+    sigmas: np.ndarray  # [K] the latent means' standard deviation along each direction
+
+
+def traversal_directions(mu: np.ndarray, kl_dims=None, dims: int = 8) -> Directions:
+    """PC1 and PC2 of the latent means `mu` [N, D], then the `dims` latent dimensions with the highest
+    KL (`kl_dims` [D] from the diagnostics; the highest variance of `mu` when there is none)."""
+    from sklearn.decomposition import PCA
+
+    pcs = PCA(n_components=2, random_state=0).fit(mu).components_
+    score = np.asarray(kl_dims, float) if kl_dims is not None and len(kl_dims) == mu.shape[1] else mu.var(axis=0)
+    top = np.argsort(-score)[:dims]
+    vectors = np.concatenate([pcs, np.eye(mu.shape[1])[top]]).astype(np.float32)
+    sigmas = (mu @ vectors.T).std(axis=0)
+    what = "KL" if kl_dims is not None and len(kl_dims) == mu.shape[1] else "var"
+    names = ["PC1", "PC2"] + [f"z{d} ({what} {score[d]:.2f})" for d in top]
+    return Directions(names, vectors, np.maximum(sigmas, 1e-6))
+
+
+def traversal(z: np.ndarray, directions: Directions, steps: int = 7, span: float = 3.0) -> np.ndarray:
+    """Latents [K * steps, D]: from z, -span to +span sigma along each direction (rows of `steps`)."""
+    t = np.linspace(-span, span, steps)  # [S]
+    offsets = t[None, :, None] * (directions.sigmas[:, None, None] * directions.vectors[:, None, :])  # [K, S, D]
+    return (np.asarray(z, np.float32)[None, None, :] + offsets).reshape(-1, len(z)).astype(np.float32)
 
 
 def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Inspector: the latent map's side panel. Tab "Point": original and reconstruction of a clicked point
 (or the image decoded at an empty spot), its nearest neighbours in latent space, and an interpolation
-strip. Tab "Selection": a lasso or rectangle selection as an image grid, its counts per class and
+strip. Tab "Traversals": the clicked point walked -3 to +3 sigma along PC1, PC2 and the 8 highest-KL
+latent dimensions, a row each. Tab "Selection": a lasso or rectangle selection as an image grid, its counts per class and
 its decoded mean latent, with export. Images are pixel-exact; strips show at least 64 px per image.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ STRIP_PX = 64  # least screen pixels per image in a strip
 class Inspector(QWidget):
     mode_changed = Signal(str)  # "linear" or "spherical"
     export_selection_requested = Signal()
+    traversals_shown = Signal()  # the Traversals tab became the current one (they are decoded on demand)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -68,9 +70,19 @@ class Inspector(QWidget):
         row.addWidget(self.export_button)
         layout.addLayout(row, 1)
 
+        self.traversal_names = QLabel("Click a point: its traversals appear here.")
+        self.traversal_names.setWordWrap(True)
+        self.traversals = ImageView("", min_side=STRIP_PX)
+        walks = QWidget()
+        layout = QVBoxLayout(walks)
+        layout.addWidget(self.traversal_names)
+        layout.addWidget(self.traversals, 1)
+
         self.tabs = QTabWidget()
         self.tabs.addTab(point, "Point")
+        self.tabs.addTab(walks, "Traversals")
         self.tabs.addTab(selection, "Selection")
+        self.tabs.currentChanged.connect(lambda i: i == 1 and self.traversals_shown.emit())
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.tabs)
@@ -80,7 +92,8 @@ class Inspector(QWidget):
         return self.mode_box.currentText()
 
     def show_point(self, index: int, class_name: str, original: np.ndarray, recon: np.ndarray) -> None:
-        self.tabs.setCurrentIndex(0)
+        if not self.showing_traversals():  # stay on the traversals when picking point after point
+            self.tabs.setCurrentIndex(0)
         self.title.setText(f"<b>{class_name}</b>, image #{index}")
         self.original.set_image(original, class_name)
         self.reconstruction.set_image(recon, "reconstruction")
@@ -89,6 +102,14 @@ class Inspector(QWidget):
         """A strip of the k nearest images and, below it, each one's class and latent distance."""
         self.neighbours.set_image(strip, f"{len(names)} nearest" if strip is not None else "")
         self.neighbour_text.setText(" · ".join(f"{n} {d:.2f}" for n, d in zip(names, distances)))
+
+    def showing_traversals(self) -> bool:
+        return self.tabs.currentIndex() == 1
+
+    def show_traversals(self, grid: np.ndarray, names: list[str]) -> None:
+        """Rows of a traversal grid (-3 sigma left, the point itself in the middle, +3 sigma right)."""
+        self.traversal_names.setText("Rows, top to bottom (−3σ … +3σ, the point in the middle): " + ", ".join(names))
+        self.traversals.set_image(grid, "")
 
     def show_decoded(self, x: float, y: float, image: np.ndarray, how: str = "PCA inverse") -> None:
         self.tabs.setCurrentIndex(0)
@@ -102,7 +123,7 @@ class Inspector(QWidget):
 
     def show_selection(self, count: int, per_class: str, grid: np.ndarray | None, mean: np.ndarray | None) -> None:
         """A selection: its size and counts per class, up to 64 of its images, its decoded mean latent."""
-        self.tabs.setCurrentIndex(1)
+        self.tabs.setCurrentIndex(2)
         shown = "" if grid is None or count <= 64 else " (the first 64 shown)"
         self.selection_text.setText(f"<b>{count:,} points selected</b>{shown}: {per_class}" if count else
                                     "Nothing selected: drag around points with Drag: rectangle or lasso.")
@@ -113,15 +134,15 @@ class Inspector(QWidget):
     def clear(self) -> None:
         self.title.setText("Click the map")
         for view in (self.original, self.reconstruction, self.strip, self.neighbours, self.selection_grid,
-                     self.selection_mean):
+                     self.selection_mean, self.traversals):
             view.set_image(None)
         self.neighbour_text.setText("")
         self.export_button.setEnabled(False)
 
     def current_image(self) -> np.ndarray | None:
         """The image an 'Export image' should write: of the tab shown, the main picture first."""
-        views = ((self.reconstruction, self.original, self.neighbours, self.strip) if self.tabs.currentIndex() == 0
-                 else (self.selection_grid, self.selection_mean))
+        views = [(self.reconstruction, self.original, self.neighbours, self.strip), (self.traversals,),
+                 (self.selection_grid, self.selection_mean)][self.tabs.currentIndex()]
         for view in views:
             if view.image() is not None:
                 return view.image()

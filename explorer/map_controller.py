@@ -31,6 +31,8 @@ class MapController(QObject):
         view.interpolate_requested.connect(self._on_interpolate)
         view.frame_selected.connect(self.show_frame)
         view.selection_made.connect(self._on_selection)
+        inspector.traversals_shown.connect(self._show_traversals)
+        self._picked: int | None = None  # the point last clicked (index into the map shown)
         session.map_changed.connect(self._on_map_changed)
         session.frame_added.connect(self._on_frame_added)
         session.frames_reset.connect(self._update_timeline)
@@ -129,6 +131,8 @@ class MapController(QObject):
 
     def _on_map_changed(self) -> None:
         m, shown = self.session.map, self._shown
+        if not (m is not None and m.same_points(shown)):
+            self._picked = None
         self._shown = m
         if m is None:
             self.view.clear()
@@ -152,6 +156,18 @@ class MapController(QObject):
         self.inspector.show_neighbours(image_grid(images, nrow=4),  # two rows: 64 px or more each
                                        [self.session.classes[m.labels[i]] for i in near.indices], near.distances)
         self.view.mark_neighbours(near.indices)
+        self._picked = index
+        if self.inspector.showing_traversals():
+            self._show_traversals()
+
+    def _show_traversals(self) -> None:
+        """Decoded only while the Traversals tab shows (70 images: ~80 ms on one CPU thread)."""
+        from core.latent import image_grid
+
+        if self._picked is None or self.session.map is None:
+            return
+        names, images = self.session.traversals(self._picked)
+        self.inspector.show_traversals(image_grid(images, nrow=len(images) // len(names)), names)
 
     def _on_selection(self, indices) -> None:
         from core.latent import image_grid

@@ -68,6 +68,7 @@ class Session(QObject):
         self.training_device = "cpu"  # the device type the running training uses
         self.history = History()  # the current model's StepMetrics and EpochMetrics, as numpy columns
         self.live = None  # core.live_map.LiveMap: the frames of the current model's training run
+        self._directions = None  # (map, core.selection.Directions): traversal directions of that map
 
     @property
     def classes(self) -> list[str]:
@@ -205,6 +206,19 @@ class Session(QObject):
         from core.selection import latent_neighbours
 
         return latent_neighbours(self.map_latents(), index, k)
+
+    def traversals(self, index: int, steps: int = 7) -> tuple[list[str], np.ndarray]:
+        """(direction names, images uint8 [K * steps, C, H, W]): a map point walked -3 to +3 sigma along
+        PC1, PC2 and the 8 latent dimensions with the highest KL."""
+        from core.selection import traversal, traversal_directions
+
+        if self._directions is None or self._directions[0] is not self.map:  # once per map
+            epochs = self.history.epochs
+            kl = epochs.column("kl_dims")[-1] if len(epochs) and epochs.column("kl_dims").ndim == 2 else None
+            kl = None if kl is None or np.isnan(kl).all() else kl
+            self._directions = (self.map, traversal_directions(self.map_latents(), kl))
+        directions = self._directions[1]
+        return directions.names, self.decode(traversal(self.point_latent(index), directions, steps))
 
     def selection_summary(self, indices: np.ndarray) -> tuple[str, np.ndarray | None]:
         """(counts per class, largest first, as text; the decoded mean latent [C, H, W]) of map points."""

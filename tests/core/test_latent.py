@@ -137,3 +137,36 @@ def test_tsne_separates_clusters_and_estimates_empty_spots_from_neighbours():
     assert np.linalg.norm(estimate - mu[:100].mean(axis=0)) < np.linalg.norm(estimate - mu[100:].mean(axis=0))
     with pytest.raises(InterruptedError):
         tsne(mu, progress=lambda done, total: done < 100)
+
+
+def test_traversals_walk_three_sigma_each_way_along_pcs_and_high_kl_dims():
+    from core.selection import traversal, traversal_directions
+
+    rng = np.random.default_rng(0)
+    mu = rng.normal(size=(500, 12)).astype(np.float32) * np.arange(1, 13, dtype=np.float32)
+    kl = np.zeros(12)
+    kl[[3, 7]] = [2.0, 5.0]
+    d = traversal_directions(mu, kl, dims=2)
+    assert d.names[:2] == ["PC1", "PC2"] and d.names[2].startswith("z7") and d.names[3].startswith("z3")
+    assert np.allclose(np.linalg.norm(d.vectors, axis=1), 1, atol=1e-5)
+    assert abs(abs(d.vectors[0, 11]) - 1) < 0.05  # PC1 is the widest dimension, z11
+    walk = traversal(mu[0], d, steps=7).reshape(4, 7, 12)
+    assert np.allclose(walk[:, 3], mu[0])  # the middle of every row is the point itself
+    assert np.allclose(walk[2, -1] - walk[2, 3], 3 * mu[:, 7].std() * np.eye(12)[7], atol=1e-4)  # +3 sigma along z7
+
+
+def test_inside_polygon_and_selection_export(tmp_path):
+    import csv
+
+    from core.selection import inside_polygon, rectangle, save_selection
+
+    pts = np.array([[0.2, 0.2], [1.5, 0.5], [0.1, 0.7], [-0.1, 0.5], [0.6, 0.6]])
+    triangle = np.array([[0, 0], [1, 0], [0, 1]], float)
+    assert inside_polygon(pts, triangle).tolist() == [True, False, True, False, False]
+    assert inside_polygon(pts, rectangle(1, 1, 0, 0)).tolist() == [True, False, True, False, True]
+    mu = np.arange(10, dtype=np.float32).reshape(5, 2)
+    save_selection(tmp_path / "s.csv", np.array([4, 9]), np.array([1, 0]), ["a", "b"], mu[:2])
+    rows = list(csv.reader(open(tmp_path / "s.csv")))
+    assert rows[0] == ["index", "label", "class", "z0", "z1"] and rows[1][:3] == ["4", "1", "b"]
+    with pytest.raises(ValueError, match=".npz or .csv"):
+        save_selection(tmp_path / "s.txt", np.array([4]), np.array([1]), ["a", "b"], mu[:1])

@@ -477,3 +477,21 @@ def test_a_lasso_around_a_cluster_selects_exactly_its_points_and_exports_them(qt
     x, y = coords[:, 0], coords[:, 1]
     expected = np.flatnonzero((x >= x0) & (x <= x1) & (y >= min(y0, y1)) & (y <= max(y0, y1)))
     assert len(expected) > 20 and np.array_equal(view.selection, expected)
+
+
+def test_traversal_strips_follow_the_picked_point(trained_window, qtbot):
+    view, inspector = trained_window.map_view, trained_window.inspector
+    bar = inspector.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(1).center())  # the Traversals tab
+    assert inspector.showing_traversals()
+    grids = []
+    for target in (int(np.argmax(view.coords[:, 1])), int(np.argmin(view.coords[:, 1]))):  # top, then bottom
+        with qtbot.waitSignal(view.point_clicked, timeout=2_000):
+            click(qtbot, view, view.screen_pos(target))
+        grids.append(inspector.traversals.image())
+        original, recon = trained_window.session.point_images(target)
+        middle = grids[-1][:, 2:2 + 32, 2 + 3 * 34:2 + 3 * 34 + 32]  # row 1 (PC1), column 4 of 7: the point itself
+        assert np.array_equal(middle, recon)
+    assert grids[0].shape == (3, 10 * 34 + 2, 7 * 34 + 2)  # 10 directions x 7 steps of 32 px images
+    assert not np.array_equal(grids[0], grids[1])  # another point, other strips
+    assert inspector.traversal_names.text().count("z") >= 8 and "PC1" in inspector.traversal_names.text()
