@@ -61,6 +61,14 @@ def traversal(z: np.ndarray, directions: Directions, steps: int = 7, span: float
     return (np.asarray(z, np.float32)[None, None, :] + offsets).reshape(-1, len(z)).astype(np.float32)
 
 
+def attribute_walk(z: np.ndarray, source: np.ndarray, target: np.ndarray, strength: float = 1.0,
+                   steps: int = 8) -> np.ndarray:
+    """Latents [steps, D]: z moved along the attribute vector `target - source` (two mean latents, for
+    example of two classes: latent-space cartography), from 0 to `strength` times it."""
+    t = np.linspace(0.0, strength, steps)[:, None]
+    return (np.asarray(z, np.float32) + t * (np.asarray(target) - np.asarray(source))).astype(np.float32)
+
+
 def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     """bool [N]: which points [N, 2] lie inside the closed polygon [M, 2] (even-odd rule, vectorised
     over the points; a lasso of a few hundred vertices tests 60,000 points in tens of ms)."""

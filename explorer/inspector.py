@@ -1,15 +1,16 @@
 """Inspector: the latent map's side panel. Tab "Point": original and reconstruction of a clicked point
 (or the image decoded at an empty spot), its nearest neighbours in latent space, and an interpolation
 strip. Tab "Traversals": the clicked point walked -3 to +3 sigma along PC1, PC2 and the 8 highest-KL
-latent dimensions, a row each. Tab "Selection": a lasso or rectangle selection as an image grid, its counts per class and
+latent dimensions, a row each, and moved along an attribute vector (class or selection A's mean
+latent to B's) as a strip of 8. Tab "Selection": a lasso or rectangle selection as an image grid, its counts per class and
 its decoded mean latent, with export. Images are pixel-exact; strips show at least 64 px per image.
 """
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from explorer.image_view import ImageView
@@ -21,6 +22,7 @@ class Inspector(QWidget):
     mode_changed = Signal(str)  # "linear" or "spherical"
     export_selection_requested = Signal()
     traversals_shown = Signal()  # the Traversals tab became the current one (they are decoded on demand)
+    attribute_changed = Signal()  # the attribute vector's source, target or strength changed
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -73,10 +75,24 @@ class Inspector(QWidget):
         self.traversal_names = QLabel("Click a point: its traversals appear here.")
         self.traversal_names.setWordWrap(True)
         self.traversals = ImageView("", min_side=STRIP_PX)
+        self.attribute_from, self.attribute_to = QComboBox(), QComboBox()
+        self.strength = QSlider(Qt.Horizontal, minimum=1, maximum=6, value=2)  # half steps: 0.5 ... 3.0
+        self.strength_label = QLabel("")
+        for w in (self.attribute_from, self.attribute_to):
+            w.currentIndexChanged.connect(self.attribute_changed)
+        self.strength.valueChanged.connect(self._on_strength)
+        self.attribute = ImageView("pick a point and two classes (or your selection)", min_side=STRIP_PX)
         walks = QWidget()
         layout = QVBoxLayout(walks)
         layout.addWidget(self.traversal_names)
-        layout.addWidget(self.traversals, 1)
+        layout.addWidget(self.traversals, 4)
+        row = QHBoxLayout()
+        for w in (QLabel("Attribute vector from"), self.attribute_from, QLabel("to"), self.attribute_to,
+                  self.strength, self.strength_label):
+            row.addWidget(w)
+        layout.addLayout(row)
+        layout.addWidget(self.attribute, 1)
+        self._on_strength(self.strength.value())
 
         self.tabs = QTabWidget()
         self.tabs.addTab(point, "Point")
@@ -102,6 +118,27 @@ class Inspector(QWidget):
         """A strip of the k nearest images and, below it, each one's class and latent distance."""
         self.neighbours.set_image(strip, f"{len(names)} nearest" if strip is not None else "")
         self.neighbour_text.setText(" · ".join(f"{n} {d:.2f}" for n, d in zip(names, distances)))
+
+    def set_attribute_sources(self, names: list[str]) -> None:
+        """What an attribute vector can start and end at: class names, and "selection" when there is one."""
+        for box, default in ((self.attribute_from, 0), (self.attribute_to, 1)):
+            current = box.currentText()
+            box.blockSignals(True)
+            box.clear()
+            box.addItems(names)
+            box.setCurrentIndex(names.index(current) if current in names else min(default, len(names) - 1))
+            box.blockSignals(False)
+
+    def attribute_choice(self) -> tuple[str, str, float]:
+        """(from, to, strength): the strip goes from 0 to `strength` times the vector from -> to."""
+        return self.attribute_from.currentText(), self.attribute_to.currentText(), self.strength.value() / 2
+
+    def show_attribute(self, strip: np.ndarray | None, text: str = "") -> None:
+        self.attribute.set_image(strip, text)
+
+    def _on_strength(self, value: int) -> None:
+        self.strength_label.setText(f"× {value / 2:g}")
+        self.attribute_changed.emit()
 
     def showing_traversals(self) -> bool:
         return self.tabs.currentIndex() == 1
@@ -134,14 +171,14 @@ class Inspector(QWidget):
     def clear(self) -> None:
         self.title.setText("Click the map")
         for view in (self.original, self.reconstruction, self.strip, self.neighbours, self.selection_grid,
-                     self.selection_mean, self.traversals):
+                     self.selection_mean, self.traversals, self.attribute):
             view.set_image(None)
         self.neighbour_text.setText("")
         self.export_button.setEnabled(False)
 
     def current_image(self) -> np.ndarray | None:
         """The image an 'Export image' should write: of the tab shown, the main picture first."""
-        views = [(self.reconstruction, self.original, self.neighbours, self.strip), (self.traversals,),
+        views = [(self.reconstruction, self.original, self.neighbours, self.strip), (self.traversals, self.attribute),
                  (self.selection_grid, self.selection_mean)][self.tabs.currentIndex()]
         for view in views:
             if view.image() is not None:

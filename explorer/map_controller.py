@@ -32,6 +32,7 @@ class MapController(QObject):
         view.frame_selected.connect(self.show_frame)
         view.selection_made.connect(self._on_selection)
         inspector.traversals_shown.connect(self._show_traversals)
+        inspector.attribute_changed.connect(self._show_attribute)
         self._picked: int | None = None  # the point last clicked (index into the map shown)
         session.map_changed.connect(self._on_map_changed)
         session.frame_added.connect(self._on_frame_added)
@@ -133,6 +134,7 @@ class MapController(QObject):
         m, shown = self.session.map, self._shown
         if not (m is not None and m.same_points(shown)):
             self._picked = None
+        self._update_attribute_sources()
         self._shown = m
         if m is None:
             self.view.clear()
@@ -168,10 +170,36 @@ class MapController(QObject):
             return
         names, images = self.session.traversals(self._picked)
         self.inspector.show_traversals(image_grid(images, nrow=len(images) // len(names)), names)
+        self._show_attribute()
+
+    def _show_attribute(self) -> None:
+        """The picked point moved along the vector between two classes' (or the selection's) mean latents."""
+        from core.latent import image_grid
+
+        if self._picked is None or self.session.map is None or not self.inspector.showing_traversals():
+            return
+        source, target, strength = self.inspector.attribute_choice()
+        if not source or not target:
+            return
+        images = self.session.attribute_walk(self._picked, self._members(source), self._members(target), strength)
+        self.inspector.show_attribute(image_grid(images, nrow=len(images)), f"{source} → {target}, 0 … {strength:g}×")
+
+    def _update_attribute_sources(self) -> None:
+        names = list(self.session.classes) + (["selection"] if self.view.selection is not None else [])
+        self.inspector.set_attribute_sources(names)
+
+    def _members(self, name: str):
+        """Map points of a class name, or of the current selection."""
+        import numpy as np
+
+        if name == "selection" and self.view.selection is not None:
+            return self.view.selection
+        return np.flatnonzero(self.session.map.labels == self.session.classes.index(name))
 
     def _on_selection(self, indices) -> None:
         from core.latent import image_grid
 
+        self._update_attribute_sources()
         if not len(indices):
             self.inspector.show_selection(0, "", None, None)
             return

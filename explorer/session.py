@@ -220,6 +220,15 @@ class Session(QObject):
         directions = self._directions[1]
         return directions.names, self.decode(traversal(self.point_latent(index), directions, steps))
 
+    def attribute_walk(self, index: int, source: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
+        """8 images uint8: map point `index` moved from 0 to `strength` times the vector from the mean
+        latent of the points `source` to that of the points `target`."""
+        from core.selection import attribute_walk
+
+        mu = self.map_latents()
+        return self.decode(attribute_walk(self.point_latent(index), mu[source].mean(axis=0), mu[target].mean(axis=0),
+                                          strength))
+
     def selection_summary(self, indices: np.ndarray) -> tuple[str, np.ndarray | None]:
         """(counts per class, largest first, as text; the decoded mean latent [C, H, W]) of map points."""
         counts = np.bincount(self.map.labels[indices], minlength=len(self.classes))

@@ -495,3 +495,32 @@ def test_traversal_strips_follow_the_picked_point(trained_window, qtbot):
     assert grids[0].shape == (3, 10 * 34 + 2, 7 * 34 + 2)  # 10 directions x 7 steps of 32 px images
     assert not np.array_equal(grids[0], grids[1])  # another point, other strips
     assert inspector.traversal_names.text().count("z") >= 8 and "PC1" in inspector.traversal_names.text()
+
+
+def _choose(qtbot, combo, text: str) -> None:
+    """Pick an entry of a combo box as a user can: focus it and type the entry's name."""
+    combo.setFocus()
+    qtbot.keyClicks(combo, text)
+    assert combo.currentText() == text
+
+
+def test_an_attribute_vector_between_two_classes_moves_the_picked_point(trained_window, qtbot):
+    from core.latent import decode
+
+    view, inspector, session = trained_window.map_view, trained_window.inspector, trained_window.session
+    bar = inspector.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(1).center())
+    target = int(np.argmax(view.coords[:, 1]))
+    with qtbot.waitSignal(view.point_clicked, timeout=2_000):
+        click(qtbot, view, view.screen_pos(target))
+    a, b = session.classes[2], session.classes[5]
+    _choose(qtbot, inspector.attribute_from, a)
+    _choose(qtbot, inspector.attribute_to, b)
+    assert inspector.attribute_choice() == (a, b, 1.0)
+    strip = inspector.attribute.image()  # 8 images of 32 px in a row
+    assert strip.shape == (3, 34 + 2, 8 * 34 + 2)
+    mu, labels = session.map.latent_map.mu, session.map.labels
+    vector = mu[labels == 5].mean(axis=0) - mu[labels == 2].mean(axis=0)
+    end = decode(session.model, (mu[target] + vector)[None])[0]
+    assert np.array_equal(strip[:, 2:34, 2:34], session.point_images(target)[1])  # starts at the point itself
+    assert np.array_equal(strip[:, 2:34, 2 + 7 * 34:2 + 7 * 34 + 32], end)  # ends one whole vector further
