@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.style import class_colors
+from explorer.thumbnails import ThumbnailLayer
 
 PICK_RADIUS_PX = 6.0
 MOVE_MS = 300  # how long points take to move to a new frame
@@ -34,6 +35,7 @@ HIDDEN_GREY = QColor(200, 200, 200, 90)
 DENSITY_MAP_POINTS = 200_000  # maps up to this size are always drawn as points (60,000 for CIFAR-10 "all")
 DENSITY_VIEW_POINTS = 50_000  # above it, more points than this in view draw as a density image
 DENSITY_BINS = 512  # bins of the density image along its longer side
+THUMBNAIL_POINTS = 2000  # with this many points in view or fewer, each is drawn as its image
 
 
 def density_image(coords: np.ndarray, labels: np.ndarray, colors: list[QColor], bins: int = DENSITY_BINS):
@@ -113,6 +115,7 @@ class LatentMapView(QWidget):
         self._animation = QVariantAnimation(self, duration=MOVE_MS, startValue=0.0, endValue=1.0)
         self._animation.valueChanged.connect(self._on_animation_step)
         self._animation.finished.connect(self._rebuild_picker)
+        self._animation.finished.connect(self._refresh_thumbnails)
         self._move_from = self._move_to = self.coords
         self.selection: np.ndarray | None = None  # selected point indices; the others draw grey
         self._drag: list[tuple[float, float]] | None = None  # the lasso or rectangle being dragged (data units)
@@ -122,6 +125,11 @@ class LatentMapView(QWidget):
         self.plot.getPlotItem().setMenuEnabled(False)
         self.points = pg.ScatterPlotItem(size=5, pen=None)
         self.plot.addItem(self.points)
+        self.thumbnails = ThumbnailLayer()  # the points' images, when few are in view
+        self.thumbnails.setZValue(3)
+        self.plot.addItem(self.thumbnails)
+        self._images: tuple | None = None  # (images of the split [M, C, H, W], indices of the points or None)
+        self._thumb_set: np.ndarray | None = None  # the points whose images are drawn
         self.density = pg.ImageItem()  # level of detail for very large maps (see density_image)
         self.density.setVisible(False)
         self.plot.addItem(self.density)
@@ -170,6 +178,10 @@ class LatentMapView(QWidget):
         self.opacity = QSlider(Qt.Horizontal, minimum=10, maximum=100, value=80)
         self.grey_box = QCheckBox("hidden classes in grey")
         self.centroid_box = QCheckBox("class centroids (1σ)")
+        self.images_box = QCheckBox("images")
+        self.images_box.setChecked(True)
+        self.images_box.setToolTip(f"Draw each point as its image when {THUMBNAIL_POINTS:,} or fewer are in view (zoom in)")
+        self.images_box.toggled.connect(self._refresh_thumbnails)
         for w in (self.size_box, self.opacity):
             w.valueChanged.connect(self._restyle)
         self.grey_box.toggled.connect(self._restyle)
@@ -188,7 +200,7 @@ class LatentMapView(QWidget):
         top.addWidget(self.cancel_button)
         style = QHBoxLayout()
         for w in (QLabel("Drag:"), self.drag_box, QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity,
-                  self.grey_box, self.centroid_box):
+                  self.grey_box, self.centroid_box, self.images_box):
             style.addWidget(w)
         style.addStretch(1)
         self.timeline_row = QWidget()
@@ -246,6 +258,7 @@ class LatentMapView(QWidget):
         """The same points at new positions (a new frame): they move there in MOVE_MS."""
         self._animation.stop()
         self._move_from, self._move_to = self.coords.copy(), np.asarray(coords, np.float32)
+        self.thumbnails.clear()  # back when the points have arrived
         self._set_axes(explained)
         self.info.setText(caption)
         self.selected_item.setData([], [])
@@ -281,6 +294,46 @@ class LatentMapView(QWidget):
     def visible_indices(self) -> np.ndarray:
         """Indices of the points of the classes shown (the ones that can be picked)."""
         return np.flatnonzero(np.isin(self.labels, self._shown_classes()))
+
+    def set_images(self, images: np.ndarray | None, indices: np.ndarray | None = None) -> None:
+        """The images of the map's points: `images` of the whole split and the points' `indices` into it
+        (None: point i is image i). Drawn at the points when few are in view."""
+        self._images = None if images is None else (images, indices)
+        self._refresh_thumbnails()
+
+    def thumbnail_count(self) -> int:
+        """Points drawn as their image now."""
+        return self.thumbnails.count()
+
+    def _refresh_thumbnails(self, *_) -> None:
+        self._thumb_set = None
+        self._update_thumbnails()
+
+    def _update_thumbnails(self) -> None:
+        """Images for the points in view when there are THUMBNAIL_POINTS or fewer (and not moving)."""
+        picker = self._picker
+        if (not self.images_box.isChecked() or self._images is None or picker is None or not len(picker)
+                or self._animation.state() == QVariantAnimation.Running):
+            self.thumbnails.clear()
+            self._thumb_set = None
+            return
+        x0, x1, y0, y1 = self._view_rect()
+        lo, hi = np.searchsorted(picker.x, x0, side="left"), np.searchsorted(picker.x, x1, side="right")
+        band = picker.index[lo:hi][(picker.y[lo:hi] >= y0) & (picker.y[lo:hi] <= y1)]
+        if not 0 < len(band) <= THUMBNAIL_POINTS:
+            self.thumbnails.clear()
+            self._thumb_set = None
+            return
+        band = np.sort(band)
+        if self._thumb_set is not None and np.array_equal(band, self._thumb_set):
+            return  # the same images: they scale with the zoom on their own
+        vb = self.plot.plotItem.vb
+        width, height = max(vb.width(), 1.0), max(vb.height(), 1.0)
+        side_px = float(np.clip(0.8 * np.sqrt(width * height / len(band)), 16, 64))
+        images, indices = self._images
+        self.thumbnails.set_points(self.coords[band], images[band if indices is None else indices[band]],
+                                   side_px * (x1 - x0) / width)
+        self._thumb_set = band
 
     def mark_neighbours(self, indices: np.ndarray) -> None:
         """Ring these points (a clicked point's nearest neighbours in latent space)."""
@@ -336,6 +389,7 @@ class LatentMapView(QWidget):
         self._rebuild_picker()
         self._redraw_points(self.coords)
         self._redraw_centroids()
+        self._refresh_thumbnails()
 
     def _view_rect(self, margin: float = 0.0) -> tuple[float, float, float, float]:
         (x0, x1), (y0, y1) = self.plot.plotItem.vb.viewRange()
@@ -372,6 +426,7 @@ class LatentMapView(QWidget):
         self._draw_points(coords, self.order[near[self.order]])
 
     def _on_range_changed(self, *_) -> None:
+        self._update_thumbnails()
         if len(self.coords) <= DENSITY_MAP_POINTS or self._animation.state() == QVariantAnimation.Running:
             return
         x0, x1, y0, y1 = self._view_rect()

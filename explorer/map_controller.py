@@ -144,6 +144,8 @@ class MapController(QObject):
             self.view.move_to(m.coords, m.explained, self._caption(m))
         else:
             self.view.set_data(m.coords, m.labels, self.session.classes, m.explained, self._caption(m))
+            ds = self.session.dataset
+            self.view.set_images(ds.split(m.split).images if ds is not None else None, m.indices)
         self._update_timeline()
         self.map_ready.emit()
 

@@ -524,3 +524,37 @@ def test_an_attribute_vector_between_two_classes_moves_the_picked_point(trained_
     end = decode(session.model, (mu[target] + vector)[None])[0]
     assert np.array_equal(strip[:, 2:34, 2:34], session.point_images(target)[1])  # starts at the point itself
     assert np.array_equal(strip[:, 2:34, 2 + 7 * 34:2 + 7 * 34 + 32], end)  # ends one whole vector further
+
+
+def test_images_replace_points_below_the_threshold_and_go_above_it(qtbot):
+    from explorer.latent_map import THUMBNAIL_POINTS, LatentMapView
+
+    view = LatentMapView()
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    rng = np.random.default_rng(0)
+    n = 3 * THUMBNAIL_POINTS
+    coords = rng.uniform(-10, 10, (n, 2)).astype(np.float32)
+    images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+    view.set_data(coords, rng.integers(0, 10, n), [f"c{k}" for k in range(10)], np.array([0.1, 0.1]))
+    view.set_images(images)
+    assert view.thumbnail_count() == 0  # 6,000 in view: points
+    vb = view.plot.plotItem.vb
+    vb.setRange(xRange=(-3, 3), yRange=(-3, 3), padding=0)  # about 540 in view
+    x, y = coords[:, 0], coords[:, 1]
+    in_view = np.count_nonzero((x >= -3) & (x <= 3) & (y >= -3) & (y <= 3))
+    assert 0 < in_view <= THUMBNAIL_POINTS and view.thumbnail_count() == in_view
+
+    def colours() -> int:
+        shot = view.plot.grab().toImage()
+        return len({shot.pixel(px, py) for px in range(0, shot.width(), 5) for py in range(0, shot.height(), 5)})
+
+    with_images = colours()
+    qtbot.mouseClick(view.images_box, Qt.LeftButton)  # the toggle turns them off
+    assert view.thumbnail_count() == 0
+    assert with_images > 3 * colours()  # random images drawn: far more colours than the points' class colours
+    qtbot.mouseClick(view.images_box, Qt.LeftButton)
+    assert view.thumbnail_count() == in_view
+    vb.setRange(xRange=(-10, 10), yRange=(-10, 10), padding=0)  # zoomed out again: above the threshold
+    assert view.thumbnail_count() == 0
