@@ -98,7 +98,8 @@ class Inspector(QWidget):
         self.tabs.addTab(point, "Point")
         self.tabs.addTab(walks, "Traversals")
         self.tabs.addTab(selection, "Selection")
-        self.tabs.currentChanged.connect(lambda i: i == 1 and self.traversals_shown.emit())
+        # queued, so a window being destroyed (which removes its tabs) never calls back into this panel
+        self.tabs.currentChanged.connect(self._on_tab_changed, Qt.QueuedConnection)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.tabs)
@@ -139,6 +140,10 @@ class Inspector(QWidget):
     def _on_strength(self, value: int) -> None:
         self.strength_label.setText(f"× {value / 2:g}")
         self.attribute_changed.emit()
+
+    def _on_tab_changed(self, index: int) -> None:
+        if index == 1:
+            self.traversals_shown.emit()
 
     def showing_traversals(self) -> bool:
         return self.tabs.currentIndex() == 1

@@ -65,8 +65,7 @@ def ellipse(center: np.ndarray, cov: np.ndarray, n: int = 60) -> np.ndarray:
 
 
 def _while_alive(widget: QWidget, method):
-    """A slot calling `method(widget)` only while the widget is alive: the ViewBox emits range changes
-    while the window is being destroyed, and a bound method of a half-destroyed widget crashed Qt."""
+    """A slot calling `method(widget)` only while the widget is alive (held weakly, checked with shiboken)."""
     import weakref
 
     from shiboken6 import isValid
@@ -80,18 +79,22 @@ def _while_alive(widget: QWidget, method):
     return slot
 
 
-class _SelectingViewBox(pg.ViewBox):
-    """A ViewBox whose left drags go to `on_drag(event) -> handled` first (rectangle and lasso select)."""
+def _select_on_drag(vb: pg.ViewBox, on_drag) -> None:
+    """Left drags on `vb` go to `on_drag(event) -> handled` first (rectangle and lasso select), then to
+    panning. pyqtgraph dispatches drags in Python, so an instance attribute overrides the method. Both
+    are held weakly: a ViewBox subclass holding the map view made Qt crash while windows were destroyed."""
+    import weakref
 
-    def __init__(self, on_drag) -> None:
-        super().__init__()
-        self._on_drag = on_drag
+    box, handler = weakref.ref(vb), weakref.WeakMethod(on_drag)
 
-    def mouseDragEvent(self, ev, axis=None) -> None:
-        if axis is None and ev.button() == Qt.LeftButton and self._on_drag(ev):
+    def drag(ev, axis=None) -> None:
+        select, target = handler(), box()
+        if axis is None and ev.button() == Qt.LeftButton and select is not None and select(ev):
             ev.accept()
-            return
-        super().mouseDragEvent(ev, axis)
+        elif target is not None:
+            pg.ViewBox.mouseDragEvent(target, ev, axis)
+
+    vb.mouseDragEvent = drag
 
 
 class LatentMapView(QWidget):
@@ -120,7 +123,8 @@ class LatentMapView(QWidget):
         self.selection: np.ndarray | None = None  # selected point indices; the others draw grey
         self._drag: list[tuple[float, float]] | None = None  # the lasso or rectangle being dragged (data units)
 
-        self.plot = pg.PlotWidget(background="w", viewBox=_SelectingViewBox(self._on_select_drag))
+        self.plot = pg.PlotWidget(background="w")
+        _select_on_drag(self.plot.plotItem.vb, self._on_select_drag)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().setMenuEnabled(False)
         self.points = pg.ScatterPlotItem(size=5, pen=None)
@@ -246,6 +250,7 @@ class LatentMapView(QWidget):
         self._set_axes(explained)
         self.info.setText(caption)
         self.selected, self.selection = None, None
+        self._images = None  # the images of the old points; set_images gives the new ones
         for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item):
             item.setData([], [])
         self.hover_text.setVisible(False)

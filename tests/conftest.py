@@ -142,6 +142,9 @@ def close_window(win, qtbot, timeout_ms: int = 60_000) -> None:
     win.close()
     qtbot.waitUntil(lambda: win.closed, timeout=timeout_ms)
     win.deleteLater()
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # gone now, not during the next test
 
 
 @pytest.fixture
