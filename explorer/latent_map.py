@@ -254,10 +254,10 @@ class LatentMapView(QWidget):
         for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item):
             item.setData([], [])
         self.hover_text.setVisible(False)
-        if len(self.coords):  # the points' own bounds (a very large map draws only part of them)
-            (x0, y0), (x1, y1) = self.coords.min(axis=0).tolist(), self.coords.max(axis=0).tolist()
-            self.plot.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02, update=False)
         self._restyle()
+        if len(self.coords):  # the points' own bounds (a very large map draws only part of them); applied
+            (x0, y0), (x1, y1) = self.coords.min(axis=0).tolist(), self.coords.max(axis=0).tolist()
+            self.plot.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)  # now: LOD follows
 
     def move_to(self, coords: np.ndarray, explained: np.ndarray, caption: str = "") -> None:
         """The same points at new positions (a new frame): they move there in MOVE_MS."""
