@@ -18,7 +18,7 @@ def test_start_pause_resume_stop(window, qtbot):
     assert panel.progress.value() > 0 and "img/s" in panel.progress_label.text()
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     qtbot.waitUntil(lambda: window.loss_plot.redraws > 0, timeout=5_000)  # the timer drew the curves
-    assert window.loss_plot.point_count() > 0 and len(window.loss_plot.curves["loss"].xData) > 0
+    assert window.loss_plot.point_count() > 0
 
     qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.training.worker.control.waiting, timeout=5_000)  # the trainer sits idle
@@ -61,8 +61,8 @@ def test_resume_training_button_continues_and_progress_bar_agrees_with_label(tra
 
 def test_loss_falls_and_preview_appears(trained_window):
     plot = trained_window.loss_plot
-    loss = plot.values("loss")
-    assert loss[-5:].mean() < loss[:5].mean()
+    loss = plot.values("loss")  # a report every 0.1 s or 20 steps: a few points for these 40 quick steps
+    assert len(loss) >= 2 and loss[-1] < loss[0]
     assert len(plot.test_points.getData()[0]) == 1  # the test point at the end of the run
     preview = trained_window.preview.image()
     assert preview is not None and preview.shape[0] == 3  # originals above reconstructions
