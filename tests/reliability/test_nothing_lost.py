@@ -6,6 +6,7 @@ import sys
 import time
 
 import pytest
+import shiboken6
 import torch
 from PySide6.QtCore import Qt
 
@@ -71,20 +72,17 @@ def _running_threads(window):
     return [t.thread for t in window.runner.tasks] + ([window.training.thread] if window.training.thread else [])
 
 
-def _watch_threads(window) -> tuple[int, list]:
-    """(number of running threads, a list that gets one entry as each of them finishes)."""
-    threads, ended = _running_threads(window), []
-    for t in threads:
-        t.finished.connect(lambda: ended.append(1))
-    return len(threads), ended
+def _still_running(threads) -> list:
+    """The threads not yet finished; a thread Qt has already deleted had finished first."""
+    return [t for t in threads if shiboken6.isValid(t) and not t.isFinished()]
 
 
 def _close_and_check(window, qtbot, phase):
-    n, ended = _watch_threads(window)
-    assert n, f"nothing was running during {phase}"
+    threads = _running_threads(window)
+    assert _still_running(threads), f"nothing was running during {phase}"
     window.close()
     qtbot.waitUntil(lambda: window.closed, timeout=10_000)
-    assert len(ended) == n, f"threads still running after closing during {phase}"
+    assert not _still_running(threads), f"threads still running after closing during {phase}"
 
 
 PHASES = ["dataset", "download", "checkpoint", "encoding", "training", "paused"]
@@ -142,11 +140,12 @@ def test_closing_during_start_up_imports_waits_for_them(qtbot, tmp_path, monkeyp
     window.messages.interactive = False
     window.show()
     window.start_loading()
-    n, ended = _watch_threads(window)
+    threads = _running_threads(window)
     window.close()
     assert not window.closed and "waiting" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: window.closed, timeout=10_000)
-    assert len(ended) == n == 1 and window.session.dataset is None  # nothing new started
+    assert len(threads) == 1 and not _still_running(threads)
+    assert window.session.dataset is None  # nothing new started
     window.deleteLater()
 
 
