@@ -118,7 +118,8 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     _dataset_args(e)
     e.add_argument("--split", choices=SPLITS, default="test", help="all: the training then the test images")
     e.add_argument("--projection", choices=PROJECTIONS, default="pca",
-                   help="pca (exact inverse) or tsne (openTSNE; about 80 s for 10,000 points on 2 cores)")
+                   help="pca (exact inverse), tsne (openTSNE; about 80 s for 10,000 points on 2 cores) or umap "
+                        "(umap-learn; its first use in a process compiles for about 20 s)")
     e.add_argument("--timeline", type=Path, metavar="OUT.npz",
                    help="also write the checkpoint's live-map frames (steps, coordinates, bases, indices)")
     e.add_argument("--projector", type=Path, metavar="DIR", help="also write TensorBoard Projector files there")
@@ -237,12 +238,13 @@ def cmd_encode(args) -> None:
     data = _load_data(args, ckpt.model_config)
     split = data.split(args.split)
     mu = encode(ckpt.build_model(), split.images)
-    if args.projection == "tsne":
-        from core.projection import tsne
+    if args.projection != "pca":
+        from core.projection import PROJECTORS
 
-        tmap = tsne(mu)
-        save_latents(args.out, mu, split.labels, data.classes, tmap.coords, None, "tsne")
-        print(f"encoded {len(mu)} {args.split} images; {tmap.settings}; wrote {args.out}")
+        project, _ = PROJECTORS[args.projection]
+        emap = project(mu)
+        save_latents(args.out, mu, split.labels, data.classes, emap.coords, None, args.projection)
+        print(f"encoded {len(mu)} {args.split} images; {emap.settings}; wrote {args.out}")
     else:
         lmap = LatentMap.fit(mu)
         save_latents(args.out, mu, split.labels, data.classes, lmap.coords, lmap.explained)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 
 LOSS_MODES = ("elbo", "calibrated", "sum", "mean")
 LR_SCHEDULES = ("constant", "cosine")
-PROJECTIONS = ("pca", "tsne")  # 2D maps of the latents: core.latent.LatentMap, core.projection.tsne
+PROJECTIONS = ("pca", "tsne", "umap")  # 2D maps of the latents: core.latent.LatentMap, core.projection.PROJECTORS
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 

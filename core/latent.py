@@ -252,7 +252,7 @@ def save_latents(path, mu: np.ndarray, labels: np.ndarray, classes: list[str], c
                  explained: np.ndarray | None, projection: str = "pca") -> None:
     """Write latents as .npz (all arrays) or .csv (label, class, x, y, mu_0..). OSError -> ValueError.
 
-    The map coordinates are named by the projection: pca / pc1, pc2, or tsne / tsne1, tsne2."""
+    The map coordinates are named by the projection: pca / pc1, pc2, tsne / tsne1, tsne2 or umap / umap1, umap2."""
     from pathlib import Path
 
     path = Path(path)

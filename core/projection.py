@@ -1,10 +1,11 @@
-"""Non-linear 2D maps of latent means: t-SNE (openTSNE), with an honest inverse estimate.
+"""Non-linear 2D maps of latent means: t-SNE (openTSNE) and UMAP (umap-learn), with an honest inverse estimate.
 
-PCA (core.latent.LatentMap) inverts exactly; t-SNE does not, so decoding an empty spot uses the
-distance-weighted mean of the latents of the nearest map points, and the interface says so.
+PCA (core.latent.LatentMap) inverts exactly; t-SNE and UMAP do not, so decoding an empty spot uses
+the distance-weighted mean of the latents of the nearest map points, and the interface says so.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -14,6 +15,8 @@ from sklearn.decomposition import PCA
 
 TSNE_PCA_DIMS = 50  # reduce first, as openTSNE and scikit-learn recommend
 TSNE_ITERATIONS = (250, 500)  # early exaggeration, then the main phase (openTSNE's defaults)
+TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+UMAP_EPOCHS = 200  # umap-learn's own choice above 10,000 points; fixed so that progress has a total
 
 
 @dataclass
@@ -25,6 +28,11 @@ class EmbeddedMap:
     settings: str  # how it was made, for the interface
     neighbours: int = 10
     explained: np.ndarray | None = None  # no "variance explained" for a non-linear map
+    name: str = "tsne"  # a key of PROJECTORS
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.name]
 
     def to_latent(self, xy: np.ndarray) -> np.ndarray:
         """An estimate: the inverse-distance-weighted mean latent of the nearest map points [N, D]."""
@@ -58,4 +66,41 @@ def tsne(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = No
     if progress is not None and progress(total, total) is False:
         raise InterruptedError("t-SNE cancelled")
     settings = f"t-SNE (openTSNE, perplexity {perplexity:g}, PCA to {x.shape[1]} dims first, seed {seed})"
-    return EmbeddedMap(mu, np.asarray(embedding, np.float32), settings)
+    return EmbeddedMap(mu, np.asarray(embedding, np.float32), settings, name="tsne")
+
+
+class _EpochReport:
+    """A file for umap-learn's tqdm bar (format "n/total"): reports each epoch, and stops UMAP when told to."""
+
+    def __init__(self, progress: Callable[[int, int], bool | None]):
+        self.progress = progress
+
+    def write(self, text: str) -> None:
+        match = re.search(r"(\d+)/(\d+)", text)
+        if match and self.progress(int(match[1]), int(match[2])) is False:
+            raise InterruptedError("UMAP cancelled")
+
+    def flush(self) -> None:
+        pass
+
+
+def umap(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = None, n_neighbors: int = 15,
+         min_dist: float = 0.1, seed: int = 0) -> EmbeddedMap:
+    """umap-learn on the latent means. `progress(epoch, UMAP_EPOCHS)` follows the layout; returning False
+    cancels it (InterruptedError). Importing umap-learn and its first call compile numba kernels (a minute
+    or more, once: numba caches them); the neighbour search is not interruptible."""
+    from umap import UMAP
+
+    report = _EpochReport(progress or (lambda done, total: None))
+    n_neighbors = min(n_neighbors, max(2, len(mu) - 1))
+    reducer = UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=UMAP_EPOCHS, random_state=seed,
+                   n_jobs=1, tqdm_kwds={"disable": False, "file": report, "bar_format": "{n}/{total}",
+                                        "mininterval": 0.25})
+    embedding = reducer.fit_transform(mu)
+    if report.progress(UMAP_EPOCHS, UMAP_EPOCHS) is False:
+        raise InterruptedError("UMAP cancelled")
+    settings = f"UMAP (umap-learn, {n_neighbors} neighbours, min_dist {min_dist:g}, seed {seed})"
+    return EmbeddedMap(mu, np.asarray(embedding, np.float32), settings, name="umap")
+
+
+PROJECTORS = {"tsne": (tsne, sum(TSNE_ITERATIONS)), "umap": (umap, UMAP_EPOCHS)}  # name -> (function, progress total)

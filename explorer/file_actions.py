@@ -91,7 +91,8 @@ class FileActions(QObject):
     def export_latents(self, path: str) -> bool:
         from core.latent import save_latents
 
-        m, projection = self.session.map, "pca" if self.session.map.explained is not None else "tsne"
+        m = self.session.map
+        projection = getattr(m.latent_map, "name", "pca")  # a PCA map has no name
         return self._export("Cannot export latents", lambda: save_latents(
             path, self.session.map_latents(), m.labels, self.session.classes, m.coords, m.explained, projection),
             f"wrote {len(m.labels):,} latents to {path}")

@@ -101,7 +101,7 @@ class LatentMapView(QWidget):
     point_clicked = Signal(int)
     empty_clicked = Signal(float, float)
     interpolate_requested = Signal(int, int)
-    encode_requested = Signal(str, str)  # split, projection ("pca" or "tsne")
+    encode_requested = Signal(str, str)  # split, projection ("pca", "tsne" or "umap")
     cancel_requested = Signal()
     frame_selected = Signal(int)
     selection_made = Signal(object)  # int64 [M] point indices (empty: selection cleared)
@@ -162,13 +162,15 @@ class LatentMapView(QWidget):
         self.split_box = QComboBox()
         self.split_box.addItems(["test", "train", "all"])
         self.encode_button = QPushButton("Encode")
-        self.encode_button.setToolTip("Encode the chosen split with the current model and map it to 2D with PCA")
+        self.encode_button.setToolTip("Encode the chosen split with the current model and map it to 2D with the chosen projection")
         self.encode_button.clicked.connect(lambda: self.encode_requested.emit(self.split(), self.projection()))
         self.projection_box = QComboBox()
         self.projection_box.addItem("PCA", "pca")
         self.projection_box.addItem("t-SNE", "tsne")
-        self.projection_box.setToolTip("PCA: linear, every spot decodes exactly. t-SNE (openTSNE): keeps neighbourhoods; "
-                                       "empty spots decode an estimate. Each map is cached per model and split.")
+        self.projection_box.addItem("UMAP", "umap")
+        self.projection_box.setToolTip("PCA: linear, every spot decodes exactly. t-SNE (openTSNE) and UMAP (umap-learn): "
+                                       "keep neighbourhoods; empty spots decode an estimate. UMAP's first use compiles "
+                                       "for about 20 s. Each map is cached per model and split.")
         self.drag_box = QComboBox()
         self.drag_box.addItems(["pan", "rectangle", "lasso"])
         self.drag_box.setToolTip("What a left drag on the map does: pan the view, or select the points inside a "
@@ -233,9 +235,9 @@ class LatentMapView(QWidget):
 
     # ------------------------------------------------------------ data
 
-    def set_data(self, coords: np.ndarray, labels: np.ndarray, classes: list[str], explained: np.ndarray,
-                 caption: str = "") -> None:
-        """A new map: new points (the view zooms to them)."""
+    def set_data(self, coords: np.ndarray, labels: np.ndarray, classes: list[str], explained: np.ndarray | None,
+                 caption: str = "", projection: str = "PCA") -> None:
+        """A new map: new points (the view zooms to them). `projection` names a non-linear map's axes."""
         self._animation.stop()
         self.coords, self.labels, self.classes = np.asarray(coords, np.float32), np.asarray(labels), list(classes)
         self.order = np.random.default_rng(0).permutation(len(self.labels))
@@ -247,7 +249,7 @@ class LatentMapView(QWidget):
             entry.setCheckState(Qt.Checked)
             self.legend.addItem(entry)
         self.legend.blockSignals(False)
-        self._set_axes(explained)
+        self._set_axes(explained, projection)
         self.info.setText(caption)
         self.selected, self.selection = None, None
         self._images = None  # the images of the old points; set_images gives the new ones
@@ -285,7 +287,7 @@ class LatentMapView(QWidget):
         self.timeline_label.setText(text)
 
     def projection(self) -> str:
-        """The projection chosen: "pca" or "tsne"."""
+        """The projection chosen: "pca", "tsne" or "umap"."""
         return self.projection_box.currentData()
 
     def split(self) -> str:
@@ -372,10 +374,10 @@ class LatentMapView(QWidget):
 
     # ------------------------------------------------------------ drawing
 
-    def _set_axes(self, explained: np.ndarray | None) -> None:
+    def _set_axes(self, explained: np.ndarray | None, projection: str = "PCA") -> None:
         if explained is None:  # a non-linear map: its axes have no meaning of their own
-            self.plot.setLabel("bottom", "t-SNE 1")
-            self.plot.setLabel("left", "t-SNE 2")
+            self.plot.setLabel("bottom", f"{projection} 1")
+            self.plot.setLabel("left", f"{projection} 2")
             return
         self.plot.setLabel("bottom", f"PC1 ({100 * explained[0]:.1f}% variance)")
         self.plot.setLabel("left", f"PC2 ({100 * explained[1]:.1f}% variance)")

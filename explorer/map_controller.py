@@ -44,11 +44,11 @@ class MapController(QObject):
         return self.session.background_device(self._device_choice())
 
     def encode(self, split: str | None = None, projection: str | None = None) -> None:
-        """Map a split with the current snapshot: encode it (once), then PCA or t-SNE, in the background.
+        """Map a split with the current snapshot: encode it (once), then PCA, t-SNE or UMAP, in the background.
 
         Maps are cached per model snapshot, split and projection; a cancelled run leaves the map shown."""
         from core.latent import LatentMap, encode, knn_accuracy
-        from core.projection import TSNE_ITERATIONS, tsne
+        from core.projection import PROJECTORS
 
         if self.session.checkpoint is None or self.session.dataset is None:
             return
@@ -59,7 +59,8 @@ class MapController(QObject):
             return
         pca_map = self._cache.get((self.session.generation, split, "pca"))
         ckpt, data, device = self.session.checkpoint, self.session.dataset.split(split), self.encode_device()
-        total = len(data) + (sum(TSNE_ITERATIONS) if projection == "tsne" else 0)
+        project, steps = PROJECTORS.get(projection, (None, 0))
+        total = len(data) + steps
 
         def work(progress: Progress) -> MapData:
             if pca_map is not None:
@@ -67,9 +68,9 @@ class MapController(QObject):
             else:
                 mu = encode(ckpt.build_model().to(device), data.images, progress=lambda d, t: progress(d, total))
                 knn, pixel_knn = knn_accuracy(mu, data.labels), knn_accuracy(data.images, data.labels)
-            if projection == "tsne":
-                tmap = tsne(mu, progress=lambda d, t: progress(len(data) + d, total))
-                return MapData(split, data.labels, tmap.coords, None, knn, tmap, pixel_knn=pixel_knn)
+            if project is not None:
+                emap = project(mu, progress=lambda d, t: progress(len(data) + d, total))
+                return MapData(split, data.labels, emap.coords, None, knn, emap, pixel_knn=pixel_knn)
             lmap = LatentMap.fit(mu)
             return MapData(split, data.labels, lmap.coords, lmap.explained, knn, lmap, pixel_knn=pixel_knn)
 
@@ -143,7 +144,8 @@ class MapController(QObject):
         if m.same_points(shown):
             self.view.move_to(m.coords, m.explained, self._caption(m))
         else:
-            self.view.set_data(m.coords, m.labels, self.session.classes, m.explained, self._caption(m))
+            self.view.set_data(m.coords, m.labels, self.session.classes, m.explained, self._caption(m),
+                               getattr(m.latent_map, "title", "PCA"))
             ds = self.session.dataset
             self.view.set_images(ds.split(m.split).images if ds is not None else None, m.indices)
         self._update_timeline()

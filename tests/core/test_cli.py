@@ -62,6 +62,18 @@ def test_encode_writes_latents(cli_checkpoint, tmp_path, suffix):
         assert lines[1].startswith("label,class,pc1,pc2,mu_0") and len(lines) == 2002
 
 
+@pytest.mark.parametrize(("split", "projection", "rows"), [("all", "tsne", 12_000), ("test", "umap", 2_000)])
+def test_encode_writes_a_nonlinear_map_with_one_row_per_image(cli_checkpoint, tmp_path, split, projection, rows):
+    out, _ = cli_checkpoint
+    dest = tmp_path / "map.npz"
+    r = run_cli("encode", out, "--out", dest, "--split", split, "--projection", projection)
+    assert r.returncode == 0, r.stderr
+    z = np.load(dest)
+    assert z[projection].shape == (rows, 2) and z["mu"].shape == (rows, 8) and z["labels"].shape == (rows,)
+    assert np.isfinite(z[projection]).all() and z[projection].std(axis=0).min() > 0  # spread out, not collapsed
+    assert "pca" not in z and "explained_variance" not in z
+
+
 def test_reference_state_dict_works_in_sample(tmp_path):
     import torch
 

@@ -119,14 +119,16 @@ def test_aligned_frames_do_not_flip_or_spin():
     np.testing.assert_allclose(aligned.explained.sum(), first.explained.sum(), rtol=1e-3)
 
 
-def test_tsne_separates_clusters_and_estimates_empty_spots_from_neighbours():
-    from core.projection import tsne
+@pytest.mark.parametrize("name", ["tsne", "umap"])
+def test_projection_separates_clusters_and_estimates_empty_spots_from_neighbours(name):
+    from core.projection import PROJECTORS
 
+    project, total = PROJECTORS[name]
     rng = np.random.default_rng(0)
     mu = np.concatenate([rng.normal(size=(100, 12)) + 6 * k for k in range(3)]).astype(np.float32)
     seen = []
-    m = tsne(mu, progress=lambda done, total: seen.append((done, total)))
-    assert m.coords.shape == (300, 2) and seen[-1] == (750, 750)
+    m = project(mu, progress=lambda done, total: seen.append((done, total)))
+    assert m.coords.shape == (300, 2) and seen[-1] == (total, total) and len(seen) > 2 and m.name == name
     centres = np.array([m.coords[100 * k:100 * (k + 1)].mean(axis=0) for k in range(3)])
     spread = np.mean([m.coords[100 * k:100 * (k + 1)].std() for k in range(3)])
     assert min(np.linalg.norm(centres[i] - centres[j]) for i in range(3) for j in range(i)) > 2 * spread
@@ -136,7 +138,7 @@ def test_tsne_separates_clusters_and_estimates_empty_spots_from_neighbours():
     assert np.linalg.norm(estimate - mu[nearest].mean(axis=0)) < 0.5 * np.linalg.norm(mu[nearest].std(axis=0))
     assert np.linalg.norm(estimate - mu[:100].mean(axis=0)) < np.linalg.norm(estimate - mu[100:].mean(axis=0))
     with pytest.raises(InterruptedError):
-        tsne(mu, progress=lambda done, total: done < 100)
+        project(mu, progress=lambda done, total: done < total // 3)
 
 
 def test_traversals_walk_three_sigma_each_way_along_pcs_and_high_kl_dims():

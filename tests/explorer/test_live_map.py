@@ -82,3 +82,21 @@ def test_tsne_map_runs_in_the_background_and_cancel_keeps_the_previous_map(train
     choose(qtbot, view.projection_box, 0)
     qtbot.mouseClick(view.encode_button, Qt.LeftButton)
     assert window.session.map is pca_map  # cached for this model and split: back at once
+
+
+def test_umap_map_cancels_mid_layout_and_then_draws_with_its_own_axes(trained_window, qtbot):
+    window, view = trained_window, trained_window.map_view
+    window.tabs.setCurrentIndex(1)
+    pca_map, n = window.session.map, len(window.session.map.labels)
+    choose(qtbot, view.projection_box, 2)
+    assert view.projection() == "umap"
+    qtbot.mouseClick(view.encode_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: view.progress.value() > n, timeout=120_000)  # inside the layout epochs
+    qtbot.mouseClick(view.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.runner.running("encode"), timeout=60_000)
+    assert window.session.map is pca_map and not view.progress.isVisible()
+
+    qtbot.mouseClick(view.encode_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.session.map.explained is None, timeout=180_000)
+    assert view.plot.getPlotItem().getAxis("bottom").labelText == "UMAP 1" and "UMAP (umap-learn" in view.info.text()
+    assert view.point_count() == n and np.isfinite(view.coords).all()
