@@ -215,8 +215,9 @@ def load_cifar10(root: Path, download: bool = False, progress: Progress | None =
 
 # ---------------------------------------------------------------- image folder
 
-def _load_image(path: Path, img_size: int, in_ch: int) -> np.ndarray:
-    """Centre-crop to a square, resize to img_size -> [C, H, W] uint8. Raises on unreadable files."""
+def _load_image(path, img_size: int, in_ch: int) -> np.ndarray:
+    """Centre-crop to a square, resize to img_size -> [C, H, W] uint8. Raises on unreadable files.
+    `path` may also be a binary file object."""
     from PIL import Image
 
     with Image.open(path) as im:
@@ -225,8 +226,23 @@ def _load_image(path: Path, img_size: int, in_ch: int) -> np.ndarray:
         s = min(w, h)
         left, top = (w - s) // 2, (h - s) // 2
         im = im.crop((left, top, left + s, top + s)).resize((img_size, img_size), Image.BILINEAR)
-        arr = np.asarray(im, dtype=np.uint8)
+        arr = np.array(im, dtype=np.uint8)  # a writable copy
     return arr[None] if in_ch == 1 else arr.transpose(2, 0, 1)
+
+
+def load_image(source: str | Path | bytes, img_size: int, in_ch: int, name: str = "") -> np.ndarray:
+    """One image file (a path, or its bytes), prepared as the image-folder loader prepares its images
+    (centre crop, resize, RGB or grayscale) -> uint8 [C, H, W]. Anything else -> DatasetError."""
+    import io
+
+    from PIL import Image
+
+    name = name or str(source if not isinstance(source, bytes) else "the pasted data")
+    try:
+        return _load_image(io.BytesIO(source) if isinstance(source, bytes) else Path(source), img_size, in_ch)
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as e:  # PIL's errors for bad files
+        raise DatasetError(f"{name} is not an image that can be read ({type(e).__name__}: {e}). "
+                           f"Use a PNG, JPEG, BMP or WebP file.") from e
 
 
 def load_image_folder(

@@ -44,6 +44,16 @@ class EmbeddedMap:
         dist, idx = cKDTree(self.coords).query(np.asarray(xy, np.float64).reshape(2))
         return int(idx), float(dist)
 
+    def transform(self, mu: np.ndarray) -> np.ndarray:
+        """Where new latents [N, D] land [N, 2] (an estimate, as a non-linear map has no formula for new
+        points): the inverse-distance-weighted mean position of their nearest latents."""
+        from sklearn.neighbors import NearestNeighbors
+
+        k = min(self.neighbours, len(self.mu))
+        dist, idx = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(self.mu).kneighbors(np.atleast_2d(mu))
+        w = 1.0 / np.maximum(dist, 1e-9)
+        return (np.einsum("nk,nkd->nd", w, self.coords[idx]) / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
 
 def tsne(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = None, perplexity: float = 30.0,
          seed: int = 0, n_jobs: int = -1) -> EmbeddedMap:

@@ -20,12 +20,12 @@ class Neighbours:
     distances: np.ndarray  # [k] Euclidean distances between latent means
 
 
-def latent_neighbours(mu: np.ndarray, index: int, k: int = 8) -> Neighbours:
-    """Exact kNN of point `index` among the latent means `mu` [N, D] (scikit-learn, brute force: one
-    query against 60,000 x 128 takes a few ms)."""
-    k = min(k, len(mu) - 1)
-    search = NearestNeighbors(n_neighbors=k + 1, algorithm="brute").fit(mu)
-    distances, indices = search.kneighbors(mu[index:index + 1])
+def latent_neighbours(mu: np.ndarray, index: int | None, k: int = 8, z: np.ndarray | None = None) -> Neighbours:
+    """Exact kNN of point `index` (or of a latent `z` [D] from elsewhere) among the latent means `mu`
+    [N, D] (scikit-learn, brute force: one query against 60,000 x 128 takes a few ms)."""
+    k = min(k, len(mu) - (index is not None))
+    search = NearestNeighbors(n_neighbors=k + 1 if index is not None else k, algorithm="brute").fit(mu)
+    distances, indices = search.kneighbors(mu[index:index + 1] if index is not None else np.atleast_2d(z))
     keep = indices[0] != index  # itself (or an exact duplicate listed first)
     return Neighbours(indices[0][keep][:k], distances[0][keep][:k])
 

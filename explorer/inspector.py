@@ -153,6 +153,13 @@ class Inspector(QWidget):
         self.traversal_names.setText("Rows, top to bottom (−3σ … +3σ, the point in the middle): " + ", ".join(names))
         self.traversals.set_image(grid, "")
 
+    def show_given(self, name: str, image: np.ndarray, recon: np.ndarray, xy: np.ndarray) -> None:
+        """An image the user brought: as the model sees it, its reconstruction, where it landed."""
+        self.tabs.setCurrentIndex(0)
+        self.title.setText(f"<b>{name}</b> (yours), lands at ({xy[0]:.2f}, {xy[1]:.2f}), marked ★ on the map")
+        self.original.set_image(image, "yours, centre-cropped and resized")
+        self.reconstruction.set_image(recon, "reconstruction")
+
     def show_decoded(self, x: float, y: float, image: np.ndarray, how: str = "PCA inverse") -> None:
         self.tabs.setCurrentIndex(0)
         self.title.setText(f"Decoded at ({x:.2f}, {y:.2f}) ({how})")

@@ -146,7 +146,10 @@ class LatentMapView(QWidget):
         self.marker_item = pg.ScatterPlotItem(size=18, pen=pg.mkPen("k", width=3), brush=None, symbol="+")
         self.neighbour_item = pg.ScatterPlotItem(size=13, pen=pg.mkPen(20, 20, 20, width=2), brush=None, symbol="o")
         self.drag_item = pg.PlotCurveItem(pen=pg.mkPen(20, 20, 20, width=1.5, style=Qt.DashLine))
-        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.drag_item):
+        self.given_item = pg.ScatterPlotItem(size=22, pen=pg.mkPen("k", width=2), brush=pg.mkBrush(255, 215, 0),
+                                             symbol="star")  # an image the user dropped or pasted
+        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.drag_item,
+                     self.given_item):
             item.setZValue(10)
             self.plot.addItem(item)
         self.hover_text = pg.TextItem("", color="k", anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 200))
@@ -253,7 +256,7 @@ class LatentMapView(QWidget):
         self.info.setText(caption)
         self.selected, self.selection = None, None
         self._images = None  # the images of the old points; set_images gives the new ones
-        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item):
+        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.given_item):
             item.setData([], [])
         self.hover_text.setVisible(False)
         self._restyle()
@@ -341,6 +344,14 @@ class LatentMapView(QWidget):
         self.thumbnails.set_points(self.coords[band], images[band if indices is None else indices[band]],
                                    side_px * (x1 - x0) / width)
         self._thumb_set = band
+
+    def mark_given(self, xy: np.ndarray | None) -> None:
+        """Star the spot where an image the user brought lands (None: no star)."""
+        self.given_item.setData(*(([xy[0]], [xy[1]]) if xy is not None else ([], [])))
+
+    def given_position(self) -> tuple[float, float] | None:
+        pts = self.given_item.data
+        return (float(pts[0]["x"]), float(pts[0]["y"])) if len(pts) else None
 
     def mark_neighbours(self, indices: np.ndarray) -> None:
         """Ring these points (a clicked point's nearest neighbours in latent space)."""

@@ -19,6 +19,7 @@ from core.metrics import Outcome
 from explorer.diagnostics import DiagnosticsPanel
 from explorer.file_actions import APP_NAME, FileActions
 from explorer.first_run import FirstRunPanel
+from explorer.image_drop import ImageDrop
 from explorer.image_view import ImageView
 from explorer.inspector import Inspector
 from explorer.latent_map import LatentMapView
@@ -63,7 +64,8 @@ class MainWindow(QMainWindow):
         self.training = TrainingController(self.session, self.messages.error, self.messages.ask,
                                            self.autosave_path, self)
         self.maps = MapController(self.session, self.runner, self.map_view, self.inspector,
-                                  self.train_panel.device, self)
+                                  self.train_panel.device, self.messages.error, self)
+        self.image_drop = ImageDrop(self.map_view.plot.viewport(), self.map_view)
         self.sampling = SamplesController(self.session, self.runner, self.samples, self.train_panel.device, self)
         self.files = FileActions(self, self.session, self.settings, self.messages, self.loader,
                                  self._current_image, self._about_text)
@@ -118,6 +120,7 @@ class MainWindow(QMainWindow):
         training.preview.connect(self._on_preview)
         training.finished.connect(self._on_training_finished)
         self.maps.map_ready.connect(self.map_ready)
+        self.image_drop.given.connect(self.maps.show_given_image)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         self.inspector.export_selection_requested.connect(
             lambda: self.files.export_selection_dialog(self.map_view.selection))

@@ -20,9 +20,9 @@ class MapController(QObject):
     map_ready = Signal()  # a new map is drawn
 
     def __init__(self, session: Session, runner: TaskRunner, view: LatentMapView, inspector: Inspector,
-                 device_choice: Callable[[], str], parent: QObject | None = None):
+                 device_choice: Callable[[], str], report: Callable[[str, str], None], parent: QObject | None = None):
         super().__init__(parent)
-        self.session, self.runner, self.view, self.inspector = session, runner, view, inspector
+        self.session, self.runner, self.view, self.inspector, self.report = session, runner, view, inspector, report
         self._device_choice = device_choice  # the device named in the training form
         view.encode_requested.connect(self.encode)
         view.cancel_requested.connect(self.cancel)
@@ -127,9 +127,11 @@ class MapController(QObject):
         pixels = f", of the raw pixels {100 * m.pixel_knn:.1f}%" if m.pixel_knn is not None else ""
         if m.explained is None:
             return (f"{n}, {m.latent_map.settings}.{knn}{pixels}. Click a point to inspect it; empty space decodes "
-                    f"an estimate (the weighted mean latent of the {m.latent_map.neighbours} nearest points).")
+                    f"an estimate (the weighted mean latent of the {m.latent_map.neighbours} nearest points). "
+                    f"Drop or paste (Ctrl+V) an image to place it.")
         return (f"{n}.{knn}{pixels}; PCA explains {100 * m.explained.sum():.1f}% of the variance. Click a point "
-                f"to inspect it, empty space to decode it, shift-click a second point to interpolate.")
+                f"to inspect it, empty space to decode it, shift-click a second point to interpolate. Drop or "
+                f"paste (Ctrl+V) an image to place it.")
 
     def _on_map_changed(self) -> None:
         m, shown = self.session.map, self._shown
@@ -149,7 +151,43 @@ class MapController(QObject):
             ds = self.session.dataset
             self.view.set_images(ds.split(m.split).images if ds is not None else None, m.indices)
         self._update_timeline()
+        self._place_given(show=False)
         self.map_ready.emit()
+
+    def show_given_image(self, name: str, source) -> None:
+        """An image the user dropped or pasted (a path or bytes): prepared like the image-folder loader,
+        encoded, marked where it lands, and shown with its reconstruction and neighbours."""
+        from core.data import DatasetError, load_image
+
+        ckpt = self.session.checkpoint
+        if ckpt is None or self.session.map is None:
+            self.report("Cannot place an image", "There is no map yet: train or open a model first, then drop it.")
+            return
+        try:
+            image = load_image(source, ckpt.model_config.img_size, ckpt.model_config.in_ch, name)
+        except DatasetError as e:
+            self.report("Not an image", str(e))
+            return
+        self.session.given = (name, image)
+        self._place_given(show=True)
+
+    def _place_given(self, show: bool) -> None:
+        """Mark the given image on the map shown (every new map, projection or frame places it again)."""
+        from core.latent import image_grid
+
+        if self.session.given is None or self.session.map is None or self.session.model is None:
+            self.view.mark_given(None)
+            return
+        z, recon, xy = self.session.place_given()
+        self.view.mark_given(xy)
+        if show:
+            name, image = self.session.given
+            near = self.session.neighbours(None, z=z)
+            m = self.session.map
+            self.inspector.show_given(name, image, recon, xy)
+            self.inspector.show_neighbours(image_grid(self.session.map_images()[near.indices], nrow=4),
+                                           [self.session.classes[m.labels[i]] for i in near.indices], near.distances)
+            self.view.mark_neighbours(near.indices)
 
     def _on_point_clicked(self, index: int) -> None:
         from core.latent import image_grid

@@ -69,6 +69,7 @@ class Session(QObject):
         self.history = History()  # the current model's StepMetrics and EpochMetrics, as numpy columns
         self.live = None  # core.live_map.LiveMap: the frames of the current model's training run
         self._directions = None  # (map, core.selection.Directions): traversal directions of that map
+        self.given: tuple[str, np.ndarray] | None = None  # (name, uint8 [C, H, W]): an image the user brought
 
     @property
     def classes(self) -> list[str]:
@@ -201,11 +202,20 @@ class Session(QObject):
         """(original, reconstruction from its latent mean) of a map point, uint8 [C, H, W]."""
         return self.point_original(index), self.decode(self.point_latent(index)[None])[0]
 
-    def neighbours(self, index: int, k: int = 8):
-        """-> core.selection.Neighbours: the k map points nearest to point `index` in latent space."""
+    def neighbours(self, index: int | None, k: int = 8, z: np.ndarray | None = None):
+        """-> core.selection.Neighbours: the k map points nearest in latent space to point `index`, or to
+        the latent `z` [D] when index is None."""
         from core.selection import latent_neighbours
 
-        return latent_neighbours(self.map_latents(), index, k)
+        return latent_neighbours(self.map_latents(), index, k, z)
+
+    def place_given(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The given image encoded with the current model: (latent mean [D], its reconstruction [C, H, W],
+        where it lands on the current map [2])."""
+        from core.latent import encode
+
+        z = encode(self.model, self.given[1][None])[0]
+        return z, self.decode(z[None])[0], self.map.latent_map.transform(z[None])[0]
 
     def traversals(self, index: int, steps: int = 7) -> tuple[list[str], np.ndarray]:
         """(direction names, images uint8 [K * steps, C, H, W]): a map point walked -3 to +3 sigma along

@@ -1,0 +1,68 @@
+"""Bring your own image: drop an image file on the map, or paste one, and see where it lands."""
+import numpy as np
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from core.latent import encode, save_png
+from explorer.image_view import to_qimage
+
+
+def drop(view, mime: QMimeData) -> None:
+    """Drag `mime` over the middle of the map and let go (the events a window system sends)."""
+    target, pos = view.plot.viewport(), view.plot.viewport().rect().center()
+    enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(target, QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+
+
+def file_mime(path) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    return mime
+
+
+def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_nothing(trained_window, tmp_path):
+    window, view, inspector = trained_window, trained_window.map_view, trained_window.inspector
+    window.tabs.setCurrentIndex(1)
+    m, k = window.session.map, 123
+    image = window.session.map_images()[k]
+    save_png(image, tmp_path / "mine.png")
+    drop(view, file_mime(tmp_path / "mine.png"))
+
+    xy = np.array(view.given_position())
+    expected = m.latent_map.transform(encode(window.session.model, image[None]))[0]
+    np.testing.assert_allclose(xy, expected, atol=1e-4)
+    np.testing.assert_allclose(xy, m.coords[k], atol=1e-3 * np.ptp(m.coords))  # on its own point of the map
+    assert "mine.png" in inspector.title.text() and np.array_equal(inspector.original.image(), image)
+    assert inspector.reconstruction.image() is not None and inspector.neighbours.image() is not None
+    assert inspector.neighbour_text.text().startswith(window.session.classes[m.labels[k]] + " 0.00")  # itself
+
+    (tmp_path / "notes.txt").write_text("not a picture")
+    coords, shown = view.coords.copy(), inspector.original.image()
+    drop(view, file_mime(tmp_path / "notes.txt"))
+    title, message = window.messages.last_error
+    assert title == "Not an image" and "notes.txt" in message and "PNG" in message
+    assert view.given_position() == tuple(xy) and np.array_equal(view.coords, coords)
+    assert inspector.original.image() is shown and window.session.given[0] == "mine.png"
+
+
+def test_a_pasted_image_is_placed_on_every_projection(trained_window, qtbot):
+    window, view = trained_window, trained_window.map_view
+    window.tabs.setCurrentIndex(1)
+    image = window.session.map_images()[7]
+    QGuiApplication.clipboard().setImage(to_qimage(image))
+    view.activateWindow()
+    view.plot.setFocus()
+    qtbot.keyClick(view.plot.viewport(), Qt.Key_V, Qt.ControlModifier)
+    assert window.session.given is not None and window.session.given[0] == "the pasted image"
+    np.testing.assert_array_equal(window.inspector.original.image(), image)
+    first = view.given_position()
+
+    view.split_box.setCurrentIndex(1)  # a new map of the train split: the star moves with it
+    qtbot.mouseClick(view.encode_button, Qt.LeftButton, pos=QPoint(5, 5))
+    qtbot.waitUntil(lambda: window.session.map.split == "train", timeout=60_000)
+    z = encode(window.session.model, image[None])
+    np.testing.assert_allclose(view.given_position(), window.session.map.latent_map.transform(z)[0], atol=1e-4)
+    assert view.given_position() != first
