@@ -2,8 +2,8 @@
 (or the image decoded at an empty spot), its nearest neighbours in latent space, and an interpolation
 strip. Tab "Traversals": the clicked point walked -3 to +3 sigma along PC1, PC2 and the 8 highest-KL
 latent dimensions, a row each, and moved along an attribute vector (class or selection A's mean
-latent to B's) as a strip of 8. Tab "Selection": a lasso or rectangle selection as an image grid, its counts per class and
-its decoded mean latent, with export. Images are pixel-exact; strips show at least 64 px per image.
+latent to B's) as a strip of 8. Tab "Selection": a lasso or rectangle selection as an image grid, its counts per
+class and its decoded mean latent, with export and "Save as group" (groups A, B, ... feed the attribute vectors). Images are pixel-exact; strips show at least 64 px per image.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ STRIP_PX = 64  # least screen pixels per image in a strip
 class Inspector(QWidget):
     mode_changed = Signal(str)  # "linear" or "spherical"
     export_selection_requested = Signal()
+    group_requested = Signal()  # save the selection as the next named group
     traversals_shown = Signal()  # the Traversals tab became the current one (they are decoded on demand)
     attribute_changed = Signal()  # the attribute vector's source, target or strength changed
 
@@ -63,13 +64,24 @@ class Inspector(QWidget):
         self.export_button = QPushButton("Export selection...")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_selection_requested)
+        self.group_button = QPushButton("Save as group")
+        self.group_button.setToolTip("Name the selection A, B, ...: groups are sources and targets of attribute vectors")
+        self.group_button.setEnabled(False)
+        self.group_button.clicked.connect(self.group_requested)
+        self.groups_text = QLabel("")
+        self.groups_text.setWordWrap(True)
         selection = QWidget()
         layout = QVBoxLayout(selection)
         layout.addWidget(self.selection_text)
         layout.addWidget(self.selection_grid, 3)
         row = QHBoxLayout()
         row.addWidget(self.selection_mean, 1)
-        row.addWidget(self.export_button)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.group_button)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.groups_text)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
         layout.addLayout(row, 1)
 
         self.traversal_names = QLabel("Click a point: its traversals appear here.")
@@ -179,6 +191,10 @@ class Inspector(QWidget):
         self.selection_grid.set_image(grid, "")
         self.selection_mean.set_image(mean, "decoded mean latent" if mean is not None else "")
         self.export_button.setEnabled(count > 0)
+        self.group_button.setEnabled(count > 0)
+
+    def show_groups(self, text: str) -> None:
+        self.groups_text.setText(text)
 
     def clear(self) -> None:
         self.title.setText("Click the map")
@@ -187,6 +203,7 @@ class Inspector(QWidget):
             view.set_image(None)
         self.neighbour_text.setText("")
         self.export_button.setEnabled(False)
+        self.group_button.setEnabled(False)
 
     def current_image(self) -> np.ndarray | None:
         """The image an 'Export image' should write: of the tab shown, the main picture first."""

@@ -33,6 +33,7 @@ class MapController(QObject):
         view.selection_made.connect(self._on_selection)
         inspector.traversals_shown.connect(self._show_traversals)
         inspector.attribute_changed.connect(self._show_attribute)
+        inspector.group_requested.connect(self._save_group)
         self._picked: int | None = None  # the point last clicked (index into the map shown)
         session.map_changed.connect(self._on_map_changed)
         session.frame_added.connect(self._on_frame_added)
@@ -173,8 +174,6 @@ class MapController(QObject):
 
     def _place_given(self, show: bool) -> None:
         """Mark the given image on the map shown (every new map, projection or frame places it again)."""
-        from core.latent import image_grid
-
         if self.session.given is None or self.session.map is None or self.session.model is None:
             self.view.mark_given(None)
             return
@@ -182,24 +181,23 @@ class MapController(QObject):
         self.view.mark_given(xy)
         if show:
             name, image = self.session.given
-            near = self.session.neighbours(None, z=z)
-            m = self.session.map
             self.inspector.show_given(name, image, recon, xy)
-            self.inspector.show_neighbours(image_grid(self.session.map_images()[near.indices], nrow=4),
-                                           [self.session.classes[m.labels[i]] for i in near.indices], near.distances)
-            self.view.mark_neighbours(near.indices)
+            self._show_neighbours(self.session.neighbours(None, z=z))
 
-    def _on_point_clicked(self, index: int) -> None:
+    def _show_neighbours(self, near) -> None:
+        """A strip of core.selection.Neighbours in the inspector (two rows: 64 px or more each), ringed on the map."""
         from core.latent import image_grid
 
+        labels = self.session.map.labels
+        self.inspector.show_neighbours(image_grid(self.session.map_images()[near.indices], nrow=4),
+                                       [self.session.classes[labels[i]] for i in near.indices], near.distances)
+        self.view.mark_neighbours(near.indices)
+
+    def _on_point_clicked(self, index: int) -> None:
         original, recon = self.session.point_images(index)
         m = self.session.map
         self.inspector.show_point(m.image_index(index), self.session.classes[m.labels[index]], original, recon)
-        near = self.session.neighbours(index)
-        images = self.session.map_images()[near.indices]
-        self.inspector.show_neighbours(image_grid(images, nrow=4),  # two rows: 64 px or more each
-                                       [self.session.classes[m.labels[i]] for i in near.indices], near.distances)
-        self.view.mark_neighbours(near.indices)
+        self._show_neighbours(self.session.neighbours(index))
         self._picked = index
         if self.inspector.showing_traversals():
             self._show_traversals()
@@ -223,19 +221,33 @@ class MapController(QObject):
         source, target, strength = self.inspector.attribute_choice()
         if not source or not target:
             return
-        images = self.session.attribute_walk(self._picked, self._members(source), self._members(target), strength)
+        source_points, target_points = self._members(source), self._members(target)
+        if not len(source_points) or not len(target_points):
+            self.inspector.show_attribute(None, f"{source if not len(source_points) else target} has no points on this map")
+            return
+        images = self.session.attribute_walk(self._picked, source_points, target_points, strength)
         self.inspector.show_attribute(image_grid(images, nrow=len(images)), f"{source} → {target}, 0 … {strength:g}×")
 
     def _update_attribute_sources(self) -> None:
-        names = list(self.session.classes) + (["selection"] if self.view.selection is not None else [])
+        groups = [f"group {g}" for g in self.session.group_names()] if self.session.map is not None else []
+        names = list(self.session.classes) + (["selection"] if self.view.selection is not None else []) + groups
         self.inspector.set_attribute_sources(names)
+        self.inspector.show_groups("Groups: " + ", ".join(
+            f"{g} ({len(self.session.group_points(g)):,})" for g in self.session.group_names()) if groups else "")
+
+    def _save_group(self) -> None:
+        if self.view.selection is not None:
+            self.session.add_group(self.view.selection)
+            self._update_attribute_sources()
 
     def _members(self, name: str):
-        """Map points of a class name, or of the current selection."""
+        """Map points of a class name, a group ("group A") or the current selection."""
         import numpy as np
 
         if name == "selection" and self.view.selection is not None:
             return self.view.selection
+        if name.startswith("group ") and name[6:] in self.session.groups:
+            return self.session.group_points(name[6:])
         return np.flatnonzero(self.session.map.labels == self.session.classes.index(name))
 
     def _on_selection(self, indices) -> None:

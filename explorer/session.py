@@ -70,6 +70,7 @@ class Session(QObject):
         self.live = None  # core.live_map.LiveMap: the frames of the current model's training run
         self._directions = None  # (map, core.selection.Directions): traversal directions of that map
         self.given: tuple[str, np.ndarray] | None = None  # (name, uint8 [C, H, W]): an image the user brought
+        self.groups: dict[str, tuple[str, np.ndarray]] = {}  # "A" -> (split, image indices): saved selections
 
     @property
     def classes(self) -> list[str]:
@@ -97,7 +98,7 @@ class Session(QObject):
     def set_dataset(self, dataset) -> None:
         self.dataset = dataset
         self.generation += 1
-        self.map = None
+        self.map, self.groups = None, {}
         self.dataset_changed.emit()
         self.map_changed.emit()
 
@@ -238,6 +239,24 @@ class Session(QObject):
         mu = self.map_latents()
         return self.decode(attribute_walk(self.point_latent(index), mu[source].mean(axis=0), mu[target].mean(axis=0),
                                           strength))
+
+    def add_group(self, points: np.ndarray) -> str:
+        """Save map points as the next named group (A, B, ...); it holds their images, so it outlives the
+        map (another projection or frame of the same split shows it too)."""
+        n = len(self.groups)
+        name = chr(ord("A") + n) if n < 26 else f"G{n + 1}"
+        indices = self.map.indices[points] if self.map.indices is not None else np.asarray(points)
+        self.groups[name] = (self.map.split, np.asarray(indices, np.int64))
+        return name
+
+    def group_names(self) -> list[str]:
+        """The groups that the current map can show (those of its split)."""
+        return [k for k, (split, _) in self.groups.items() if self.map is not None and split == self.map.split]
+
+    def group_points(self, name: str) -> np.ndarray:
+        """The points of the current map that are in group `name`."""
+        _, indices = self.groups[name]
+        return indices if self.map.indices is None else np.flatnonzero(np.isin(self.map.indices, indices))
 
     def selection_summary(self, indices: np.ndarray) -> tuple[str, np.ndarray | None]:
         """(counts per class, largest first, as text; the decoded mean latent [C, H, W]) of map points."""

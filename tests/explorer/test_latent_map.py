@@ -478,6 +478,22 @@ def test_a_lasso_around_a_cluster_selects_exactly_its_points_and_exports_them(qt
     expected = np.flatnonzero((x >= x0) & (x <= x1) & (y >= min(y0, y1)) & (y <= max(y0, y1)))
     assert len(expected) > 20 and np.array_equal(view.selection, expected)
 
+    qtbot.mouseClick(inspector.group_button, Qt.LeftButton)  # group A: the rectangle; group B: the lasso
+    view.drag_box.setCurrentText("lasso")
+    _drag(qtbot, view, ring)
+    qtbot.mouseClick(inspector.group_button, Qt.LeftButton)
+    view.drag_box.setCurrentText("pan")
+    assert inspector.groups_text.text() == f"Groups: A ({len(expected)}), B (20)"
+    bar = inspector.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(1).center())  # Traversals: attribute vector A -> B
+    picked = int(np.argmax(coords[:, 1]))  # the topmost point, alone under the cursor
+    with qtbot.waitSignal(view.point_clicked, timeout=2_000):
+        click(qtbot, view, view.screen_pos(picked))
+    _choose(qtbot, inspector.attribute_from, "group A")
+    _choose(qtbot, inspector.attribute_to, "group B")
+    end = session.decode((mu[picked] + mu[cluster].mean(0) - mu[expected].mean(0))[None])[0]
+    assert np.array_equal(inspector.attribute.image()[:, 2:34, 2 + 7 * 34:2 + 7 * 34 + 32], end)
+
 
 def test_traversal_strips_follow_the_picked_point(trained_window, qtbot):
     view, inspector = trained_window.map_view, trained_window.inspector
@@ -498,9 +514,14 @@ def test_traversal_strips_follow_the_picked_point(trained_window, qtbot):
 
 
 def _choose(qtbot, combo, text: str) -> None:
-    """Pick an entry of a combo box as a user can: focus it and type the entry's name."""
-    combo.setFocus()
-    qtbot.keyClicks(combo, text)
+    """Pick an entry of a combo box as a user can: open its list and click the entry."""
+    qtbot.mouseClick(combo, Qt.LeftButton)
+    qtbot.waitUntil(lambda: combo.view().isVisible(), timeout=2_000)
+    view, index = combo.view(), combo.model().index(combo.findText(text), 0)
+    view.scrollTo(index)  # as a user scrolls a long list
+    qtbot.wait(QApplication.doubleClickInterval() + 50)  # the list ignores a release right after it opens
+    rect = view.visualRect(index)
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=rect.center())
     assert combo.currentText() == text
 
 
