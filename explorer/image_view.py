@@ -1,9 +1,10 @@
-"""ImageView: shows one uint8 [C, H, W] image, scaled up with nearest-neighbour pixels, with a caption."""
+"""ImageView: shows one uint8 [C, H, W] image, scaled up with nearest-neighbour pixels, with a caption.
+Its context menu (right-click) saves the picture as a PNG: it emits `save_requested(pixels)`."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -16,20 +17,34 @@ def to_qimage(image: np.ndarray) -> QImage:
 
 
 class ImageView(QWidget):
-    """A pixelated image view that keeps the aspect ratio; empty until `set_image`."""
+    """A pixelated image view that keeps the aspect ratio; empty until `set_image`. With `min_scale`, it
+    asks for at least that many screen pixels per image pixel (inside a scroll area, it scrolls)."""
 
-    def __init__(self, placeholder: str = "", min_side: int = 96, parent: QWidget | None = None):
+    save_requested = Signal(object)  # uint8 [C, H, W]: the picture shown, to be saved as a PNG
+
+    def __init__(self, placeholder: str = "", min_side: int = 96, parent: QWidget | None = None, min_scale: int = 0):
         super().__init__(parent)
         self._image: QImage | None = None
         self._array: np.ndarray | None = None
         self.placeholder, self.caption = placeholder, ""
+        self.min_side, self.min_scale = min_side, min_scale
         self.setMinimumSize(min_side, min_side)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.save_action = QAction("Save image as PNG...", self)
+        self.save_action.setEnabled(False)
+        self.save_action.triggered.connect(lambda: self.save_requested.emit(self._array))
+        self.addAction(self.save_action)
+        self.setContextMenuPolicy(Qt.ActionsContextMenu)
 
     def set_image(self, image: np.ndarray | None, caption: str = "") -> None:
         self._array = None if image is None else np.array(image, np.uint8)
         self._image = None if image is None else to_qimage(image)
         self.caption = caption
+        self.save_action.setEnabled(image is not None)
+        if self.min_scale and image is not None:
+            text_h = self.fontMetrics().height() + 4 if caption else 0
+            self.setMinimumSize(max(self.min_side, self.min_scale * self._image.width() + 4),
+                                max(self.min_side, self.min_scale * self._image.height() + 4 + text_h))
         self.update()
 
     def image(self) -> np.ndarray | None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from explorer.image_view import ImageView
 
-STRIP_PX = 64  # least screen pixels per image in a strip
+STRIP_PX = 64  # least screen pixels per image in a strip: 2 screen pixels per pixel of a 32 px image
 
 
 class Inspector(QWidget):
@@ -24,6 +24,7 @@ class Inspector(QWidget):
     group_requested = Signal()  # save the selection as the next named group
     traversals_shown = Signal()  # the Traversals tab became the current one (they are decoded on demand)
     attribute_changed = Signal()  # the attribute vector's source, target or strength changed
+    save_image_requested = Signal(object)  # uint8 [C, H, W]: a picture's context menu asked to save it
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -31,10 +32,10 @@ class Inspector(QWidget):
         self.title.setWordWrap(True)
         self.original = ImageView("original")
         self.reconstruction = ImageView("reconstruction / decoded")
-        self.neighbours = ImageView("the nearest neighbours in latent space appear here", min_side=STRIP_PX)
+        self.neighbours = ImageView("the nearest neighbours in latent space appear here", STRIP_PX, min_scale=2)
         self.neighbour_text = QLabel("")
         self.neighbour_text.setWordWrap(True)
-        self.strip = ImageView("shift-click a second point to interpolate", min_side=STRIP_PX)
+        self.strip = ImageView("shift-click a second point to interpolate", STRIP_PX, min_scale=2)
         self.mode_box = QComboBox()
         self.mode_box.addItems(["linear", "spherical"])
         self.mode_box.currentTextChanged.connect(self.mode_changed)
@@ -86,14 +87,14 @@ class Inspector(QWidget):
 
         self.traversal_names = QLabel("Click a point: its traversals appear here.")
         self.traversal_names.setWordWrap(True)
-        self.traversals = ImageView("", min_side=STRIP_PX)
+        self.traversals = ImageView("", STRIP_PX, min_scale=2)
         self.attribute_from, self.attribute_to = QComboBox(), QComboBox()
         self.strength = QSlider(Qt.Horizontal, minimum=1, maximum=6, value=2)  # half steps: 0.5 ... 3.0
         self.strength_label = QLabel("")
         for w in (self.attribute_from, self.attribute_to):
             w.currentIndexChanged.connect(self.attribute_changed)
         self.strength.valueChanged.connect(self._on_strength)
-        self.attribute = ImageView("pick a point and two classes (or your selection)", min_side=STRIP_PX)
+        self.attribute = ImageView("pick a point and two classes (or your selection)", STRIP_PX, min_scale=2)
         walks = QWidget()
         layout = QVBoxLayout(walks)
         layout.addWidget(self.traversal_names)
@@ -106,12 +107,17 @@ class Inspector(QWidget):
         layout.addWidget(self.attribute, 1)
         self._on_strength(self.strength.value())
 
+        scroll = QScrollArea()  # 70 traversal images at 64 px need more room than the panel may have
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(walks)
         self.tabs = QTabWidget()
         self.tabs.addTab(point, "Point")
-        self.tabs.addTab(walks, "Traversals")
+        self.tabs.addTab(scroll, "Traversals")
         self.tabs.addTab(selection, "Selection")
         # queued, so a window being destroyed (which removes its tabs) never calls back into this panel
         self.tabs.currentChanged.connect(self._on_tab_changed, Qt.QueuedConnection)
+        for view in self._views():
+            view.save_requested.connect(self.save_image_requested)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.tabs)
@@ -198,12 +204,15 @@ class Inspector(QWidget):
 
     def clear(self) -> None:
         self.title.setText("Click the map")
-        for view in (self.original, self.reconstruction, self.strip, self.neighbours, self.selection_grid,
-                     self.selection_mean, self.traversals, self.attribute):
+        for view in self._views():
             view.set_image(None)
         self.neighbour_text.setText("")
         self.export_button.setEnabled(False)
         self.group_button.setEnabled(False)
+
+    def _views(self) -> list[ImageView]:
+        return [self.original, self.reconstruction, self.neighbours, self.strip, self.traversals, self.attribute,
+                self.selection_grid, self.selection_mean]
 
     def current_image(self) -> np.ndarray | None:
         """The image an 'Export image' should write: of the tab shown, the main picture first."""

@@ -122,6 +122,8 @@ class MainWindow(QMainWindow):
         self.maps.map_ready.connect(self.map_ready)
         self.image_drop.given.connect(self.maps.show_given_image)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
+        self.inspector.save_image_requested.connect(self.files.export_image_dialog)
+        self.preview.save_requested.connect(self.files.export_image_dialog)
         self.inspector.export_selection_requested.connect(
             lambda: self.files.export_selection_dialog(self.map_view.selection))
         session.dataset_changed.connect(self._on_dataset_changed)

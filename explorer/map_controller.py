@@ -272,4 +272,4 @@ class MapController(QObject):
         images = self.session.interpolation(a, b, 10, self.inspector.mode)
         m = self.session.map
         a_name, b_name = (f"{self.session.classes[m.labels[i]]} #{m.image_index(i)}" for i in (a, b))
-        self.inspector.show_strip(a_name, b_name, image_grid(images, nrow=10))
+        self.inspector.show_strip(a_name, b_name, image_grid(images, nrow=5))  # two rows: 64 px each

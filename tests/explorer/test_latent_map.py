@@ -137,7 +137,8 @@ def test_shift_click_interpolates(trained_window, qtbot):
     with qtbot.waitSignal(view.interpolate_requested, timeout=2_000):
         click(qtbot, view, view.screen_pos(b), Qt.ShiftModifier)
     strip = inspector.strip.image()
-    assert strip is not None and strip.shape[2] == 2 + 10 * 34  # ten decoded images in a row
+    assert strip is not None and strip.shape[1:] == (2 + 2 * 34, 2 + 5 * 34)  # ten decoded images in two rows
+    assert min((inspector.strip.width() - 4) / strip.shape[2], (inspector.strip.height() - 4) / strip.shape[1]) >= 2
 
 
 def test_hover_names_the_nearest_class(trained_window, qtbot):
@@ -511,6 +512,35 @@ def test_traversal_strips_follow_the_picked_point(trained_window, qtbot):
     assert grids[0].shape == (3, 10 * 34 + 2, 7 * 34 + 2)  # 10 directions x 7 steps of 32 px images
     assert not np.array_equal(grids[0], grids[1])  # another point, other strips
     assert inspector.traversal_names.text().count("z") >= 8 and "PC1" in inspector.traversal_names.text()
+    shown = inspector.traversals  # drawn at 2 screen pixels per image pixel or more (the tab scrolls)
+    assert min((shown.width() - 4) / grids[1].shape[2], (shown.height() - 4) / grids[1].shape[1]) >= 2
+
+
+def test_every_inspector_picture_saves_as_png_from_its_context_menu(trained_window, qtbot, tmp_path, monkeypatch):
+    from PIL import Image
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QMenu
+
+    view, inspector = trained_window.map_view, trained_window.inspector
+    trained_window.tabs.setCurrentIndex(1)
+    target = int(np.argmax(view.coords[:, 1]))
+    with qtbot.waitSignal(view.point_clicked, timeout=2_000):
+        click(qtbot, view, view.screen_pos(target))
+    for k, picture in enumerate((inspector.neighbours, inspector.reconstruction)):
+        save_dialog_returns(monkeypatch, tmp_path / f"{k}.png")
+
+        def choose_save():  # the menu is open: click its entry
+            menu = QApplication.activePopupWidget()
+            assert isinstance(menu, QMenu) and menu.actions()[0].text().startswith("Save image as PNG")
+            qtbot.mouseClick(menu, Qt.LeftButton, pos=menu.actionGeometry(menu.actions()[0]).center())
+
+        QTimer.singleShot(300, choose_save)
+        centre = picture.rect().center()  # a right-click, as the window system reports it
+        QApplication.sendEvent(picture, QContextMenuEvent(QContextMenuEvent.Mouse, centre, picture.mapToGlobal(centre)))
+        qtbot.waitUntil(lambda: (tmp_path / f"{k}.png").exists(), timeout=5_000)
+        saved = np.asarray(Image.open(tmp_path / f"{k}.png")).transpose(2, 0, 1)
+        assert np.array_equal(saved, picture.image())
 
 
 def _choose(qtbot, combo, text: str) -> None:
