@@ -59,11 +59,13 @@ def test_resume_training_button_continues_and_progress_bar_agrees_with_label(tra
         assert f"model at step {start + done:,}" in text
 
 
-def test_loss_falls_and_preview_appears(trained_window):
+def test_loss_falls_and_preview_appears(trained_window, qtbot):
     plot = trained_window.loss_plot
     loss = plot.values("loss")  # a report every 0.1 s or 20 steps: a few points for these 40 quick steps
     assert len(loss) >= 2 and loss[-1] < loss[0]
-    assert len(plot.test_points.getData()[0]) == 1  # the test point at the end of the run
+    tests = lambda: plot.test_points.getData()[0]  # noqa: E731
+    qtbot.waitUntil(lambda: tests() is not None, timeout=2_000)  # the plot redraws twice a second
+    assert len(tests()) == 1  # the test point at the end of the run
     preview = trained_window.preview.image()
     assert preview is not None and preview.shape[0] == 3  # originals above reconstructions
 
