@@ -1,19 +1,18 @@
 """LatentMapView: the 2D map of encoded images, coloured by class, clickable, and moving while the
 model trains (positions animate between frames; a timeline scrubs back through them).
 
-Fed by the MapController: `set_data(coords [N,2], labels [N], classes, explained [2], caption)` for a
-new map, `move_to(coords, explained, caption)` for a new frame of the same points, and
+Fed by the MapController: `set_data(coords [N,2], labels [N], classes, explained, caption, projection)`
+for a new map, `move_to(coords, explained, caption)` for a new frame of the same points, and
 `set_timeline(count, index, text)`. It answers with signals and never decodes anything itself:
 point_clicked(index), empty_clicked(x, y), interpolate_requested(a, b), encode_requested(split,
 projection), cancel_requested(), frame_selected(index), selection_made(indices). With Drag set to
-rectangle or lasso, a left drag selects the visible points inside it (the others turn grey);
-`mark_neighbours(indices)` rings points. Points are one ScatterPlotItem drawn in a fixed random order (no class paints
-over another), with one QBrush per class shared by its points; picking measures screen pixels
-(core.latent.PixelPicker), so it is right at any zoom and with unequal axis scales.
-
-Level of detail: a map of more than DENSITY_MAP_POINTS points is drawn as a density image (per-class
-counts binned with numpy, coloured into one ImageItem) while more than DENSITY_VIEW_POINTS of them are
-in view, and as the points near the view once zoomed in. Picking does not depend on the mode.
+rectangle or lasso (explorer.map_select), a left drag selects the visible points inside it (the
+others turn grey); `mark_neighbours(indices)` rings points and `mark_given(xy)` stars an image the
+user brought. Points are one ScatterPlotItem drawn in a fixed random order (no class paints over
+another), with one QBrush per class shared by its points; picking measures screen pixels
+(core.latent.PixelPicker), so it is right at any zoom and with unequal axis scales. Very large maps
+switch to a density image when zoomed out (explorer.map_lod); few points in view draw as their
+images (explorer.thumbnails). Picking does not depend on how points are drawn.
 """
 from __future__ import annotations
 
@@ -26,34 +25,15 @@ from PySide6.QtWidgets import (
     QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget,
 )
 
+from explorer.map_lod import LevelOfDetail
+from explorer.map_select import DragSelect
 from explorer.style import class_colors
 from explorer.thumbnails import ThumbnailLayer
 
 PICK_RADIUS_PX = 6.0
 MOVE_MS = 300  # how long points take to move to a new frame
 HIDDEN_GREY = QColor(200, 200, 200, 90)
-DENSITY_MAP_POINTS = 200_000  # maps up to this size are always drawn as points (60,000 for CIFAR-10 "all")
-DENSITY_VIEW_POINTS = 50_000  # above it, more points than this in view draw as a density image
-DENSITY_BINS = 512  # bins of the density image along its longer side
 THUMBNAIL_POINTS = 2000  # with this many points in view or fewer, each is drawn as its image
-
-
-def density_image(coords: np.ndarray, labels: np.ndarray, colors: list[QColor], bins: int = DENSITY_BINS):
-    """-> (rgba uint8 [W, H, 4] for pyqtgraph's ImageItem, (x, y, w, h) it covers). Each bin's colour
-    is the count-weighted mean of its classes' colours; its opacity grows with log(count)."""
-    lo, hi = coords.min(axis=0), coords.max(axis=0)
-    span = np.maximum(hi - lo, 1e-9)
-    shape = np.maximum((bins * span / span.max()).astype(int), 8)  # square bins
-    cell = np.minimum(((coords - lo) / span * shape).astype(np.int64), shape - 1)  # [N, 2]
-    k = len(colors)
-    counts = np.bincount((labels * shape[0] + cell[:, 0]) * shape[1] + cell[:, 1],
-                         minlength=k * shape[0] * shape[1]).reshape(k, shape[0], shape[1])  # [K, W, H]
-    total = counts.sum(axis=0)
-    rgb = np.array([[c.red(), c.green(), c.blue()] for c in colors], float)  # [K, 3]
-    mix = np.einsum("kwh,kc->whc", counts, rgb) / np.maximum(total, 1)[..., None]
-    alpha = np.log1p(total) / max(np.log1p(total.max()), 1e-9)
-    rgba = np.concatenate([mix, 255 * (0.25 + 0.75 * alpha)[..., None] * (total > 0)[..., None]], axis=2)
-    return rgba.astype(np.uint8), (float(lo[0]), float(lo[1]), float(span[0]), float(span[1]))
 
 
 def ellipse(center: np.ndarray, cov: np.ndarray, n: int = 60) -> np.ndarray:
@@ -77,24 +57,6 @@ def _while_alive(widget: QWidget, method):
         if target is not None and isValid(target):
             method(target)
     return slot
-
-
-def _select_on_drag(vb: pg.ViewBox, on_drag) -> None:
-    """Left drags on `vb` go to `on_drag(event) -> handled` first (rectangle and lasso select), then to
-    panning. pyqtgraph dispatches drags in Python, so an instance attribute overrides the method. Both
-    are held weakly: a ViewBox subclass holding the map view made Qt crash while windows were destroyed."""
-    import weakref
-
-    box, handler = weakref.ref(vb), weakref.WeakMethod(on_drag)
-
-    def drag(ev, axis=None) -> None:
-        select, target = handler(), box()
-        if axis is None and ev.button() == Qt.LeftButton and select is not None and select(ev):
-            ev.accept()
-        elif target is not None:
-            pg.ViewBox.mouseDragEvent(target, ev, axis)
-
-    vb.mouseDragEvent = drag
 
 
 class LatentMapView(QWidget):
@@ -121,10 +83,8 @@ class LatentMapView(QWidget):
         self._animation.finished.connect(self._refresh_thumbnails)
         self._move_from = self._move_to = self.coords
         self.selection: np.ndarray | None = None  # selected point indices; the others draw grey
-        self._drag: list[tuple[float, float]] | None = None  # the lasso or rectangle being dragged (data units)
 
         self.plot = pg.PlotWidget(background="w")
-        _select_on_drag(self.plot.plotItem.vb, self._on_select_drag)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().setMenuEnabled(False)
         self.points = pg.ScatterPlotItem(size=5, pen=None)
@@ -134,22 +94,16 @@ class LatentMapView(QWidget):
         self.plot.addItem(self.thumbnails)
         self._images: tuple | None = None  # (images of the split [M, C, H, W], indices of the points or None)
         self._thumb_set: np.ndarray | None = None  # the points whose images are drawn
-        self.density = pg.ImageItem()  # level of detail for very large maps (see density_image)
-        self.density.setVisible(False)
-        self.plot.addItem(self.density)
-        self._density_dirty = True
-        self._loaded: tuple | None = None  # (x0, x1, y0, y1) whose points are drawn, for very large maps
+        self.lod = LevelOfDetail(self.plot)  # very large maps: a density image when zoomed out
         self.plot.plotItem.vb.sigRangeChanged.connect(_while_alive(self, LatentMapView._on_range_changed))
         self.centroids: list[pg.PlotCurveItem] = []
         self.hover_item = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=2), brush=None)
         self.selected_item = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k", width=3), brush=None, symbol="s")
         self.marker_item = pg.ScatterPlotItem(size=18, pen=pg.mkPen("k", width=3), brush=None, symbol="+")
         self.neighbour_item = pg.ScatterPlotItem(size=13, pen=pg.mkPen(20, 20, 20, width=2), brush=None, symbol="o")
-        self.drag_item = pg.PlotCurveItem(pen=pg.mkPen(20, 20, 20, width=1.5, style=Qt.DashLine))
         self.given_item = pg.ScatterPlotItem(size=22, pen=pg.mkPen("k", width=2), brush=pg.mkBrush(255, 215, 0),
                                              symbol="star")  # an image the user dropped or pasted
-        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.drag_item,
-                     self.given_item):
+        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.given_item):
             item.setZValue(10)
             self.plot.addItem(item)
         self.hover_text = pg.TextItem("", color="k", anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 200))
@@ -176,6 +130,8 @@ class LatentMapView(QWidget):
                                        "for about 20 s. Each map is cached per model and split.")
         self.drag_box = QComboBox()
         self.drag_box.addItems(["pan", "rectangle", "lasso"])
+        self.dragging = DragSelect(self.plot, lambda: self.drag_box.currentText() if len(self.labels) else "pan",
+                                   self._select_inside)
         self.drag_box.setToolTip("What a left drag on the map does: pan the view, or select the points inside a "
                                  "rectangle or a free-hand lasso (a click without dragging clears the selection)")
         self.cancel_button = QPushButton("Cancel")
@@ -366,7 +322,7 @@ class LatentMapView(QWidget):
 
     def mode(self) -> str:
         """How the map is drawn now: "points" or "density" (very large maps, zoomed out)."""
-        return "density" if self.density.isVisible() else "points"
+        return "density" if self.lod.showing_density else "points"
 
     def point_brushes(self) -> list:
         """The brush of each point, by point index (what is drawn)."""
@@ -403,54 +359,30 @@ class LatentMapView(QWidget):
         for color in class_colors(len(self.classes)):
             color.setAlpha(alpha)
             self._brushes.append(pg.mkBrush(color))  # one brush per class, shared by all its points
-        self._density_dirty = True
+        self.lod.dirty = True
         self._rebuild_picker()
         self._redraw_points(self.coords)
         self._redraw_centroids()
         self._refresh_thumbnails()
 
-    def _view_rect(self, margin: float = 0.0) -> tuple[float, float, float, float]:
+    def _view_rect(self) -> tuple[float, float, float, float]:
         (x0, x1), (y0, y1) = self.plot.plotItem.vb.viewRange()
-        mx, my = margin * (x1 - x0), margin * (y1 - y0)
-        return x0 - mx, x1 + mx, y0 - my, y1 + my
-
-    def _inside(self, coords: np.ndarray, rect) -> np.ndarray:
-        x0, x1, y0, y1 = rect
-        x, y = coords[:, 0], coords[:, 1]
-        return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        return x0, x1, y0, y1
 
     def _redraw_points(self, coords: np.ndarray) -> None:
-        if len(coords) <= DENSITY_MAP_POINTS:
-            self.density.setVisible(False)
-            self._draw_points(coords, self.order)
-            return
         if self._picker is None:
             self._rebuild_picker()
-        # the picker holds the points of the classes shown, sorted by x: a fast count of those in view
-        if self._picker.count_within(*self._view_rect()) > DENSITY_VIEW_POINTS:
-            if self._density_dirty:
-                shown = np.isin(self.labels, self._shown_classes())
-                rgba, (x, y, w, h) = density_image(coords[shown], self.labels[shown], class_colors(len(self.classes)))
-                self.density.setImage(rgba, autoLevels=False)
-                self.density.setRect(x, y, w, h)
-                self._density_dirty = False
-            self.density.setVisible(True)
+        near = self.lod.points_to_draw(coords, self.labels, np.isin(self.labels, self._shown_classes()),
+                                       class_colors(len(self.classes)), self._picker, self._view_rect())
+        if near is None:  # the density image stands for them
             self.points.setData([], [])
-            self._loaded = None
             return
-        self.density.setVisible(False)
-        self._loaded = self._view_rect(margin=0.5)  # the points near the view; reloaded when it leaves them
-        near = self._inside(coords, self._loaded)
-        self._draw_points(coords, self.order[near[self.order]])
+        self._draw_points(coords, self.order if near.all() else self.order[near[self.order]])
 
     def _on_range_changed(self, *_) -> None:
         self._update_thumbnails()
-        if len(self.coords) <= DENSITY_MAP_POINTS or self._animation.state() == QVariantAnimation.Running:
-            return
-        x0, x1, y0, y1 = self._view_rect()
-        loaded = self._loaded
-        if self.mode() == "density" or loaded is None or x0 < loaded[0] or x1 > loaded[1] or y0 < loaded[2] \
-                or y1 > loaded[3]:
+        if self._animation.state() != QVariantAnimation.Running and self.lod.needs_redraw(len(self.coords),
+                                                                                          self._view_rect()):
             self._redraw_points(self.coords)
 
     def _draw_points(self, coords: np.ndarray, order: np.ndarray) -> None:
@@ -489,7 +421,7 @@ class LatentMapView(QWidget):
 
     def _on_animation_step(self, t: float) -> None:
         self.coords = ((1 - t) * self._move_from + t * self._move_to).astype(np.float32)
-        self._density_dirty = True
+        self.lod.dirty = True
         self._redraw_points(self.coords)
         if t >= 1.0:
             self._redraw_centroids()
@@ -539,40 +471,12 @@ class LatentMapView(QWidget):
         self.hover_text.setVisible(True)
         self.hover_label.setText(f"Nearest point: {name}, index {index}")
 
-    def _on_select_drag(self, event) -> bool:
-        """A left drag on the plot (pyqtgraph's drag event): with Drag set to rectangle or lasso it
-        selects the visible points inside (-> True: handled); in pan mode the view pans (-> False)."""
-        if self.drag_box.currentText() == "pan" or not len(self.labels):
-            return False
-        vb = self.plot.plotItem.vb
-        p = vb.mapSceneToView(event.scenePos())
-        if event.isStart() or self._drag is None:
-            start = vb.mapSceneToView(event.buttonDownScenePos())
-            self._drag = [(start.x(), start.y())]
-        if self.drag_box.currentText() == "lasso":
-            self._drag.append((p.x(), p.y()))
-        else:
-            self._drag[1:] = [(p.x(), p.y())]
-        outline = self._drag_polygon()
-        if not event.isFinish():
-            closed = np.concatenate([outline, outline[:1]])
-            self.drag_item.setData(closed[:, 0], closed[:, 1])
-            return True
+    def _select_inside(self, polygon: np.ndarray) -> None:
+        """A rectangle or lasso drag ended: select the points of the classes shown inside `polygon`."""
         from core.selection import inside_polygon
 
-        self._drag = None
-        self.drag_item.setData([], [])
-        hit = inside_polygon(self.coords, outline) & np.isin(self.labels, self._shown_classes())
+        hit = inside_polygon(self.coords, polygon) & np.isin(self.labels, self._shown_classes())
         self.set_selection(np.flatnonzero(hit))
-        return True
-
-    def _drag_polygon(self) -> np.ndarray:
-        from core.selection import rectangle
-
-        if self.drag_box.currentText() == "rectangle" and len(self._drag) == 2:
-            (x0, y0), (x1, y1) = self._drag
-            return rectangle(x0, y0, x1, y1)
-        return np.array(self._drag, float).reshape(-1, 2)
 
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.LeftButton or not len(self.labels):

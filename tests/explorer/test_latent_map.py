@@ -359,7 +359,8 @@ def _cluster_map(n_in: int, n_total: int = 250_000):
 
 
 def test_a_very_large_map_draws_a_density_image_above_its_threshold_and_picks_alike(qtbot):
-    from explorer.latent_map import DENSITY_VIEW_POINTS, LatentMapView
+    from explorer.latent_map import LatentMapView
+    from explorer.map_lod import DENSITY_VIEW_POINTS
 
     view = LatentMapView()
     qtbot.addWidget(view)
