@@ -29,6 +29,7 @@ bench: setup
 	$(PY) bench/train_throughput.py
 	$(PY) bench/loss_weighting.py --modes elbo calibrated sum mean
 	$(PY) bench/live_map.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/projections.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/map_scale.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui.py --simulate-gpu 600
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gpu.py --dry

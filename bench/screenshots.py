@@ -92,12 +92,20 @@ def main() -> int:
     grab("map.png", 1)
     from core.selection import inside_polygon, rectangle
 
-    click(view, view.screen_pos(a))  # neighbours listed and ringed
-    (x0, x1), (y0, y1) = view.plot.plotItem.vb.viewRange()  # then a rectangle over the upper right eighth
-    box = rectangle(x0 + 0.6 * (x1 - x0), y0 + 0.55 * (y1 - y0), x1, y1)
+    (x0, x1), (y0, y1) = view.plot.plotItem.vb.viewRange()  # zoom to the upper right: images on the map
+    view.plot.plotItem.vb.setRange(xRange=(x0 + 0.62 * (x1 - x0), x1), yRange=(y0 + 0.6 * (y1 - y0), y1), padding=0)
+    (x0, x1), (y0, y1) = view.plot.plotItem.vb.viewRange()
+    wait_until(app, lambda: view.thumbnail_count() > 0, 30, "images on the map")
+    in_view = np.flatnonzero(inside_polygon(coords, rectangle(x0, y0, x1, y1)))
+    click(view, view.screen_pos(int(in_view[np.argmax(coords[in_view, 1])])))  # neighbours listed and ringed
+    box = rectangle(x0 + 0.5 * (x1 - x0), y0 + 0.3 * (y1 - y0), x1, y0 + 0.75 * (y1 - y0))  # then a rectangle
     view.set_selection(np.flatnonzero(inside_polygon(view.coords, box)))
+    window.inspector.group_button.click()
     grab("map_selection.png", 1)
     view.set_selection(None)
+    view.plot.plotItem.vb.autoRange()
+    window.maps.show_given_image("icon.png", str(ROOT / "resources" / "icon.png"))  # what a drop does
+    grab("map_dropped.png", 1)
     view.projection_box.setCurrentIndex(1)  # t-SNE, as a user picks it
     window.maps.encode("test", "tsne")
     wait_until(app, lambda: idle() and window.session.map.explained is None, 900, "t-SNE")

@@ -297,8 +297,9 @@ class LatentMapView(QWidget):
         width, height = max(vb.width(), 1.0), max(vb.height(), 1.0)
         side_px = float(np.clip(0.8 * np.sqrt(width * height / len(band)), 16, 64))
         images, indices = self._images
+        faded = None if self.selection is None else ~np.isin(band, self.selection)  # greyed like their points
         self.thumbnails.set_points(self.coords[band], images[band if indices is None else indices[band]],
-                                   side_px * (x1 - x0) / width)
+                                   side_px * (x1 - x0) / width, faded)
         self._thumb_set = band
 
     def mark_given(self, xy: np.ndarray | None) -> None:

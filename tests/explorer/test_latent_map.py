@@ -608,5 +608,8 @@ def test_images_replace_points_below_the_threshold_and_go_above_it(qtbot):
     assert with_images > 3 * colours()  # random images drawn: far more colours than the points' class colours
     qtbot.mouseClick(view.images_box, Qt.LeftButton)
     assert view.thumbnail_count() == in_view
+    chosen = np.flatnonzero((x >= -3) & (x <= 0) & (y >= -3) & (y <= 3))  # the left half of the view selected:
+    view.set_selection(chosen)  # the other images fade, as their points turn grey
+    assert view.thumbnail_count() == in_view and view.thumbnails.faded_count() == in_view - len(chosen)
     vb.setRange(xRange=(-10, 10), yRange=(-10, 10), padding=0)  # zoomed out again: above the threshold
     assert view.thumbnail_count() == 0
