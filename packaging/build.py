@@ -18,6 +18,7 @@ PARTS = {  # first matching prefix wins (paths relative to the bundle's _interna
     "torchvision": ("torchvision",),
     "Qt (PySide6, shiboken6)": ("PySide6/", "shiboken6/", "libQt", "libpyside", "libshiboken"),
     "scipy + scikit-learn + numpy": ("scipy", "sklearn", "numpy", "libopenblas", "libgfortran", "libscipy"),
+    "UMAP (umap-learn, pynndescent, numba, llvmlite)": ("umap", "pynndescent", "numba", "llvmlite"),
 }
 
 
