@@ -18,6 +18,13 @@ from explorer.image_view import ImageView
 STRIP_PX = 64  # least screen pixels per image in a strip: 2 screen pixels per pixel of a 32 px image
 
 
+def _scrolling(view: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(view)
+    return area
+
+
 class Inspector(QWidget):
     mode_changed = Signal(str)  # "linear" or "spherical"
     export_selection_requested = Signal()
@@ -95,24 +102,21 @@ class Inspector(QWidget):
             w.currentIndexChanged.connect(self.attribute_changed)
         self.strength.valueChanged.connect(self._on_strength)
         self.attribute = ImageView("pick a point and two classes (or your selection)", STRIP_PX, min_scale=2)
-        walks = QWidget()
+        walks = QWidget()  # names above; the strips scroll when 64 px per image needs more room
         layout = QVBoxLayout(walks)
         layout.addWidget(self.traversal_names)
-        layout.addWidget(self.traversals, 4)
+        layout.addWidget(_scrolling(self.traversals), 4)
         row = QHBoxLayout()
         for w in (QLabel("Attribute vector from"), self.attribute_from, QLabel("to"), self.attribute_to,
                   self.strength, self.strength_label):
             row.addWidget(w)
         layout.addLayout(row)
-        layout.addWidget(self.attribute, 1)
+        layout.addWidget(_scrolling(self.attribute), 1)
         self._on_strength(self.strength.value())
 
-        scroll = QScrollArea()  # 70 traversal images at 64 px need more room than the panel may have
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(walks)
         self.tabs = QTabWidget()
         self.tabs.addTab(point, "Point")
-        self.tabs.addTab(scroll, "Traversals")
+        self.tabs.addTab(walks, "Traversals")
         self.tabs.addTab(selection, "Selection")
         # queued, so a window being destroyed (which removes its tabs) never calls back into this panel
         self.tabs.currentChanged.connect(self._on_tab_changed, Qt.QueuedConnection)
