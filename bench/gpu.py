@@ -20,7 +20,8 @@ from core.config import ModelConfig, TrainConfig
 from core.data import Dataset, ImageSet
 from core.loss import vae_loss
 from core.model import ConvVAE, to_float
-from core.train import Trainer, amp_dtype, device_label
+from core.devices import amp_dtype, device_label
+from core.train import Trainer
 
 PEAK_BF16_TFLOPS = {"H200": 989, "H100": 989, "A100": 312, "L40S": 362, "L4": 121, "A10": 125, "4090": 165}
 

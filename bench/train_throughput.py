@@ -14,7 +14,8 @@ from common import Stopwatch, bench_dataset
 from core.config import TrainConfig
 from core.loss import vae_loss
 from core.model import ConvVAE
-from core.train import Trainer, device_label, select_device
+from core.devices import device_label, select_device
+from core.train import Trainer
 
 GFLOP_PER_IMAGE = 0.315
 

@@ -146,7 +146,8 @@ def cmd_train(args) -> None:
 def _train(args, ranks) -> None:
     from core.checkpoint import load_checkpoint, save_checkpoint
     from core.distributed import start
-    from core.train import Trainer, device_label, select_device
+    from core.devices import device_label, select_device
+    from core.train import Trainer
 
     if ranks.world > 1:  # join before loading anything, so a rank that fails early fails them all quickly
         start(ranks, select_device(args.device), args.dist_timeout)

@@ -8,9 +8,7 @@ process takes its shard of every global batch (core.distributed). Resuming conti
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import threading
 import time
 from typing import Callable
@@ -19,6 +17,7 @@ import numpy as np
 import torch
 
 from core import distributed
+from core.devices import amp_dtype, autocast, cpu_threads, select_device
 from core.checkpoint import Checkpoint
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
@@ -27,6 +26,7 @@ from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, History, Outcome, StepMetrics
 from core.live_map import LiveMap, LiveMapClock, MapFrame
 from core.model import ConvVAE, to_float
+from core.rollback import Rollback
 
 
 class TrainingError(Exception):
@@ -76,50 +76,6 @@ class TrainControl:
             self._waiting.clear()
 
 
-def select_device(name: str = "auto") -> torch.device:
-    """auto picks cuda > mps > cpu. Asking for a missing accelerator is a ValueError."""
-    cuda = torch.cuda.is_available()
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    if name == "auto":
-        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
-        raise ValueError(f"device {name!r} is not available on this machine; use auto or cpu")
-    if name not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device must be auto, cpu, cuda or mps, got {name!r}")
-    return torch.device(name)
-
-
-def cpu_threads(requested: int = 0) -> int:
-    """Threads for torch on the CPU: `requested`, or 0 for every core this process may use."""
-    if requested:
-        return requested
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return len(usable) if usable else os.cpu_count() or 1
-
-
-def device_label(device: torch.device) -> str:
-    """Human description, e.g. "CUDA: NVIDIA A100" or "CPU, 1 of 2 threads"."""
-    if device.type == "cuda":
-        return f"CUDA: {torch.cuda.get_device_name(device)}"
-    if device.type == "mps":
-        return "Apple MPS"
-    return f"CPU, {torch.get_num_threads()} of {os.cpu_count()} threads"
-
-
-def amp_dtype(device: torch.device) -> torch.dtype | None:
-    """Autocast dtype by capability: bf16 on CUDA from compute capability 8.0 (Ampere), fp16 with a
-    GradScaler below it (bf16 is only emulated there), none on the CPU and MPS."""
-    if device.type != "cuda":
-        return None
-    major, _ = torch.cuda.get_device_capability(device)
-    return torch.bfloat16 if major >= 8 else torch.float16
-
-
-def autocast(device: torch.device, dtype: torch.dtype | None):
-    """torch.autocast for `dtype`, or a null context (not a disabled autocast, which older torch refuses on MPS)."""
-    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
-
-
 class Trainer:
     """Trains a ConvVAE on a Dataset; knows nothing of GUIs (progress goes to callbacks).
 
@@ -159,6 +115,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=self.device.type == "cuda")
         if checkpoint is not None and checkpoint.optimizer_state is not None:
             self._load_optimizer(checkpoint.optimizer_state)
+        self._rollback = Rollback(self.model, self.optimizer)  # the state to go back to after a bad step
         self.noise = torch.Generator(device=self.device)  # seeded per step: see _noise
         self.train_x = torch.from_numpy(dataset.train.images).to(self.device)  # (N, C, H, W) uint8
         n_eval = config.eval_images or len(dataset.test)
@@ -174,7 +131,6 @@ class Trainer:
         self._order, self._order_epoch = None, -1  # the current epoch's permutation, on the device
         self._sums = torch.zeros(4, device=self.device)  # loss, recon, kld, bad steps since the last log point
         self._summed, self._beta = 0, config.beta
-        self._good: tuple[int, list[torch.Tensor]] | None = None  # (step, state copies) at the last log point
         self.live_map, self._live_clock = self._make_live_map(checkpoint)
 
     def _network(self) -> torch.nn.Module:
@@ -267,37 +223,6 @@ class Trainer:
         self._summed += 1
         self.step += 1
 
-    def _state(self) -> list[torch.Tensor]:
-        """The tensors a bad step spoils: weights, BatchNorm statistics and Adam's moments."""
-        tensors = [*self.model.parameters(), *self.model.buffers()]
-        for group in self.optimizer.param_groups:
-            for p in group["params"]:
-                tensors += [v for v in self.optimizer.state.get(p, {}).values() if isinstance(v, torch.Tensor)]
-        return tensors
-
-    def _keep_good(self) -> None:
-        """Copy the state on the device (reusing the copies) as the one to go back to after a bad step."""
-        live = [t.detach() for t in self._state()]
-        if self._good is None or len(self._good[1]) != len(live):
-            self._good = (self.step, [t.clone() for t in live])
-        else:
-            for kept, t in zip(self._good[1], live):
-                kept.copy_(t)
-            self._good = (self.step, self._good[1])
-
-    def _go_back(self) -> int:
-        """Restore the last good state -> the number of steps lost."""
-        step, kept = self._good
-        live = self._state()
-        if len(live) != len(kept):  # Adam had no moments yet at the good step
-            self.optimizer.state.clear()
-            live = self._state()
-        with torch.no_grad():
-            for t, k in zip(live, kept):
-                t.copy_(k)
-        lost, self.step = self.step - step, step
-        return lost
-
     def _log_point(self, on_step, since: float, since_step: int, keep: bool = True) -> None:
         """Wait for the device, check the steps since the last log point and report them; `keep`: also
         make this the state to go back to. Raises TrainingError (with the state back at the last kept
@@ -308,15 +233,16 @@ class Trainer:
         n, self._summed = self._summed, 0
         self._sums.zero_()
         if bad or not math.isfinite(loss):
-            first, last = self._good[0] + 1, self.step
-            lost = self._go_back()
+            first, last = self._rollback.step + 1, self.step
+            self.step = self._rollback.restore()
+            lost = last - self.step
             raise TrainingError(
                 f"The loss or its gradients became NaN or infinite between steps {first} and {last}; "
                 f"the model went back to step {self.step} ({lost} steps undone). "
                 f"Lower the learning rate (now {self.config.lr:g}) or beta, or set a gradient clip, then resume."
             )
         if keep:
-            self._keep_good()
+            self._rollback.keep(self.step)
         steps_per_s = (self.step - since_step) / max(time.perf_counter() - since, 1e-9)
         m = StepMetrics(
             step=self.step, epoch=self.step / self.steps_per_epoch, loss=loss / n, recon=recon / n, kld=kld / n,
@@ -392,7 +318,7 @@ class Trainer:
         epoch ends) it reports StepMetrics to `on_step` and self.history. After a log point: live-map
         frames (epoch ends and every live_map_interval_s) go to `on_frame`, EpochMetrics to `on_epoch`."""
         control = control or TrainControl()
-        self._keep_good()
+        self._rollback.keep(self.step)
         self._sums.zero_()
         self._summed = 0
         since, since_step = time.perf_counter(), self.step

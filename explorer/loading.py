@@ -17,7 +17,7 @@ def import_heavy(progress: Progress) -> str:
     """Runs on a worker thread at start-up: torch, torchvision, scikit-learn, scipy -> device label."""
     import core.checkpoint  # noqa: F401
     import core.latent  # noqa: F401
-    from core.train import device_label, select_device
+    from core.devices import device_label, select_device
 
     return device_label(select_device("auto"))
 

@@ -85,7 +85,7 @@ class Session(QObject):
     def background_device(self, choice: str):
         """Where background inference (encoding, fitting) runs: the device chosen in the form, but
         the CPU while training already uses that accelerator (no second full model on it unasked)."""
-        from core.train import select_device
+        from core.devices import select_device
 
         try:
             device = select_device(choice)

@@ -250,7 +250,7 @@ class TrainingController(QObject):
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self.thread = start_in_thread(worker, self)
-        from core.train import select_device
+        from core.devices import select_device
 
         session.set_training_state(TrainingState.RUNNING, select_device(config.device).type)
         self.status.emit("starting...")

@@ -7,7 +7,8 @@ import torch
 
 from core.config import TrainConfig
 from core.metrics import Outcome
-from core.train import TrainControl, Trainer, TrainingError, select_device
+from core.devices import select_device
+from core.train import TrainControl, Trainer, TrainingError
 
 
 def test_loss_goes_down_on_shapes(shapes, small_model_config):
@@ -151,7 +152,7 @@ def test_a_non_finite_gradient_is_caught_at_the_log_point_and_undone(shapes, sma
 
 
 def test_amp_is_chosen_by_compute_capability(monkeypatch):
-    from core.train import amp_dtype, autocast
+    from core.devices import amp_dtype, autocast
 
     assert amp_dtype(torch.device("cpu")) is None and amp_dtype(torch.device("mps")) is None
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))

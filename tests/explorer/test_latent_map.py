@@ -303,10 +303,10 @@ def test_task_runner_drops_a_result_computed_for_an_older_generation(qtbot):
 def test_encoding_uses_the_form_device_but_not_the_gpu_training_uses(window, monkeypatch):
     import torch
 
-    import core.train
+    import core.devices
     from explorer.session import TrainingState
 
-    monkeypatch.setattr(core.train, "select_device", lambda name="auto": torch.device("cuda" if name in ("auto", "cuda") else name))
+    monkeypatch.setattr(core.devices, "select_device", lambda name="auto": torch.device("cuda" if name in ("auto", "cuda") else name))
     window.train_panel.fields["device"].setCurrentText("cuda")
     assert window.maps.encode_device().type == "cuda"  # idle: the device the user chose
     window.session.set_training_state(TrainingState.RUNNING, "cuda")
