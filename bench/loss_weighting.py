@@ -19,6 +19,17 @@ from core.train import Trainer
 OUT = ROOT / "bench" / "out"
 
 
+def compare(stems: list[str], path) -> None:
+    """One PNG of the grids side by side: for each stem, its prior then its mixture samples."""
+    from PIL import Image
+
+    grids = [np.asarray(Image.open(OUT / f"{stem}_{kind}.png").convert("RGB")) for stem in stems
+             for kind in ("prior", "mixture")]
+    gap = np.full((grids[0].shape[0], 12, 3), 255, np.uint8)
+    row = np.concatenate([part for g in grids for part in (g, gap)][:-1], axis=1)
+    save_png(row.transpose(2, 0, 1), path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=1)
@@ -57,6 +68,9 @@ def main() -> None:
         mixture = fit_training_mixture(model, data.train.images)
         save_png(image_grid(sample_mixture(model, mixture, 64, 1.0, seed=0), nrow=8), OUT / f"{stem}_mixture.png")
     print(f"sample grids: {OUT}/samples_<weighting>_{args.epochs}ep_{args.lr_schedule}_{{prior,mixture}}.png")
+    side_by_side = OUT / f"samples_compare_{args.epochs}ep.png"
+    compare([f"samples_{mode}_{args.epochs}ep_{args.lr_schedule}" for mode in args.modes], side_by_side)
+    print(f"side by side ({', '.join(f'{m} prior, {m} mixture' for m in args.modes)}): {side_by_side}")
 
 
 if __name__ == "__main__":
