@@ -39,14 +39,22 @@ def test_map_holds_every_point_coloured_by_class_in_a_fixed_random_order(trained
     assert view.legend.item(0).text().startswith("circle (")
 
 
-def test_two_classes_on_the_same_spot_both_stay_visible(qtbot):
-    """Draw order does not depend on class: with two classes overlapping exactly, both show."""
+@pytest.fixture
+def map_view(qtbot):
+    """A LatentMapView alone, shown at 900 x 700."""
     from explorer.latent_map import LatentMapView
 
     view = LatentMapView()
     qtbot.addWidget(view)
-    view.resize(600, 500)
+    view.resize(900, 700)
     view.show()
+    return view
+
+
+def test_two_classes_on_the_same_spot_both_stay_visible(map_view):
+    """Draw order does not depend on class: with two classes overlapping exactly, both show."""
+    view = map_view
+    view.resize(600, 500)
     rng = np.random.default_rng(0)
     coords = np.repeat(rng.normal(size=(400, 2)), 2, axis=0)  # each spot holds one point of each class
     labels = np.tile([0, 1], 400)
@@ -358,14 +366,10 @@ def _cluster_map(n_in: int, n_total: int = 250_000):
     return coords.astype(np.float32), rng.integers(0, 10, n_total)
 
 
-def test_a_very_large_map_draws_a_density_image_above_its_threshold_and_picks_alike(qtbot):
-    from explorer.latent_map import LatentMapView
+def test_a_very_large_map_draws_a_density_image_above_its_threshold_and_picks_alike(map_view, qtbot):
     from explorer.map_lod import DENSITY_VIEW_POINTS
 
-    view = LatentMapView()
-    qtbot.addWidget(view)
-    view.resize(900, 700)
-    view.show()
+    view = map_view
     clicked = []
     view.point_clicked.connect(clicked.append)
     classes = [f"class {k}" for k in range(10)]
@@ -578,13 +582,10 @@ def test_an_attribute_vector_between_two_classes_moves_the_picked_point(trained_
     assert np.array_equal(strip[:, 2:34, 2 + 7 * 34:2 + 7 * 34 + 32], end)  # ends one whole vector further
 
 
-def test_images_replace_points_below_the_threshold_and_go_above_it(qtbot):
-    from explorer.latent_map import THUMBNAIL_POINTS, LatentMapView
+def test_images_replace_points_below_the_threshold_and_go_above_it(map_view, qtbot):
+    from explorer.latent_map import THUMBNAIL_POINTS
 
-    view = LatentMapView()
-    qtbot.addWidget(view)
-    view.resize(900, 700)
-    view.show()
+    view = map_view
     rng = np.random.default_rng(0)
     n = 3 * THUMBNAIL_POINTS
     coords = rng.uniform(-10, 10, (n, 2)).astype(np.float32)
