@@ -150,6 +150,8 @@ class LatentMap:
     explained: np.ndarray  # [2] fraction of the latents' variance along each axis
     components: np.ndarray  # [2, D] orthonormal rows
     mean: np.ndarray  # [D]
+    name = "pca"  # as core.projection.EmbeddedMap names its projection
+    title = "PCA"
 
     @classmethod
     def fit(cls, mu: np.ndarray, align_to: np.ndarray | None = None, seed: int = 0) -> "LatentMap":
@@ -199,11 +201,20 @@ class PixelPicker:
     def __len__(self) -> int:
         return len(self.index)
 
-    def count_within(self, x0: float, x1: float, y0: float, y1: float) -> int:
-        """How many of the points lie in the rectangle [x0, x1] x [y0, y1]."""
+    def _band(self, x0: float, x1: float, y0: float, y1: float) -> tuple[slice, np.ndarray]:
+        """The x-sorted slice spanning [x0, x1], and which of its points lie within [y0, y1]."""
         lo, hi = np.searchsorted(self.x, x0, side="left"), np.searchsorted(self.x, x1, side="right")
         y = self.y[lo:hi]
-        return int(np.count_nonzero((y >= y0) & (y <= y1)))
+        return slice(lo, hi), (y >= y0) & (y <= y1)
+
+    def count_within(self, x0: float, x1: float, y0: float, y1: float) -> int:
+        """How many of the points lie in the rectangle [x0, x1] x [y0, y1]."""
+        return int(np.count_nonzero(self._band(x0, x1, y0, y1)[1]))
+
+    def within(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+        """Indices of the points in the rectangle [x0, x1] x [y0, y1], sorted."""
+        band, inside = self._band(x0, x1, y0, y1)
+        return np.sort(self.index[band][inside])
 
     def nearest(self, x: float, y: float, px_w: float, px_h: float, radius_px: float) -> int | None:
         """Index of the point nearest to (x, y) in pixels, if within `radius_px` pixels, else None.

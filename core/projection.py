@@ -19,6 +19,13 @@ TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 UMAP_EPOCHS = 200  # umap-learn's own choice above 10,000 points; fixed so that progress has a total
 
 
+def _weighted_mean(dist: np.ndarray, idx: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Inverse-distance-weighted mean of `values` [M, F] at each query's neighbours (`dist`, `idx`
+    [N, K] from a neighbour search) -> [N, F] float32."""
+    w = 1.0 / np.maximum(dist, 1e-9)
+    return (np.einsum("nk,nkd->nd", w, values[idx]) / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 @dataclass
 class EmbeddedMap:
     """A non-linear map: coordinates of the latent means, and an estimated inverse."""
@@ -37,8 +44,7 @@ class EmbeddedMap:
     def to_latent(self, xy: np.ndarray) -> np.ndarray:
         """An estimate: the inverse-distance-weighted mean latent of the nearest map points [N, D]."""
         dist, idx = cKDTree(self.coords).query(np.atleast_2d(np.asarray(xy, np.float64)), k=self.neighbours)
-        w = 1.0 / np.maximum(dist, 1e-9)
-        return (np.einsum("nk,nkd->nd", w, self.mu[idx]) / w.sum(axis=1, keepdims=True)).astype(np.float32)
+        return _weighted_mean(dist, idx, self.mu)
 
     def nearest(self, xy: np.ndarray) -> tuple[int, float]:
         dist, idx = cKDTree(self.coords).query(np.asarray(xy, np.float64).reshape(2))
@@ -51,8 +57,7 @@ class EmbeddedMap:
 
         k = min(self.neighbours, len(self.mu))
         dist, idx = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(self.mu).kneighbors(np.atleast_2d(mu))
-        w = 1.0 / np.maximum(dist, 1e-9)
-        return (np.einsum("nk,nkd->nd", w, self.coords[idx]) / w.sum(axis=1, keepdims=True)).astype(np.float32)
+        return _weighted_mean(dist, idx, self.coords)
 
 
 def tsne(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = None, perplexity: float = 30.0,

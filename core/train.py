@@ -17,10 +17,10 @@ import numpy as np
 import torch
 
 from core import distributed
-from core.devices import amp_dtype, autocast, cpu_threads, select_device
 from core.checkpoint import Checkpoint
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
+from core.devices import amp_dtype, autocast, cpu_threads, select_device
 from core.distributed import Ranks, lost_peers
 from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, History, Outcome, StepMetrics

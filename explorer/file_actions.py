@@ -92,9 +92,8 @@ class FileActions(QObject):
         from core.latent import save_latents
 
         m = self.session.map
-        projection = getattr(m.latent_map, "name", "pca")  # a PCA map has no name
         return self._export("Cannot export latents", lambda: save_latents(
-            path, self.session.map_latents(), m.labels, self.session.classes, m.coords, m.explained, projection),
+            path, self.session.map_latents(), m.labels, self.session.classes, m.coords, m.explained, m.latent_map.name),
             f"wrote {len(m.labels):,} latents to {path}")
 
     def export_metrics(self, path: str) -> bool:

@@ -1,9 +1,11 @@
 """Inspector: the latent map's side panel. Tab "Point": original and reconstruction of a clicked point
 (or the image decoded at an empty spot), its nearest neighbours in latent space, and an interpolation
 strip. Tab "Traversals": the clicked point walked -3 to +3 sigma along PC1, PC2 and the 8 highest-KL
-latent dimensions, a row each, and moved along an attribute vector (class or selection A's mean
-latent to B's) as a strip of 8. Tab "Selection": a lasso or rectangle selection as an image grid, its counts per
-class and its decoded mean latent, with export and "Save as group" (groups A, B, ... feed the attribute vectors). Images are pixel-exact; strips show at least 64 px per image.
+latent dimensions, a row each, and moved along an attribute vector (from a class, the selection or
+a group's mean latent to another's) as a strip of 8. Tab "Selection": a lasso or rectangle selection
+as an image grid, its counts per class and its decoded mean latent, with export and "Save as group".
+Images are pixel-exact; strips show at least 64 px per image; every picture saves as a PNG from its
+context menu.
 """
 from __future__ import annotations
 
@@ -143,7 +145,8 @@ class Inspector(QWidget):
         self.neighbour_text.setText(" · ".join(f"{n} {d:.2f}" for n, d in zip(names, distances)))
 
     def set_attribute_sources(self, names: list[str]) -> None:
-        """What an attribute vector can start and end at: class names, and "selection" when there is one."""
+        """What an attribute vector can start and end at: class names, "selection" when there is one, and
+        the groups ("group A", ...)."""
         for box, default in ((self.attribute_from, 0), (self.attribute_to, 1)):
             current = box.currentText()
             box.blockSignals(True)

@@ -277,20 +277,14 @@ class LatentMapView(QWidget):
 
     def _update_thumbnails(self) -> None:
         """Images for the points in view when there are THUMBNAIL_POINTS or fewer (and not moving)."""
-        picker = self._picker
-        if (not self.images_box.isChecked() or self._images is None or picker is None or not len(picker)
-                or self._animation.state() == QVariantAnimation.Running):
-            self.thumbnails.clear()
-            self._thumb_set = None
-            return
         x0, x1, y0, y1 = self._view_rect()
-        lo, hi = np.searchsorted(picker.x, x0, side="left"), np.searchsorted(picker.x, x1, side="right")
-        band = picker.index[lo:hi][(picker.y[lo:hi] >= y0) & (picker.y[lo:hi] <= y1)]
+        showing = (self.images_box.isChecked() and self._images is not None and self._picker is not None
+                   and self._animation.state() != QVariantAnimation.Running)
+        band = self._picker.within(x0, x1, y0, y1) if showing else np.zeros(0, np.int64)
         if not 0 < len(band) <= THUMBNAIL_POINTS:
             self.thumbnails.clear()
             self._thumb_set = None
             return
-        band = np.sort(band)
         if self._thumb_set is not None and np.array_equal(band, self._thumb_set):
             return  # the same images: they scale with the zoom on their own
         vb = self.plot.plotItem.vb

@@ -16,6 +16,9 @@ from explorer.session import MapData, Session
 from explorer.tasks import Progress, TaskRunner
 
 
+DROP_HINT = "Drop or paste (Ctrl+V) an image to place it."
+
+
 class MapController(QObject):
     map_ready = Signal()  # a new map is drawn
 
@@ -128,11 +131,9 @@ class MapController(QObject):
         pixels = f", of the raw pixels {100 * m.pixel_knn:.1f}%" if m.pixel_knn is not None else ""
         if m.explained is None:
             return (f"{n}, {m.latent_map.settings}.{knn}{pixels}. Click a point to inspect it; empty space decodes "
-                    f"an estimate (the weighted mean latent of the {m.latent_map.neighbours} nearest points). "
-                    f"Drop or paste (Ctrl+V) an image to place it.")
+                    f"an estimate (the weighted mean latent of the {m.latent_map.neighbours} nearest points). {DROP_HINT}")
         return (f"{n}.{knn}{pixels}; PCA explains {100 * m.explained.sum():.1f}% of the variance. Click a point "
-                f"to inspect it, empty space to decode it, shift-click a second point to interpolate. Drop or "
-                f"paste (Ctrl+V) an image to place it.")
+                f"to inspect it, empty space to decode it, shift-click a second point to interpolate. {DROP_HINT}")
 
     def _on_map_changed(self) -> None:
         m, shown = self.session.map, self._shown
@@ -148,7 +149,7 @@ class MapController(QObject):
             self.view.move_to(m.coords, m.explained, self._caption(m))
         else:
             self.view.set_data(m.coords, m.labels, self.session.classes, m.explained, self._caption(m),
-                               getattr(m.latent_map, "title", "PCA"))
+                               m.latent_map.title)
             ds = self.session.dataset
             self.view.set_images(ds.split(m.split).images if ds is not None else None, m.indices)
         self._update_timeline()
@@ -177,11 +178,12 @@ class MapController(QObject):
         if self.session.given is None or self.session.map is None or self.session.model is None:
             self.view.mark_given(None)
             return
-        z, recon, xy = self.session.place_given()
+        z = self.session.given_latent()
+        xy = self.session.map.latent_map.transform(z[None])[0]
         self.view.mark_given(xy)
-        if show:
+        if show:  # a new map or frame only moves the star
             name, image = self.session.given
-            self.inspector.show_given(name, image, recon, xy)
+            self.inspector.show_given(name, image, self.session.decode(z[None])[0], xy)
             self._show_neighbours(self.session.neighbours(None, z=z))
 
     def _show_neighbours(self, near) -> None:
@@ -229,11 +231,11 @@ class MapController(QObject):
         self.inspector.show_attribute(image_grid(images, nrow=len(images)), f"{source} → {target}, 0 … {strength:g}×")
 
     def _update_attribute_sources(self) -> None:
-        groups = [f"group {g}" for g in self.session.group_names()] if self.session.map is not None else []
-        names = list(self.session.classes) + (["selection"] if self.view.selection is not None else []) + groups
-        self.inspector.set_attribute_sources(names)
+        groups = self.session.group_names()
+        names = list(self.session.classes) + (["selection"] if self.view.selection is not None else [])
+        self.inspector.set_attribute_sources(names + [f"group {g}" for g in groups])
         self.inspector.show_groups("Groups: " + ", ".join(
-            f"{g} ({len(self.session.group_points(g)):,})" for g in self.session.group_names()) if groups else "")
+            f"{g} ({len(self.session.group_points(g)):,})" for g in groups) if groups else "")
 
     def _save_group(self) -> None:
         if self.view.selection is not None:
@@ -246,8 +248,9 @@ class MapController(QObject):
 
         if name == "selection" and self.view.selection is not None:
             return self.view.selection
-        if name.startswith("group ") and name[6:] in self.session.groups:
-            return self.session.group_points(name[6:])
+        group = name.removeprefix("group ")
+        if group != name and group in self.session.groups:
+            return self.session.group_points(group)
         return np.flatnonzero(self.session.map.labels == self.session.classes.index(name))
 
     def _on_selection(self, indices) -> None:

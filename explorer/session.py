@@ -210,13 +210,11 @@ class Session(QObject):
 
         return latent_neighbours(self.map_latents(), index, k, z)
 
-    def place_given(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The given image encoded with the current model: (latent mean [D], its reconstruction [C, H, W],
-        where it lands on the current map [2])."""
+    def given_latent(self) -> np.ndarray:
+        """The latent mean [D] of the image the user brought, encoded with the current model."""
         from core.latent import encode
 
-        z = encode(self.model, self.given[1][None])[0]
-        return z, self.decode(z[None])[0], self.map.latent_map.transform(z[None])[0]
+        return encode(self.model, self.given[1][None])[0]
 
     def traversals(self, index: int, steps: int = 7) -> tuple[list[str], np.ndarray]:
         """(direction names, images uint8 [K * steps, C, H, W]): a map point walked -3 to +3 sigma along
