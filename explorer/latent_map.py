@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.map_lod import LevelOfDetail
+from explorer.map_points import MapPoints
 from explorer.map_select import DragSelect
 from explorer.style import class_colors
 from explorer.thumbnails import ThumbnailLayer
@@ -87,7 +88,7 @@ class LatentMapView(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().setMenuEnabled(False)
-        self.points = pg.ScatterPlotItem(size=5, pen=None)
+        self.points = MapPoints(size=5, pen=None)
         self.plot.addItem(self.points)
         self.thumbnails = ThumbnailLayer()  # the points' images, when few are in view
         self.thumbnails.setZValue(3)

@@ -1,0 +1,79 @@
+"""The map's points: pyqtgraph's ScatterPlotItem with a cheaper frame. A pan or zoom redraws the same
+points with the same symbols, so what does not change with the view is kept between frames.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+
+class MapPoints(pg.ScatterPlotItem):
+    """Draws exactly what ScatterPlotItem draws (same atlas, same fragments, same order), but per frame
+    it only maps the points to the screen: each point's atlas rectangle and scale are kept from the
+    last change of points or styles, the data bounds are kept across view changes (sizes are in pixels),
+    and culling is skipped when every point is in view. Anything else (export, sizes in data units, a
+    new device pixel ratio) is left to ScatterPlotItem.paint.
+    """
+
+    _columns: np.ndarray | None = None  # [N, 8] float: atlas x, y, w, h, scale x, scale y, rotation, opacity
+    _holds_all = False  # the fragment buffer holds _columns for every point (all were in view last frame)
+
+    def updateSpots(self, dataSet=None):  # noqa: N802 (pyqtgraph's name)
+        super().updateSpots(dataSet)
+        self._columns = None
+
+    def addPoints(self, *args, **kwargs):  # noqa: N802
+        super().addPoints(*args, **kwargs)
+        self._columns = None
+
+    def clear(self):
+        super().clear()
+        self._columns = None
+
+    def viewTransformChanged(self):  # noqa: N802
+        bounds = list(self.bounds)
+        super().viewTransformChanged()
+        if self.opts["pxMode"]:
+            self.bounds = bounds  # in data units: the view does not change them when sizes are pixels
+
+    def _fast_path(self, widget) -> bool:
+        return (self._exportOpts is False and self.opts["pxMode"] and self.opts["useCache"]
+                and self.opts.get("compositionMode") is None and len(self.data) > 0
+                and (widget is None or widget.devicePixelRatioF() == self.fragmentAtlas.devicePixelRatio()))
+
+    def paint(self, p, option, widget):
+        if not self._fast_path(widget):
+            super().paint(p, option, widget)
+            return
+        data = self.data
+        if self._columns is None:
+            dpr = self.fragmentAtlas.devicePixelRatio()
+            columns = np.empty((len(data), 8))
+            columns[:, 0:4] = np.frombuffer(data["sourceRect"].copy(), dtype=int).reshape((-1, 4))
+            columns[:, 4:8] = [1 / dpr, 1 / dpr, 0.0, 1.0]
+            self._columns, self._holds_all = columns, False
+        half = self._columns[:, 2:4].max() / 2  # the largest symbol's half size, in pixels
+        px, py = self.pixelVectors()
+        mx, my = half * (0 if px is None else px.length()), half * (0 if py is None else py.length())
+        view = self.viewRect()
+        x, y = data["x"], data["y"]
+        (x0, x1), (y0, y1) = self.dataBounds(0), self.dataBounds(1)
+        everything = (bool(data["visible"].all()) and x0 - mx > view.left() and x1 + mx < view.right()
+                      and y0 - my > view.top() and y1 + my < view.bottom())
+        if not everything:  # cull as ScatterPlotItem does
+            keep = (data["visible"] & (x + mx > view.left()) & (x - mx < view.right())
+                    & (y + my > view.top()) & (y - my < view.bottom()))
+            x, y = x[keep], y[keep]
+        t = p.transform()
+        self._pixmapFragments.resize(len(x))
+        frags = self._pixmapFragments.ndarray()  # [n, 10]: x, y, then the 8 columns
+        frags[:, 0] = x * t.m11() + y * t.m21() + t.dx()
+        frags[:, 1] = x * t.m12() + y * t.m22() + t.dy()
+        if not everything:
+            frags[:, 2:10] = self._columns[keep]
+            self._holds_all = False
+        elif not self._holds_all:
+            frags[:, 2:10] = self._columns
+            self._holds_all = True
+        p.resetTransform()
+        p.drawPixmapFragments(*self._pixmapFragments.drawargs(), self.fragmentAtlas.pixmap)

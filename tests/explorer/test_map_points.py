@@ -1,0 +1,66 @@
+"""The map's cheaper scatter draws exactly what pyqtgraph's ScatterPlotItem draws, whatever changes."""
+import numpy as np
+import pyqtgraph as pg
+import pytest
+
+from explorer.map_points import MapPoints
+
+
+@pytest.fixture
+def plots(qtbot):
+    """Two identical plots: one with MapPoints, one with ScatterPlotItem."""
+    pairs = []
+    for kind in (MapPoints, pg.ScatterPlotItem):
+        widget = pg.PlotWidget(background="w")
+        widget.resize(400, 300)
+        qtbot.addWidget(widget)
+        widget.show()
+        item = kind(size=5, pen=None)
+        widget.addItem(item)
+        pairs.append((widget, item))
+    return pairs
+
+
+def _same_pixels(plots) -> bool:
+    (fast, _), (reference, _) = plots
+    a, b = fast.viewport().grab().toImage(), reference.viewport().grab().toImage()
+    return a == b
+
+
+def _each(plots, action) -> None:
+    for widget, item in plots:
+        action(widget, item)
+
+
+def test_map_points_draw_what_scatter_plot_item_draws(plots):
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(3000, 2))
+    colors = [pg.mkBrush(pg.intColor(k, 10, alpha=180)) for k in range(10)]
+    labels = rng.integers(0, 10, len(xy))
+    _each(plots, lambda w, item: item.setData(pos=xy, brush=[colors[k] for k in labels]))
+    assert _same_pixels(plots)  # every point in view
+
+    _each(plots, lambda w, item: w.plotItem.vb.setRange(xRange=(0, 1.5), yRange=(-1, 0.5), padding=0))
+    assert _same_pixels(plots)  # zoomed in: culled to the view
+
+    _each(plots, lambda w, item: w.plotItem.vb.translateBy(x=0.7))
+    assert _same_pixels(plots)  # panned
+
+    _each(plots, lambda w, item: w.plotItem.vb.autoRange())
+    _each(plots, lambda w, item: item.setBrush([colors[(k + 3) % 10] for k in labels]))
+    assert _same_pixels(plots)  # new colours, the same points
+
+    _each(plots, lambda w, item: item.setSize(9))
+    assert _same_pixels(plots)  # a larger symbol
+
+    fewer = xy[:500] * 0.5
+    _each(plots, lambda w, item: item.setData(pos=fewer, brush=colors[2], size=5))
+    assert _same_pixels(plots)  # fewer points: nothing left over from the larger set
+    (fast, _), _ = plots
+    blank = pg.PlotWidget(background="w")
+    blank.resize(400, 300)
+    blank.show()
+    (x0, x1), (y0, y1) = fast.plotItem.vb.viewRange()
+    blank.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+    assert fast.viewport().grab().toImage() != blank.viewport().grab().toImage()  # and something is drawn
+    blank.close()
