@@ -89,6 +89,7 @@ class LatentMapView(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().setMenuEnabled(False)
         self.points = MapPoints(size=5, pen=None)
+        self._drawn = np.zeros(0, np.int64)  # the points drawn, in drawing order (indices into coords)
         self.plot.addItem(self.points)
         self.thumbnails = ThumbnailLayer()  # the points' images, when few are in view
         self.thumbnails.setZValue(3)
@@ -371,6 +372,7 @@ class LatentMapView(QWidget):
         near = self.lod.points_to_draw(coords, self.labels, np.isin(self.labels, self._shown_classes()),
                                        class_colors(len(self.classes)), self._picker, self._view_rect())
         if near is None:  # the density image stands for them
+            self._drawn = np.zeros(0, np.int64)
             self.points.setData([], [])
             return
         self._draw_points(coords, self.order if near.all() else self.order[near[self.order]])
@@ -395,6 +397,7 @@ class LatentMapView(QWidget):
         label_brush = np.where(coloured, self.labels, len(self._brushes))
         if grey:  # grey points first, so the classes shown stay on top
             order = np.concatenate([order[~shown], order[shown]])
+        self._drawn = order
         self.points.setData(pos=coords[order], data=order, brush=list(brushes[label_brush[order]]),
                             size=self.size_box.value(), pen=None)
 
@@ -418,7 +421,10 @@ class LatentMapView(QWidget):
     def _on_animation_step(self, t: float) -> None:
         self.coords = ((1 - t) * self._move_from + t * self._move_to).astype(np.float32)
         self.lod.dirty = True
-        self._redraw_points(self.coords)
+        if t < 1.0 and not self.lod.showing_density:  # the same points move: no restyling
+            self.points.move_points(self.coords[self._drawn])
+        else:  # the last step: which points and which mode the view needs
+            self._redraw_points(self.coords)
         if t >= 1.0:
             self._redraw_centroids()
 

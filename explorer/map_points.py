@@ -30,6 +30,16 @@ class MapPoints(pg.ScatterPlotItem):
         super().clear()
         self._columns = None
 
+    def move_points(self, xy: np.ndarray) -> None:
+        """The points drawn now, at new positions [n, 2] (an animation frame): their symbols, colours and
+        order stay, so nothing is restyled."""
+        self.prepareGeometryChange()
+        self.informViewBoundsChanged()
+        self.data["x"], self.data["y"] = xy[:, 0], xy[:, 1]
+        self.bounds = [None, None]
+        self.invalidate()
+        self.sigPlotChanged.emit(self)
+
     def viewTransformChanged(self):  # noqa: N802
         bounds = list(self.bounds)
         super().viewTransformChanged()

@@ -64,3 +64,23 @@ def test_map_points_draw_what_scatter_plot_item_draws(plots):
     blank.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
     assert fast.viewport().grab().toImage() != blank.viewport().grab().toImage()  # and something is drawn
     blank.close()
+
+
+def test_moved_points_draw_as_points_set_anew(plots):
+    """An animation frame moves the points in place; it must look as if they had been set there."""
+    rng = np.random.default_rng(1)
+    xy = rng.normal(size=(2000, 2))
+    colors = [pg.mkBrush(pg.intColor(k, 10)) for k in range(10)]
+    brushes = [colors[k] for k in rng.integers(0, 10, len(xy))]
+    (fast, points), (reference, scatter) = plots
+    for widget in (fast, reference):
+        widget.plotItem.vb.disableAutoRange()
+        widget.plotItem.vb.setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
+    points.setData(pos=xy, brush=brushes)
+    before = fast.viewport().grab().toImage()
+    moved = xy * 0.5 + [0.3, -0.2]
+    points.move_points(moved)
+    scatter.setData(pos=moved, brush=brushes)
+    assert _same_pixels(plots)
+    assert fast.viewport().grab().toImage() != before  # the points did move
+    assert points.dataBounds(0)[1] == pytest.approx(moved[:, 0].max())  # and the bounds followed
