@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from explorer.style import curve_color
+from explorer.style import curve_color, plot_widget
 
 INFORMATIVE_NATS = 0.1
 
@@ -19,18 +19,16 @@ INFORMATIVE_NATS = 0.1
 class DiagnosticsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.kl_plot = pg.PlotWidget(background="w")
+        self.kl_plot = plot_widget(x_grid=False)
         self.kl_plot.setLabel("bottom", "latent dimension, sorted by KL")
         self.kl_plot.setLabel("left", "KL (nats)")
-        self.kl_plot.showGrid(y=True, alpha=0.2)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.85, brush=curve_color("kld"), pen=None)
         self.kl_plot.addItem(self.bars)
         self.kl_plot.addItem(pg.InfiniteLine(INFORMATIVE_NATS, angle=0, pen=pg.mkPen("k", style=Qt.DashLine),
                                              label="0.1 nat", labelOpts={"position": 0.95, "color": "k"}))
-        self.psnr_plot = pg.PlotWidget(background="w")
+        self.psnr_plot = plot_widget()
         self.psnr_plot.setLabel("bottom", "step")
         self.psnr_plot.setLabel("left", "test PSNR (dB)")
-        self.psnr_plot.showGrid(x=True, y=True, alpha=0.2)
         self.psnr_curve = self.psnr_plot.plot([], [], pen=pg.mkPen(curve_color("test"), width=2), symbol="o",
                                               symbolSize=6, symbolBrush=curve_color("test"))
         self.summary = QLabel("Diagnostics appear at the first epoch end (or when a checkpoint opens).")

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from explorer.map_lod import LevelOfDetail
 from explorer.map_points import MapPoints
 from explorer.map_select import DragSelect
-from explorer.style import class_colors
+from explorer.style import class_colors, plot_widget
 from explorer.thumbnails import ThumbnailLayer
 
 PICK_RADIUS_PX = 6.0
@@ -85,8 +85,7 @@ class LatentMapView(QWidget):
         self._move_from = self._move_to = self.coords
         self.selection: np.ndarray | None = None  # selected point indices; the others draw grey
 
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot = plot_widget(grid_alpha=0.15)
         self.plot.getPlotItem().setMenuEnabled(False)
         self.points = MapPoints(size=5, pen=None)
         self._drawn = np.zeros(0, np.int64)  # the points drawn, in drawing order (indices into coords)

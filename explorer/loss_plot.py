@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
-from explorer.style import curve_color
+from explorer.style import curve_color, plot_widget
 
 CURVES = ("loss", "recon", "kld")
 SMOOTHING = 0.9  # EMA weight per training step (so sparse histories, e.g. every 50 steps, are not over-smoothed)
@@ -39,10 +39,9 @@ class _Columns:
 class LossPlot(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = plot_widget()
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend(offset=(-10, 10))
         self._rows = _Columns(1 + 2 * len(CURVES))  # step, raw loss/recon/kld, smoothed loss/recon/kld
         self._ema = np.zeros(len(CURVES))

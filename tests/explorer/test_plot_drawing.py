@@ -1,9 +1,10 @@
-"""The map's cheaper scatter draws exactly what pyqtgraph's ScatterPlotItem draws, whatever changes."""
+"""The cheaper drawing (the map's scatter, cached axes) shows exactly what plain pyqtgraph shows, whatever changes."""
 import numpy as np
 import pyqtgraph as pg
 import pytest
 
 from explorer.map_points import MapPoints
+from explorer.style import plot_widget
 
 
 @pytest.fixture
@@ -84,3 +85,30 @@ def test_moved_points_draw_as_points_set_anew(plots):
     assert _same_pixels(plots)
     assert fast.viewport().grab().toImage() != before  # the points did move
     assert points.dataBounds(0)[1] == pytest.approx(moved[:, 0].max())  # and the bounds followed
+
+
+def test_cached_axes_follow_the_data(qtbot):
+    """The axes (and their grid) are cached as pixmaps: new data, a new range, a new label or a resize must
+    show exactly what an uncached plot shows."""
+    cached, plain = plot_widget(), pg.PlotWidget(background="w")
+    plain.showGrid(x=True, y=True, alpha=0.2)
+    curves = []
+    for widget in (cached, plain):
+        qtbot.addWidget(widget)
+        widget.resize(420, 300)
+        widget.show()
+        curves.append(widget.plot(np.arange(50), np.sin(np.arange(50) / 5)))
+
+    def same() -> bool:
+        return cached.grab().toImage() == plain.grab().toImage()
+
+    assert same()
+    first = cached.grab().toImage()
+    for widget, curve in zip((cached, plain), curves):
+        curve.setData(np.arange(400), 30 * np.cos(np.arange(400) / 9))  # new ticks on both axes
+    assert same()
+    assert cached.grab().toImage() != first
+    for widget in (cached, plain):
+        widget.setLabel("left", "loss")
+        widget.resize(500, 260)
+    assert same()
