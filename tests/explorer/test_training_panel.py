@@ -165,7 +165,8 @@ def test_the_plot_draws_a_decimated_view_of_a_long_history(qtbot):
     qtbot.waitUntil(lambda: plot.redraws > 0)
     plot.plot.grab()  # render once, as the screen would
     x, y = plot.curves["loss"].getData()
-    assert plot.point_count() == n and len(x) <= n // 20  # a few points per pixel column, not 200,000
+    columns = plot.curves["loss"].getViewBox().width()  # pixels
+    assert plot.point_count() == n and len(x) <= 3 * columns  # min and max per pixel column, not 200,000
     assert x[0] <= n / 100 and x[-1] >= n - n / 100  # the whole run is in view
 
 
