@@ -1,7 +1,7 @@
 """LossPlot: live curves of loss, recon and KL per step (smoothed), plus test loss at each epoch end.
 
 Fed by the window with `add_steps([StepMetrics])`, `add_epoch(EpochMetrics)` and `load_history(History)`
-(core.metrics). Values live in growing numpy buffers; a timer redraws at most twice a second (a Python-heavy repaint
+(core.metrics). Values live in growing numpy buffers; a timer redraws at most once a second (a Python-heavy repaint
 holds the GIL the training thread needs), and
 pyqtgraph draws only the visible part, decimated to the screen's width (clip to view, peak downsampling).
 """
@@ -82,7 +82,7 @@ class LossPlot(QWidget):
         layout.addLayout(row)
         self._dirty = False
         self.redraws = 0
-        self._timer = QTimer(self, interval=500)  # at most 2 redraws a second
+        self._timer = QTimer(self, interval=1000)  # at most one redraw a second
         self._timer.timeout.connect(self._redraw)
         self._timer.start()
 

@@ -67,7 +67,7 @@ def lower_thread_priority(nice: int = 4) -> None:
 
 
 class TrainWorker(QObject):
-    """Drives core.train.Trainer at a low thread priority. Step metrics arrive in batches at most ~10 times a
+    """Drives core.train.Trainer at a low thread priority. Step metrics arrive in batches at most 4 times a
     second; snapshots for the GUI at epoch ends at most every `snapshot_interval_s`; autosaves every
     `autosave_interval_s` and when the run ends (so a GPU that finishes an epoch a second is not held
     up by 75 MB copies and fsyncs)."""
@@ -83,7 +83,7 @@ class TrainWorker(QObject):
     done = Signal()
 
     def __init__(self, dataset, config, model_config, checkpoint=None, preview_images=None,
-                 autosave_path=None, emit_interval_s: float = 0.1, preview_interval_s: float = 3.0,
+                 autosave_path=None, emit_interval_s: float = 0.25, preview_interval_s: float = 3.0,
                  snapshot_interval_s: float = 5.0, autosave_interval_s: float = 120.0):
         super().__init__()
         self.autosave_path = autosave_path
@@ -216,7 +216,7 @@ class TrainingController(QObject):
             return
         config.steps = steps
         # a report every 0.1 s, or every 20 steps at GPU rates (each report waits for the device);
-        # the worker batches them ~10 times a second
+        # the worker hands them to the window in batches, 4 times a second
         config.log_every, config.log_interval_s = 20, 0.1
         ds, session = self.session.dataset, self.session
         if ds is None or (dataset_spec in ("shapes", "cifar10") and ds.name != dataset_spec):
