@@ -112,7 +112,10 @@ class Trainer:
         self.net = self._network()
         self.amp = amp_dtype(self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp is torch.float16 else None
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=self.device.type == "cuda")
+        # fused Adam on CUDA; multi-tensor (foreach) elsewhere: 14 instead of 19 ms a step for the reference
+        # model on 2 CPU cores (torch's CPU default is one tensor at a time)
+        implementation = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, **implementation)
         if checkpoint is not None and checkpoint.optimizer_state is not None:
             self._load_optimizer(checkpoint.optimizer_state)
         self._rollback = Rollback(self.model, self.optimizer)  # the state to go back to after a bad step
