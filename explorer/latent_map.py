@@ -425,7 +425,7 @@ class LatentMapView(QWidget):
         self.lod.dirty = True
         if t < 1.0 and not self.lod.showing_density:  # the same points move: no restyling
             self.points.move_points(self.coords[self._drawn])
-        else:  # the last step: which points and which mode the view needs
+        else:  # the last step, or a density image: which points and which mode the view needs
             self._redraw_points(self.coords)
         if t >= 1.0:
             self._redraw_centroids()

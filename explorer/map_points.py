@@ -16,6 +16,7 @@ class MapPoints(pg.ScatterPlotItem):
     """
 
     _columns: np.ndarray | None = None  # [N, 8] float: atlas x, y, w, h, scale x, scale y, rotation, opacity
+    _half = 0.0  # the largest symbol's half size in pixels, from _columns
     _holds_all = False  # the fragment buffer holds _columns for every point (all were in view last frame)
 
     def updateSpots(self, dataSet=None):  # noqa: N802 (pyqtgraph's name)
@@ -61,10 +62,9 @@ class MapPoints(pg.ScatterPlotItem):
             columns = np.empty((len(data), 8))
             columns[:, 0:4] = np.frombuffer(data["sourceRect"].copy(), dtype=int).reshape((-1, 4))
             columns[:, 4:8] = [1 / dpr, 1 / dpr, 0.0, 1.0]
-            self._columns, self._holds_all = columns, False
-        half = self._columns[:, 2:4].max() / 2  # the largest symbol's half size, in pixels
+            self._columns, self._half, self._holds_all = columns, columns[:, 2:4].max() / 2, False
         px, py = self.pixelVectors()
-        mx, my = half * (0 if px is None else px.length()), half * (0 if py is None else py.length())
+        mx, my = self._half * (0 if px is None else px.length()), self._half * (0 if py is None else py.length())
         view = self.viewRect()
         x, y = data["x"], data["y"]
         (x0, x1), (y0, y1) = self.dataBounds(0), self.dataBounds(1)
