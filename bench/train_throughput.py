@@ -52,13 +52,14 @@ def plain_loop(data, device, steps, batch, channels_last=False, compile_=False) 
 
 
 def core_trainer(data, device, steps, batch) -> float:
-    trainer = Trainer(data, TrainConfig(steps=steps + 3, batch_size=batch, log_every=steps + 3, eval_images=1,
-                                        device=device.type))
+    """The trainer as it trains: `run()` with its default log points (each a sync, a finiteness check
+    and a last-good copy of the state); no live map, and the end-of-run evaluation on 16 images."""
+    config = TrainConfig(steps=steps + 3, batch_size=batch, eval_images=16, live_map=False, device=device.type)
+    trainer = Trainer(data, config)
     for _ in range(3):
         trainer.train_step()
     with Stopwatch() as sw:
-        for _ in range(steps):
-            trainer.train_step()
+        trainer.run()
     return steps * batch / sw.seconds
 
 

@@ -210,18 +210,19 @@ class Trainer:
         loss = terms["loss"]
         self.optimizer.zero_grad(set_to_none=True)
         (self.scaler.scale(loss) if self.scaler else loss).backward()
-        if self.scaler:
-            self.scaler.unscale_(self.optimizer)
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip or math.inf)
+        if self.config.grad_clip:
+            if self.scaler:
+                self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate()
         if self.scaler:  # skips the update itself when the fp16 gradients overflowed
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            bad = ~torch.isfinite(loss)
         else:
             self.optimizer.step()
-            bad = ~(torch.isfinite(loss) & torch.isfinite(norm))
+        # a bad gradient behind a finite loss shows in the weights, checked at the log point (no per-step norm)
+        bad = ~torch.isfinite(loss)
         self._sums += torch.stack([loss.detach(), terms["recon"].detach(), terms["kld"].detach(), bad]).float()
         self._summed += 1
         self.step += 1
@@ -230,6 +231,7 @@ class Trainer:
         """Wait for the device, check the steps since the last log point and report them; `keep`: also
         make this the state to go back to. Raises TrainingError (with the state back at the last kept
         point) when one went bad."""
+        self._sums[3] += self._rollback.spoiled()  # the weights after the last step, which no loss has seen yet
         with lost_peers(self.ranks):
             sums = distributed.all_sum(self._sums.clone(), self.ranks)
         loss, recon, kld, bad = (sums / self.ranks.world).tolist()  # the one host sync between log points
