@@ -31,7 +31,7 @@ from explorer.sampler import SamplesPanel
 from explorer.sampling import SamplesController
 from explorer.session import Session, TrainingState
 from explorer.style import app_icon
-from explorer.tasks import TaskRunner
+from explorer.tasks import GuiThreadGarbage, TaskRunner
 from explorer.training import TrainingController
 from explorer.training_panel import TrainingPanel
 
@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.messages = Messages(self)
         self.autosave_path = user_data_dir() / "autosave" / "autosave.pt"
         self.closing = self.closed = False
+        self.garbage = GuiThreadGarbage()  # never on a worker thread: see explorer.tasks
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
 
@@ -289,6 +290,7 @@ class MainWindow(QMainWindow):
             self.messages.status("Closing: waiting for background work to stop...", 0)
             return
         self.closed = True
+        self.garbage.stop()
         event.accept()
 
     def _finish_closing(self, *_) -> None:

@@ -5,12 +5,31 @@ widget. Every result carries the session generation it was computed for; stale o
 """
 from __future__ import annotations
 
+import gc
 import traceback
 from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from pyqtgraph.util.garbage_collector import GarbageCollector
 
 Progress = Callable[[int, int], bool]  # progress(done, total) -> False once cancelled
+
+
+class GuiThreadGarbage:
+    """While worker threads run Python, cycles are collected on the GUI thread only.
+
+    Python's cycle collector runs on whichever thread allocates. On a training thread it destroyed
+    Qt objects held in garbage cycles (pyqtgraph items and their menus) while the GUI thread was
+    destroying others, and the two threads deadlocked (a Qt mutex against the GIL). pyqtgraph's
+    GarbageCollector turns automatic collection off and collects on a timer of this thread instead;
+    `stop` turns it back on."""
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self._collector = GarbageCollector(interval=interval_s)
+
+    def stop(self) -> None:
+        self._collector.timer.stop()
+        gc.enable()
 
 
 def start_in_thread(worker: QObject, parent: QObject, on_finished: Callable[[], None] | None = None) -> QThread:

@@ -1,7 +1,11 @@
-"""The Qt binding must not corrupt reference counts: PySide6 6.12.0 on Python 3.11 decrefs None
-in every void call, and the interpreter aborts at exit ("deallocating None"). pyproject pins it out."""
+"""Traps in the Qt runtime. The binding must not corrupt reference counts: PySide6 6.12.0 on Python
+3.11 decrefs None in every void call, and the interpreter aborts at exit ("deallocating None");
+pyproject pins it out. And while a window lives, Python's cycle collector must not destroy Qt objects
+on a worker thread: that deadlocked the GUI thread (a Qt mutex against the GIL)."""
 import sys
+import threading
 
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QPushButton
 
 
@@ -12,3 +16,25 @@ def test_void_qt_calls_keep_none_alive(qtbot):
     for _ in range(1000):
         button.setEnabled(True)
     assert sys.getrefcount(None) >= before - 50  # a broken binding loses ~1000 here
+
+
+def test_garbage_holding_qt_objects_is_destroyed_on_the_gui_thread_while_training_threads_run(window, qtbot):
+    destroyed_on = []
+
+    class Plot:  # a cycle holding a Qt object, as pyqtgraph items and their menus make
+        pass
+
+    plot = Plot()
+    plot.menu, plot.me = QObject(), plot
+    plot.menu.destroyed.connect(lambda *_: destroyed_on.append(threading.get_ident()), Qt.DirectConnection)
+    del plot
+    def allocate():  # as a training thread does: enough cycles to start a collection
+        for _ in range(20_000):
+            cycle = []
+            cycle.append(cycle)
+
+    worker = threading.Thread(target=allocate)
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(destroyed_on) > 0, timeout=5_000)
+    assert destroyed_on == [threading.get_ident()]
