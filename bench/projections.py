@@ -47,8 +47,8 @@ def screenshot(coords, labels, classes, title: str, path: Path) -> None:
     view = LatentMapView()
     view.resize(900, 760)
     view.show()
-    view.split_box.setCurrentText("all")  # what a user chooses to get this map
-    view.projection_box.setCurrentText(title)
+    view.toolbar.split_box.setCurrentText("all")  # what a user chooses to get this map
+    view.toolbar.projection_box.setCurrentText(title)
     view.set_data(coords, labels, classes, None, f"{title} of all {len(labels):,} CIFAR-10 images", title)
     for _ in range(10):
         app.processEvents()

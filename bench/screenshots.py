@@ -80,7 +80,7 @@ def main() -> int:
     for name, k in [("map_early.png", 0), ("map_mid.png", len(live.frames) // 2), ("map_late.png", len(live.frames) - 1)]:
         window.maps.show_frame(k)  # what moving the timeline slider does: replay a live-map frame
         wait_until(app, lambda: window.session.map.frame == k, 30, f"frame {k}")
-        wait_until(app, lambda: view._animation.state() == view._animation.State.Stopped, 30, "the move")
+        wait_until(app, lambda: view._animation.state() == view._animation.State.NotRunning, 30, "the move")
         grab(name, 1)
     window.maps.encode("test", "pca")
     wait_until(app, lambda: idle() and window.session.map.frame is None, 300, "encoding")
@@ -88,7 +88,7 @@ def main() -> int:
     a, b = int(np.argmax(coords[:, 0])), int(np.argmin(coords[:, 0]))
     view.point_clicked.emit(a)
     view.interpolate_requested.emit(a, b)
-    view.selected_item.setData([coords[a, 0]], [coords[a, 1]])
+    view.marks.click_point(coords[a])
     grab("map.png", 1)
     from core.selection import inside_polygon, rectangle
 
@@ -106,7 +106,7 @@ def main() -> int:
     view.plot.plotItem.vb.autoRange()
     window.maps.show_given_image("icon.png", str(ROOT / "resources" / "icon.png"))  # what a drop does
     grab("map_dropped.png", 1)
-    view.projection_box.setCurrentIndex(1)  # t-SNE, as a user picks it
+    view.toolbar.projection_box.setCurrentIndex(1)  # t-SNE, as a user picks it
     window.maps.encode("test", "tsne")
     wait_until(app, lambda: idle() and window.session.map.explained is None, 900, "t-SNE")
     grab("tsne.png", 1)

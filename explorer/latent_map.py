@@ -8,11 +8,12 @@ point_clicked(index), empty_clicked(x, y), interpolate_requested(a, b), encode_r
 projection), cancel_requested(), frame_selected(index), selection_made(indices). With Drag set to
 rectangle or lasso (explorer.map_select), a left drag selects the visible points inside it (the
 others turn grey); `mark_neighbours(indices)` rings points and `mark_given(xy)` stars an image the
-user brought. Points are one ScatterPlotItem drawn in a fixed random order (no class paints over
-another), with one QBrush per class shared by its points; picking measures screen pixels
-(core.latent.PixelPicker), so it is right at any zoom and with unequal axis scales. Very large maps
-switch to a density image when zoomed out (explorer.map_lod); few points in view draw as their
-images (explorer.thumbnails). Picking does not depend on how points are drawn.
+user brought (explorer.map_marks); its controls are `toolbar` (explorer.map_toolbar). Points are
+one ScatterPlotItem drawn in a fixed random order (no class paints over another), with one QBrush per
+class shared by its points; picking measures screen pixels (core.latent.PixelPicker), so it is right
+at any zoom and with unequal axis scales. Very large maps switch to a density image when zoomed out
+(explorer.map_lod); few points in view draw as their images (explorer.thumbnails). Picking does not
+depend on how points are drawn.
 """
 from __future__ import annotations
 
@@ -20,14 +21,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEasingCurve, QPointF, Qt, QTimeLine, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
-    QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSlider, QSplitter, QVBoxLayout, QWidget
 
 from explorer.map_lod import LevelOfDetail
+from explorer.map_marks import MapMarks
 from explorer.map_points import MapPoints
 from explorer.map_select import DragSelect
+from explorer.map_toolbar import MapToolbar
 from explorer.style import class_colors, plot_widget
 from explorer.thumbnails import ThumbnailLayer
 
@@ -36,14 +36,6 @@ MOVE_MS = 300  # how long points take to move to a new frame
 MOVE_FRAME_MS = 33  # ~30 frames a second while they move: smooth, and half the drawing of 60 while training runs
 HIDDEN_GREY = QColor(200, 200, 200, 90)
 THUMBNAIL_POINTS = 2000  # with this many points in view or fewer, each is drawn as its image
-
-
-def ellipse(center: np.ndarray, cov: np.ndarray, n: int = 60) -> np.ndarray:
-    """Points [n, 2] of the 1-sigma ellipse of a 2D Gaussian."""
-    values, vectors = np.linalg.eigh(cov)
-    t = np.linspace(0, 2 * np.pi, n)
-    circle = np.stack([np.cos(t), np.sin(t)], axis=1) * np.sqrt(np.maximum(values, 0))
-    return center + circle @ vectors.T
 
 
 def _while_alive(widget: QWidget, method):
@@ -100,61 +92,21 @@ class LatentMapView(QWidget):
         self._thumb_set: np.ndarray | None = None  # the points whose images are drawn
         self.lod = LevelOfDetail(self.plot)  # very large maps: a density image when zoomed out
         self.plot.plotItem.vb.sigRangeChanged.connect(_while_alive(self, LatentMapView._on_range_changed))
-        self.centroids: list[pg.PlotCurveItem] = []
-        self.hover_item = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=2), brush=None)
-        self.selected_item = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k", width=3), brush=None, symbol="s")
-        self.marker_item = pg.ScatterPlotItem(size=18, pen=pg.mkPen("k", width=3), brush=None, symbol="+")
-        self.neighbour_item = pg.ScatterPlotItem(size=13, pen=pg.mkPen(20, 20, 20, width=2), brush=None, symbol="o")
-        self.given_item = pg.ScatterPlotItem(size=22, pen=pg.mkPen("k", width=2), brush=pg.mkBrush(255, 215, 0),
-                                             symbol="star")  # an image the user dropped or pasted
-        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.given_item):
-            item.setZValue(10)
-            self.plot.addItem(item)
-        self.hover_text = pg.TextItem("", color="k", anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 200))
-        self.hover_text.setZValue(11)
-        self.hover_text.setVisible(False)  # an empty TextItem would still paint its white fill
-        self.plot.addItem(self.hover_text)
+        self.marks = MapMarks(self.plot)  # hover, clicks, neighbours, a brought image, class ellipses
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
         self.legend = QListWidget()
         self.legend.setMaximumWidth(220)
         self.legend.itemChanged.connect(self._on_legend_changed)
-        self.split_box = QComboBox()
-        self.split_box.addItems(["test", "train", "all"])
-        self.encode_button = QPushButton("Encode")
-        self.encode_button.setToolTip("Encode the chosen split with the current model and map it to 2D with the chosen projection")
-        self.encode_button.clicked.connect(lambda: self.encode_requested.emit(self.split(), self.projection()))
-        self.projection_box = QComboBox()
-        self.projection_box.addItem("PCA", "pca")
-        self.projection_box.addItem("t-SNE", "tsne")
-        self.projection_box.addItem("UMAP", "umap")
-        self.projection_box.setToolTip("PCA: linear, every spot decodes exactly. t-SNE (openTSNE) and UMAP (umap-learn): "
-                                       "keep neighbourhoods; empty spots decode an estimate. UMAP's first use compiles "
-                                       "for about 20 s. Each map is cached per model and split.")
-        self.drag_box = QComboBox()
-        self.drag_box.addItems(["pan", "rectangle", "lasso"])
-        self.dragging = DragSelect(self.plot, lambda: self.drag_box.currentText() if len(self.labels) else "pan",
+        self.toolbar = MapToolbar(THUMBNAIL_POINTS)
+        self.toolbar.encode_requested.connect(self.encode_requested)
+        self.toolbar.cancel_requested.connect(self.cancel_requested)
+        self.toolbar.style_changed.connect(self._restyle)
+        self.toolbar.centroid_box.toggled.connect(self._redraw_centroids)
+        self.toolbar.images_box.toggled.connect(self._refresh_thumbnails)
+        self.dragging = DragSelect(self.plot, lambda: self.toolbar.drag_mode() if len(self.labels) else "pan",
                                    self._select_inside)
-        self.drag_box.setToolTip("What a left drag on the map does: pan the view, or select the points inside a "
-                                 "rectangle or a free-hand lasso (a click without dragging clears the selection)")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel_requested)
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        self.size_box = QSpinBox(minimum=1, maximum=20, value=5, suffix=" px")
-        self.opacity = QSlider(Qt.Horizontal, minimum=10, maximum=100, value=80)
-        self.grey_box = QCheckBox("hidden classes in grey")
-        self.centroid_box = QCheckBox("class centroids (1σ)")
-        self.images_box = QCheckBox("images")
-        self.images_box.setChecked(True)
-        self.images_box.setToolTip(f"Draw each point as its image when {THUMBNAIL_POINTS:,} or fewer are in view (zoom in)")
-        self.images_box.toggled.connect(self._refresh_thumbnails)
-        for w in (self.size_box, self.opacity):
-            w.valueChanged.connect(self._restyle)
-        self.grey_box.toggled.connect(self._restyle)
-        self.centroid_box.toggled.connect(self._redraw_centroids)
         self.timeline = QSlider(Qt.Horizontal)
         self.timeline.valueChanged.connect(self.frame_selected)
         self.timeline_label = QLabel("")
@@ -162,16 +114,6 @@ class LatentMapView(QWidget):
         self.info.setWordWrap(True)
         self.hover_label = QLabel(" ")
 
-        top = QHBoxLayout()
-        for w in (QLabel("Split:"), self.split_box, QLabel("Projection:"), self.projection_box, self.encode_button):
-            top.addWidget(w)
-        top.addWidget(self.progress, 1)
-        top.addWidget(self.cancel_button)
-        style = QHBoxLayout()
-        for w in (QLabel("Drag:"), self.drag_box, QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity,
-                  self.grey_box, self.centroid_box, self.images_box):
-            style.addWidget(w)
-        style.addStretch(1)
         self.timeline_row = QWidget()
         row = QHBoxLayout(self.timeline_row)
         row.setContentsMargins(0, 0, 0, 0)
@@ -189,8 +131,7 @@ class LatentMapView(QWidget):
         split.addWidget(side)
         split.setStretchFactor(0, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(style)
+        layout.addWidget(self.toolbar)
         layout.addWidget(split, 1)
         layout.addWidget(self.timeline_row)
         layout.addWidget(self.info)
@@ -216,9 +157,7 @@ class LatentMapView(QWidget):
         self.info.setText(caption)
         self.selected, self.selection = None, None
         self._images = None  # the images of the old points; set_images gives the new ones
-        for item in (self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.given_item):
-            item.setData([], [])
-        self.hover_text.setVisible(False)
+        self.marks.clear()
         self._restyle()
         if len(self.coords):  # the points' own bounds (a very large map draws only part of them); applied
             (x0, y0), (x1, y1) = self.coords.min(axis=0).tolist(), self.coords.max(axis=0).tolist()
@@ -231,9 +170,7 @@ class LatentMapView(QWidget):
         self.thumbnails.clear()  # back when the points have arrived
         self._set_axes(explained)
         self.info.setText(caption)
-        self.selected_item.setData([], [])
-        self.marker_item.setData([], [])
-        self.neighbour_item.setData([], [])
+        self.marks.clear_clicks()
         self._animation.start()
 
     def clear(self) -> None:
@@ -248,14 +185,6 @@ class LatentMapView(QWidget):
         self.timeline.setValue(index)
         self.timeline.blockSignals(False)
         self.timeline_label.setText(text)
-
-    def projection(self) -> str:
-        """The projection chosen: "pca", "tsne" or "umap"."""
-        return self.projection_box.currentData()
-
-    def split(self) -> str:
-        """The split chosen in the Split box: "test", "train" or "all"."""
-        return self.split_box.currentText()
 
     def point_count(self) -> int:
         """Points of the classes shown."""
@@ -282,7 +211,7 @@ class LatentMapView(QWidget):
     def _update_thumbnails(self) -> None:
         """Images for the points in view when there are THUMBNAIL_POINTS or fewer (and not moving)."""
         x0, x1, y0, y1 = self._view_rect()
-        showing = (self.images_box.isChecked() and self._images is not None and self._picker is not None
+        showing = (self.toolbar.images_box.isChecked() and self._images is not None and self._picker is not None
                    and self._animation.state() != QTimeLine.Running)
         band = self._picker.within(x0, x1, y0, y1) if showing else np.zeros(0, np.int64)
         if not 0 < len(band) <= THUMBNAIL_POINTS:
@@ -302,16 +231,14 @@ class LatentMapView(QWidget):
 
     def mark_given(self, xy: np.ndarray | None) -> None:
         """Star the spot where an image the user brought lands (None: no star)."""
-        self.given_item.setData(*(([xy[0]], [xy[1]]) if xy is not None else ([], [])))
+        self.marks.given(xy)
 
     def given_position(self) -> tuple[float, float] | None:
-        pts = self.given_item.data
-        return (float(pts[0]["x"]), float(pts[0]["y"])) if len(pts) else None
+        return self.marks.given_position()
 
     def mark_neighbours(self, indices: np.ndarray) -> None:
         """Ring these points (a clicked point's nearest neighbours in latent space)."""
-        pts = self.coords[np.asarray(indices, np.int64)]
-        self.neighbour_item.setData(pts[:, 0], pts[:, 1])
+        self.marks.neighbours(self.coords[np.asarray(indices, np.int64)])
 
     def set_selection(self, indices: np.ndarray | None) -> None:
         """Select these points (None or empty: no selection); the others draw grey. Emits selection_made."""
@@ -330,14 +257,6 @@ class LatentMapView(QWidget):
     def set_class_visible(self, k: int, visible: bool) -> None:
         self.legend.item(k).setCheckState(Qt.Checked if visible else Qt.Unchecked)
 
-    def set_progress(self, done: int, total: int, text: str = "%p%") -> None:
-        """Background work on a map (encoding, a projection): visible with Cancel until done == total."""
-        self.progress.setVisible(done < total)
-        self.cancel_button.setVisible(done < total)
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.progress.setFormat(text)
-
     # ------------------------------------------------------------ drawing
 
     def _set_axes(self, explained: np.ndarray | None, projection: str = "PCA") -> None:
@@ -353,7 +272,7 @@ class LatentMapView(QWidget):
 
     def _restyle(self, *_) -> None:
         """Brushes from the class colours at the chosen opacity, then redraw."""
-        alpha = int(255 * self.opacity.value() / 100)
+        alpha = self.toolbar.alpha()
         self._brushes = []
         for color in class_colors(len(self.classes)):
             color.setAlpha(alpha)
@@ -390,7 +309,7 @@ class LatentMapView(QWidget):
         shown = np.isin(self.labels[order], self._shown_classes())
         if self.selection is not None:  # selected points in colour on top, the rest grey
             shown &= np.isin(order, self.selection)
-        grey = self.grey_box.isChecked() or self.selection is not None
+        grey = self.toolbar.grey_box.isChecked() or self.selection is not None
         order = order if grey else order[shown]
         brushes = np.array(self._brushes + [pg.mkBrush(HIDDEN_GREY)], dtype=object)
         coloured = np.isin(self.labels, self._shown_classes())
@@ -401,24 +320,12 @@ class LatentMapView(QWidget):
             order = np.concatenate([order[~shown], order[shown]])
         self._drawn = order
         self.points.setData(pos=coords[order], data=order, brush=list(brushes[label_brush[order]]),
-                            size=self.size_box.value(), pen=None)
+                            size=self.toolbar.point_size(), pen=None)
 
     def _redraw_centroids(self, *_) -> None:
-        for item in self.centroids:
-            self.plot.removeItem(item)
-        self.centroids = []
-        if not self.centroid_box.isChecked():
-            return
+        shown = self._shown_classes() if self.toolbar.centroid_box.isChecked() else []
         colors = class_colors(len(self.classes))
-        for k in self._shown_classes():
-            pts = self.coords[self.labels == k]
-            if len(pts) < 3:
-                continue
-            ring = ellipse(pts.mean(axis=0), np.cov(pts.T))
-            item = pg.PlotCurveItem(ring[:, 0], ring[:, 1], pen=pg.mkPen(colors[k], width=2.5))
-            item.setZValue(5)
-            self.plot.addItem(item)
-            self.centroids.append(item)
+        self.marks.set_centroids([self.coords[self.labels == k] for k in shown], [colors[k] for k in shown])
 
     def _on_animation_step(self, t: float) -> None:
         self.coords = ((1 - t) * self._move_from + t * self._move_to).astype(np.float32)
@@ -462,18 +369,9 @@ class LatentMapView(QWidget):
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         index = self.pick(scene_pos)
-        if index is None:
-            self.hover_item.setData([], [])
-            self.hover_text.setVisible(False)
-            self.hover_label.setText(" ")
-            return
-        x, y = self.coords[index]
-        self.hover_item.setData([x], [y])
-        name = self.classes[self.labels[index]]
-        self.hover_text.setText(f"{name} #{index}")
-        self.hover_text.setPos(float(x), float(y))
-        self.hover_text.setVisible(True)
-        self.hover_label.setText(f"Nearest point: {name}, index {index}")
+        name = self.classes[self.labels[index]] if index is not None else ""
+        self.marks.hover(self.coords[index] if index is not None else None, f"{name} #{index}")
+        self.hover_label.setText(f"Nearest point: {name}, index {index}" if index is not None else " ")
 
     def _select_inside(self, polygon: np.ndarray) -> None:
         """A rectangle or lasso drag ended: select the points of the classes shown inside `polygon`."""
@@ -485,7 +383,7 @@ class LatentMapView(QWidget):
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.LeftButton or not len(self.labels):
             return
-        if self.drag_box.currentText() != "pan" and self.selection is not None:  # a click clears a selection
+        if self.toolbar.drag_mode() != "pan" and self.selection is not None:  # a click clears a selection
             self.set_selection(None)
             return
         index = self.pick(event.scenePos())
@@ -494,10 +392,9 @@ class LatentMapView(QWidget):
                 self.interpolate_requested.emit(self.selected, index)
                 return
             self.selected = index
-            self.selected_item.setData([self.coords[index, 0]], [self.coords[index, 1]])
-            self.marker_item.setData([], [])
+            self.marks.click_point(self.coords[index])
             self.point_clicked.emit(index)
         else:
             p = self.plot.plotItem.vb.mapSceneToView(event.scenePos())
-            self.marker_item.setData([p.x()], [p.y()])
+            self.marks.click_spot(p.x(), p.y())
             self.empty_clicked.emit(p.x(), p.y())

@@ -56,7 +56,7 @@ class MapController(QObject):
 
         if self.session.checkpoint is None or self.session.dataset is None:
             return
-        split, projection = split or self.view.split(), projection or self.view.projection()
+        split, projection = split or self.view.toolbar.split(), projection or self.view.toolbar.projection()
         key = (self.session.generation, split, projection)
         if key in self._cache:
             self.session.set_map(self._cache[key])
@@ -83,13 +83,13 @@ class MapController(QObject):
             self._cache[key] = m
             self.session.set_map(m)
 
-        self.view.set_progress(0, total)
-        self.runner.run(work, done, "Encoding failed", kind="encode", on_progress=self.view.set_progress)
+        self.view.toolbar.set_progress(0, total)
+        self.runner.run(work, done, "Encoding failed", kind="encode", on_progress=self.view.toolbar.set_progress)
 
     def cancel(self) -> None:
         """Stop the running encode or projection; the map shown stays."""
         self.runner.cancel("encode")
-        self.view.set_progress(1, 1)
+        self.view.toolbar.set_progress(1, 1)
 
     @property
     def encoding(self) -> bool:

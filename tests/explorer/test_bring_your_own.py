@@ -60,8 +60,8 @@ def test_a_pasted_image_is_placed_on_every_projection(trained_window, qtbot):
     np.testing.assert_array_equal(window.inspector.original.image(), image)
     first = view.given_position()
 
-    view.split_box.setCurrentIndex(1)  # a new map of the train split: the star moves with it
-    qtbot.mouseClick(view.encode_button, Qt.LeftButton, pos=QPoint(5, 5))
+    view.toolbar.split_box.setCurrentIndex(1)  # a new map of the train split: the star moves with it
+    qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton, pos=QPoint(5, 5))
     qtbot.waitUntil(lambda: window.session.map.split == "train", timeout=60_000)
     z = encode(window.session.model, image[None])
     np.testing.assert_allclose(view.given_position(), window.session.map.latent_map.transform(z)[0], atol=1e-4)

@@ -134,7 +134,7 @@ def test_clicking_empty_space_decodes_and_marks_the_spot(trained_window, qtbot):
             click(qtbot, view, pos)
         decoded.append(inspector.reconstruction.image())
         assert decoded[-1] is not None and decoded[-1].std() > 0 and inspector.original.image() is None
-        assert len(view.marker_item.data) == 1
+        assert len(view.marks.marker_item.data) == 1
     assert not np.array_equal(decoded[0], decoded[1])  # a different spot decodes to a different image
 
 
@@ -157,7 +157,27 @@ def test_hover_names_the_nearest_class(trained_window, qtbot):
     QApplication.sendEvent(viewport, move)  # a real hover event (QTest.mouseMove does not hover offscreen)
     qtbot.waitUntil(lambda: view.hover_label.text() != " ", timeout=2_000)
     assert view.hover_label.text() == f"Nearest point: {view.classes[view.labels[target]]}, index {target}"
-    assert len(view.hover_item.data) == 1
+    assert len(view.marks.hover_item.data) == 1
+
+
+def test_the_centroid_box_rings_each_class_shown_at_its_mean_and_spread(map_view, qtbot):
+    view = map_view
+    rng = np.random.default_rng(1)
+    centres, spreads = np.array([[-4.0, 0.0], [5.0, 2.0]]), np.array([[1.0, 0.5], [0.3, 2.0]])
+    coords = np.concatenate([rng.normal(c, s, size=(2000, 2)) for c, s in zip(centres, spreads)])
+    view.set_data(coords, np.repeat([0, 1], 2000), ["a", "b"], np.array([0.5, 0.2]))
+    assert view.marks.centroids == []
+    qtbot.mouseClick(view.toolbar.centroid_box, Qt.LeftButton)
+    rings = [np.stack(item.getData(), axis=1) for item in view.marks.centroids]
+    assert len(rings) == 2
+    for ring, centre, spread in zip(rings, centres, spreads):
+        assert np.allclose(ring.mean(axis=0), centre, atol=0.1)  # around the class's mean
+        assert np.allclose(np.abs(ring - ring.mean(axis=0)).max(axis=0), spread, rtol=0.1)  # 1 sigma wide, per axis
+    click_legend_checkbox(qtbot, view, 0)  # a hidden class loses its ring
+    assert len(view.marks.centroids) == 1
+    assert np.allclose(np.stack(view.marks.centroids[0].getData(), axis=1).mean(axis=0), centres[1], atol=0.1)
+    qtbot.mouseClick(view.toolbar.centroid_box, Qt.LeftButton)
+    assert view.marks.centroids == []
 
 
 def test_legend_checkbox_hides_a_class(trained_window, qtbot):
@@ -174,7 +194,7 @@ def test_legend_checkbox_hides_a_class(trained_window, qtbot):
     view.point_clicked.connect(picked.append)
     click(qtbot, view, view.screen_pos(int(hidden[0])))
     assert int(hidden[0]) not in picked  # a hidden point cannot be clicked
-    qtbot.mouseClick(view.grey_box, Qt.LeftButton)  # or keep hidden classes as grey points
+    qtbot.mouseClick(view.toolbar.grey_box, Qt.LeftButton)  # or keep hidden classes as grey points
     drawn = np.asarray(view.points.data["data"], dtype=int)
     assert len(drawn) == total and np.isin(hidden, drawn).all()
     grey = {b.color().rgb() for b, i in zip(view.points.data["brush"], drawn) if i in set(hidden[:20])}
@@ -186,11 +206,11 @@ def test_legend_checkbox_hides_a_class(trained_window, qtbot):
 def test_encode_button_maps_the_chosen_split(trained_window, qtbot):
     view = trained_window.map_view
     trained_window.tabs.setCurrentIndex(1)
-    view.split_box.setFocus()
-    qtbot.keyClick(view.split_box, Qt.Key_Down)  # test -> train, as a user picks it with the keyboard
-    assert view.split() == "train"
+    view.toolbar.split_box.setFocus()
+    qtbot.keyClick(view.toolbar.split_box, Qt.Key_Down)  # test -> train, as a user picks it with the keyboard
+    assert view.toolbar.split() == "train"
     with qtbot.waitSignal(trained_window.map_ready, timeout=120_000):
-        qtbot.mouseClick(view.encode_button, Qt.LeftButton)
+        qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     assert trained_window.session.map.split == "train"
     assert view.point_count() == len(trained_window.session.dataset.train)
 
@@ -395,7 +415,7 @@ def test_clicking_a_point_lists_and_rings_its_true_latent_neighbours(trained_win
     mu = session.map.latent_map.mu
     _, expected = NearestNeighbors(n_neighbors=9).fit(mu).kneighbors(mu[target:target + 1])
     expected = [i for i in expected[0] if i != target][:8]
-    ringed = np.stack(view.neighbour_item.getData(), axis=1)
+    ringed = np.stack(view.marks.neighbour_item.getData(), axis=1)
     assert np.allclose(ringed, view.coords[expected])  # scikit-learn's 8 nearest, in order
     names = [session.classes[session.map.labels[i]] for i in expected]
     assert inspector.neighbour_text.text().split(" · ")[0].startswith(names[0])
@@ -456,7 +476,7 @@ def test_a_lasso_around_a_cluster_selects_exactly_its_points_and_exports_them(qt
     session.set_map(MapData("test", labels, coords, np.array([0.5, 0.2]), None, lmap, indices=np.arange(n)))
     window.tabs.setCurrentIndex(1)
     QApplication.processEvents()
-    view.drag_box.setCurrentText("lasso")
+    view.toolbar.drag_box.setCurrentText("lasso")
     vb = view.plot.plotItem.vb
     ring = [view.plot.mapFromScene(vb.mapViewToScene(QPointF(5 + 2.2 * math.cos(t), 5 + 2.2 * math.sin(t))))
             for t in np.linspace(0, 2 * np.pi, 40)]
@@ -475,7 +495,7 @@ def test_a_lasso_around_a_cluster_selects_exactly_its_points_and_exports_them(qt
     assert np.allclose(saved["mu"], mu[cluster])
     assert (tmp_path / "sel.png").stat().st_size > 0
 
-    view.drag_box.setCurrentText("rectangle")  # a rectangle over the left half selects exactly those points
+    view.toolbar.drag_box.setCurrentText("rectangle")  # a rectangle over the left half selects exactly those points
     corners = [view.plot.mapFromScene(vb.mapViewToScene(QPointF(x, y))) for x, y in ((-9, -9), (-5, 0), (0, 9))]
     _drag(qtbot, view, corners)
     x0, y0, x1, y1 = (view.plot.plotItem.vb.mapSceneToView(view.plot.mapToScene(corners[i])) for i in (0, 0, 2, 2))
@@ -485,10 +505,10 @@ def test_a_lasso_around_a_cluster_selects_exactly_its_points_and_exports_them(qt
     assert len(expected) > 20 and np.array_equal(view.selection, expected)
 
     qtbot.mouseClick(inspector.group_button, Qt.LeftButton)  # group A: the rectangle; group B: the lasso
-    view.drag_box.setCurrentText("lasso")
+    view.toolbar.drag_box.setCurrentText("lasso")
     _drag(qtbot, view, ring)
     qtbot.mouseClick(inspector.group_button, Qt.LeftButton)
-    view.drag_box.setCurrentText("pan")
+    view.toolbar.drag_box.setCurrentText("pan")
     assert inspector.groups_text.text() == f"Groups: A ({len(expected)}), B (20)"
     bar = inspector.tabs.tabBar()
     qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(1).center())  # Traversals: attribute vector A -> B
@@ -604,10 +624,10 @@ def test_images_replace_points_below_the_threshold_and_go_above_it(map_view, qtb
         return len({shot.pixel(px, py) for px in range(0, shot.width(), 5) for py in range(0, shot.height(), 5)})
 
     with_images = colours()
-    qtbot.mouseClick(view.images_box, Qt.LeftButton)  # the toggle turns them off
+    qtbot.mouseClick(view.toolbar.images_box, Qt.LeftButton)  # the toggle turns them off
     assert view.thumbnail_count() == 0
     assert with_images > 3 * colours()  # random images drawn: far more colours than the points' class colours
-    qtbot.mouseClick(view.images_box, Qt.LeftButton)
+    qtbot.mouseClick(view.toolbar.images_box, Qt.LeftButton)
     assert view.thumbnail_count() == in_view
     chosen = np.flatnonzero((x >= -3) & (x <= 0) & (y >= -3) & (y <= 3))  # the left half of the view selected:
     view.set_selection(chosen)  # the other images fade, as their points turn grey

@@ -61,16 +61,16 @@ def test_tsne_map_runs_in_the_background_and_cancel_keeps_the_previous_map(train
     window, view = trained_window, trained_window.map_view
     window.tabs.setCurrentIndex(1)
     pca_map = window.session.map
-    choose(qtbot, view.projection_box, 1)
-    assert view.projection() == "tsne"
-    qtbot.mouseClick(view.encode_button, Qt.LeftButton)
+    choose(qtbot, view.toolbar.projection_box, 1)
+    assert view.toolbar.projection() == "tsne"
+    qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     n = len(pca_map.labels)
-    qtbot.waitUntil(lambda: view.progress.value() > n + 50, timeout=120_000)  # inside the t-SNE iterations
-    qtbot.mouseClick(view.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: view.toolbar.progress.value() > n + 50, timeout=120_000)  # inside the t-SNE iterations
+    qtbot.mouseClick(view.toolbar.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.runner.running("encode"), timeout=30_000)
     assert window.session.map is pca_map and "PC1" in view.plot.getPlotItem().getAxis("bottom").labelText
 
-    qtbot.mouseClick(view.encode_button, Qt.LeftButton)
+    qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.session.map.explained is None, timeout=180_000)
     assert view.plot.getPlotItem().getAxis("bottom").labelText == "t-SNE 1" and "estimate" in view.info.text()
     assert view.point_count() == n
@@ -79,8 +79,8 @@ def test_tsne_map_runs_in_the_background_and_cancel_keeps_the_previous_map(train
     qtbot.mouseClick(view.plot.viewport(), Qt.LeftButton, Qt.NoModifier, view.plot.viewport().rect().center())
     assert "estimate" in window.inspector.title.text() and window.inspector.reconstruction.image() is not None
 
-    choose(qtbot, view.projection_box, 0)
-    qtbot.mouseClick(view.encode_button, Qt.LeftButton)
+    choose(qtbot, view.toolbar.projection_box, 0)
+    qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     assert window.session.map is pca_map  # cached for this model and split: back at once
 
 
@@ -88,15 +88,15 @@ def test_umap_map_cancels_mid_layout_and_then_draws_with_its_own_axes(trained_wi
     window, view = trained_window, trained_window.map_view
     window.tabs.setCurrentIndex(1)
     pca_map, n = window.session.map, len(window.session.map.labels)
-    choose(qtbot, view.projection_box, 2)
-    assert view.projection() == "umap"
-    qtbot.mouseClick(view.encode_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: view.progress.value() > n, timeout=120_000)  # inside the layout epochs
-    qtbot.mouseClick(view.cancel_button, Qt.LeftButton)
+    choose(qtbot, view.toolbar.projection_box, 2)
+    assert view.toolbar.projection() == "umap"
+    qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: view.toolbar.progress.value() > n, timeout=120_000)  # inside the layout epochs
+    qtbot.mouseClick(view.toolbar.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.runner.running("encode"), timeout=60_000)
-    assert window.session.map is pca_map and not view.progress.isVisible()
+    assert window.session.map is pca_map and not view.toolbar.progress.isVisible()
 
-    qtbot.mouseClick(view.encode_button, Qt.LeftButton)
+    qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: window.session.map.explained is None, timeout=180_000)
     assert view.plot.getPlotItem().getAxis("bottom").labelText == "UMAP 1" and "UMAP (umap-learn" in view.info.text()
     assert view.point_count() == n and np.isfinite(view.coords).all()

@@ -1,0 +1,93 @@
+"""MapToolbar: the latent map's two rows of controls. What to map (the split, the projection, Encode,
+and the progress of that work with Cancel) and how to draw it (what a drag does, point size and
+opacity, hidden classes in grey, class ellipses, images when zoomed in). It draws nothing itself.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
+)
+
+
+class MapToolbar(QWidget):
+    encode_requested = Signal(str, str)  # split, projection ("pca", "tsne" or "umap")
+    cancel_requested = Signal()
+    style_changed = Signal()  # point size, opacity or hidden classes in grey
+
+    def __init__(self, thumbnail_points: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.split_box = QComboBox()
+        self.split_box.addItems(["test", "train", "all"])
+        self.projection_box = QComboBox()
+        self.projection_box.addItem("PCA", "pca")
+        self.projection_box.addItem("t-SNE", "tsne")
+        self.projection_box.addItem("UMAP", "umap")
+        self.projection_box.setToolTip("PCA: linear, every spot decodes exactly. t-SNE (openTSNE) and UMAP (umap-learn): "
+                                       "keep neighbourhoods; empty spots decode an estimate. UMAP's first use compiles "
+                                       "for about 20 s. Each map is cached per model and split.")
+        self.encode_button = QPushButton("Encode")
+        self.encode_button.setToolTip("Encode the chosen split with the current model and map it to 2D with the chosen projection")
+        self.encode_button.clicked.connect(lambda: self.encode_requested.emit(self.split(), self.projection()))
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+
+        self.drag_box = QComboBox()
+        self.drag_box.addItems(["pan", "rectangle", "lasso"])
+        self.drag_box.setToolTip("What a left drag on the map does: pan the view, or select the points inside a "
+                                 "rectangle or a free-hand lasso (a click without dragging clears the selection)")
+        self.size_box = QSpinBox(minimum=1, maximum=20, value=5, suffix=" px")
+        self.opacity = QSlider(Qt.Horizontal, minimum=10, maximum=100, value=80)
+        self.grey_box = QCheckBox("hidden classes in grey")
+        self.centroid_box = QCheckBox("class centroids (1σ)")
+        self.images_box = QCheckBox("images")
+        self.images_box.setChecked(True)
+        self.images_box.setToolTip(f"Draw each point as its image when {thumbnail_points:,} or fewer are in view (zoom in)")
+        for box in (self.size_box, self.opacity):
+            box.valueChanged.connect(self.style_changed)
+        self.grey_box.toggled.connect(self.style_changed)
+
+        top = QHBoxLayout()
+        for w in (QLabel("Split:"), self.split_box, QLabel("Projection:"), self.projection_box, self.encode_button):
+            top.addWidget(w)
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.cancel_button)
+        style = QHBoxLayout()
+        for w in (QLabel("Drag:"), self.drag_box, QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity,
+                  self.grey_box, self.centroid_box, self.images_box):
+            style.addWidget(w)
+        style.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addLayout(style)
+
+    def split(self) -> str:
+        """The split chosen: "test", "train" or "all"."""
+        return self.split_box.currentText()
+
+    def projection(self) -> str:
+        """The projection chosen: "pca", "tsne" or "umap"."""
+        return self.projection_box.currentData()
+
+    def drag_mode(self) -> str:
+        """What a left drag does: "pan", "rectangle" or "lasso"."""
+        return self.drag_box.currentText()
+
+    def point_size(self) -> int:
+        return self.size_box.value()
+
+    def alpha(self) -> int:
+        """The points' opacity, 0-255."""
+        return int(255 * self.opacity.value() / 100)
+
+    def set_progress(self, done: int, total: int, text: str = "%p%") -> None:
+        """Background work on a map (encoding, a projection): visible with Cancel until done == total."""
+        self.progress.setVisible(done < total)
+        self.cancel_button.setVisible(done < total)
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(text)
