@@ -27,3 +27,54 @@ class Stopwatch:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+
+
+def plain_loop(data, device, steps: int, batch: int, model_config=None, caps=None, loss: str | None = None,
+               compile_: bool = False) -> float:
+    """The fair reference for the trainer -> img/s: the same model, loss, Adam implementation, layout and
+    autocast (by the device's Capabilities), each step's batch gathered from the same uint8 images on the
+    device by an order made once, no per-step sync; 3 warm-up steps, then `steps` timed ones."""
+    import torch
+
+    from core.config import ModelConfig, TrainConfig
+    from core.devices import autocast, capabilities
+    from core.loss import vae_loss
+    from core.model import ConvVAE
+
+    caps = caps or capabilities(device)
+    torch.manual_seed(0)
+    model = ConvVAE.from_config(model_config or ModelConfig()).to(device)
+    layout = torch.channels_last if caps.channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
+    net = torch.compile(model) if compile_ else model
+    opt = torch.optim.Adam(model.parameters(), 1e-3, **({"fused": True} if caps.fused_adam else {"foreach": True}))
+    scaler = torch.amp.GradScaler(device.type) if caps.grad_scaler else None
+    images = torch.from_numpy(data.train.images).to(device)
+    order = torch.randperm(len(images)).to(device)
+    loss_mode = loss or TrainConfig().loss
+
+    def step(i):
+        j = i % (len(images) // batch)
+        x = images[order[j * batch:(j + 1) * batch]].float().div_(255).contiguous(memory_format=layout)
+        with autocast(device, caps.autocast):
+            recon, mu, logvar, _ = net(x)
+        value = vae_loss(recon, x, mu, logvar, reduction=loss_mode)["loss"]
+        opt.zero_grad(set_to_none=True)
+        if scaler:
+            scaler.scale(value).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            value.backward()
+            opt.step()  # no loss.item(): no per-step sync in the reference either
+
+    for i in range(3):
+        step(i)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    with Stopwatch() as sw:
+        for i in range(3, 3 + steps):
+            step(i)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    return steps * batch / sw.seconds

@@ -1,164 +1,195 @@
-"""GPU figures in one short run (a few minutes) on any CUDA machine. `--dry` runs the same code on the CPU
-with a tiny model in seconds, so the script cannot rot (tests/explorer/test_gpu_bench.py runs it).
+"""The GPU check: one line per check, in a few minutes on one CUDA GPU. `--dry` runs every check on the CPU
+with a tiny model in seconds (tests/explorer/test_gpu_bench.py), so the script cannot rot before a GPU comes.
 
-Prints the core trainer's img/s against a plain loop of the same model (fused Adam, no per-step
-sync, data already on the device), each AMP and torch.compile variant of that loop, the achieved
-TFLOP/s against the device's dense bf16 peak, and the GUI-versus-headless ratio when a display exists.
-Usage: python bench/gpu.py [--batch-size 1024] [--seconds 8] [--no-gui] [--dry]
+Checks: a CPU checkpoint resumed on the GPU and a GPU one on the CPU; bf16 and fp16 (GradScaler, clip) within
+0.3 dB of an autocast-off run after the same steps; no host sync inside a step; no recompiles with --compile;
+the trainer's img/s against a plain loop of the same loss (alternating, whole runs); achieved TFLOP/s against
+the GPU's dense bf16 peak (exact name); and the GUI-versus-CLI ratio when a display exists.
+Usage: python bench/gpu.py [--batch-size 1024] [--steps 200] [--no-gui] [--dry]
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
+import functools
 import os
 
 import numpy as np
 import torch
 
-from common import Stopwatch  # noqa: F401  (puts the repository on sys.path)
+from common import Stopwatch, plain_loop
 from core.config import ModelConfig, TrainConfig
-from core.data import Dataset, ImageSet
+from core.data import make_shapes
+from core.devices import Capabilities, capabilities, device_label
 from core.loss import vae_loss
-from core.model import ConvVAE, to_float
-from core.devices import amp_dtype, device_label
+from core.metrics import Outcome
+from core.model import ConvVAE
 from core.train import Trainer
 
-PEAK_BF16_TFLOPS = {"H200": 989, "H100": 989, "A100": 312, "L40S": 362, "L4": 121, "A10": 125, "4090": 165}
+# dense bf16 tensor TFLOP/s by torch.cuda.get_device_name, matched exactly (vendor datasheets)
+PEAK_BF16_TFLOPS = {
+    "NVIDIA H200": 989, "NVIDIA H100 80GB HBM3": 989, "NVIDIA H100 PCIe": 756, "NVIDIA H100 NVL": 835,
+    "NVIDIA A100-SXM4-80GB": 312, "NVIDIA A100-SXM4-40GB": 312, "NVIDIA A100 80GB PCIe": 312,
+    "NVIDIA A100-PCIE-40GB": 312, "NVIDIA L40S": 362, "NVIDIA L40": 181, "NVIDIA L4": 121, "NVIDIA A10": 125,
+    "NVIDIA GeForce RTX 4090": 165,
+}
+AMP_TOLERANCE_DB = 0.3
 
 
-def synthetic(n: int, side: int) -> Dataset:
-    """CIFAR-10-sized random images (throughput does not depend on what the pixels show)."""
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (n, 3, side, side), dtype=np.uint8)
-    labels = rng.integers(0, 10, n)
-    return Dataset("synthetic", [str(k) for k in range(10)], ImageSet(images, labels), ImageSet(images[:256], labels[:256]))
+def report(name: str, ok: bool | None, detail: str) -> bool:
+    print(f"{name:<34} {'PASS' if ok else 'skip' if ok is None else 'FAIL'}  {detail}")
+    return ok is not False
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def train(data, config: TrainConfig, model_config, checkpoint=None, caps: Capabilities | None = None) -> Trainer:
+    trainer = Trainer(data, config, model_config, checkpoint=checkpoint, caps=caps)
+    if trainer.run() is not Outcome.FINISHED:
+        raise RuntimeError("the run did not finish")
+    return trainer
 
 
-def timed_rate(step, device: torch.device, batch: int, seconds: float) -> float:
-    """img/s of `step()` over about `seconds`, after a warm-up; one sync at each end, none in between."""
-    for _ in range(3):
-        step()
-    sync(device)
-    with Stopwatch() as probe:
-        for _ in range(5):
-            step()
-        sync(device)
-    n = max(5, int(seconds / max(probe.seconds / 5, 1e-6)))
-    with Stopwatch() as sw:
-        for _ in range(n):
-            step()
-        sync(device)
-    return n * batch / sw.seconds
+def moments_match(trainer: Trainer) -> bool:
+    return all(trainer.optimizer.state[p][k].stride() == p.stride()
+               for p in trainer.model.parameters() for k in ("exp_avg", "exp_avg_sq"))
 
 
-def flops_per_image(model_config: ModelConfig, device: torch.device, batch: int) -> float:
-    """FLOPs of one training step (forward and backward) per image, counted by torch."""
+def check_resume(data, config, model_config, device) -> bool:
+    """A checkpoint of one device resumed on the other, both ways, each 3 steps on."""
+    ok = True
+    for there, here in (("cpu", device.type), (device.type, "cpu")):  # on the CPU (--dry): cpu twice
+        first = train(data, dataclasses.replace(config, steps=3, device=there), model_config)
+        resumed = train(data, dataclasses.replace(config, steps=3, device=here), None, checkpoint=first.checkpoint())
+        loss = resumed.history.steps[-1].loss
+        good = resumed.step == 6 and np.isfinite(loss) and moments_match(resumed)
+        ok &= report(f"resume {there} checkpoint on {here}", good, f"step {resumed.step}, loss {loss:.4g}")
+    return ok
+
+
+def check_amp(data, config, model_config, device, steps: int) -> bool:
+    """bf16 and fp16 (GradScaler, gradient clip) against autocast off: test PSNR after the same steps."""
+    base = capabilities(device)
+    psnr = {}
+    for name, dtype in (("off", None), ("bf16", torch.bfloat16), ("fp16", torch.float16)):
+        run = dataclasses.replace(config, steps=steps, grad_clip=1.0 if dtype is torch.float16 else 0.0)
+        psnr[name] = train(data, run, model_config, caps=dataclasses.replace(base, autocast=dtype)).evaluate().test_psnr
+    ok = True
+    for name in ("bf16", "fp16"):
+        gap = psnr[name] - psnr["off"]
+        ok &= report(f"autocast {name} vs off", abs(gap) <= AMP_TOLERANCE_DB,
+                     f"{psnr[name]:.2f} vs {psnr['off']:.2f} dB after {steps} steps ({gap:+.2f}; within {AMP_TOLERANCE_DB})")
+    return ok
+
+
+def check_no_sync(data, config, model_config, device) -> bool:
+    """Steps between log points never wait for the device (torch.cuda.set_sync_debug_mode raises)."""
+    if device.type != "cuda":
+        return report("no host sync inside a step", None, "CUDA only")
+    trainer = Trainer(data, dataclasses.replace(config, steps=10**6), model_config)
+    trainer.train_step()  # the first epoch's permutation and lazy state out of the way
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(2 * trainer.steps_per_epoch):  # across an epoch end (a new permutation)
+            trainer.train_step()
+        good, detail = True, f"{2 * trainer.steps_per_epoch} steps"
+    except RuntimeError as e:
+        good, detail = False, str(e).splitlines()[0][:160]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return report("no host sync inside a step", good, detail)
+
+
+def check_no_recompile(data, config, model_config) -> bool:
+    """torch.compile compiles once: log points, evaluation and a new epoch change no guard."""
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    run = dataclasses.replace(config, compile=True, steps=None, epochs=2)
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        try:
+            train(data, run, model_config)
+            good, detail = True, "2 epochs, one compilation"
+        except Exception as e:  # RecompileError, or a backend this build cannot run
+            good, detail = False, f"{type(e).__name__}: {str(e).splitlines()[0][:140]}"
+    return report("no recompiles with --compile", good, detail)
+
+
+def check_throughput(data, config, model_config, device, steps: int) -> float:
+    """Trainer.run (its log points, last-good copies and end-of-run evaluation included) against a plain
+    loop of the same loss, layout, Adam and autocast; whole runs, alternating ABBAAB, medians -> img/s."""
+    caps, rates = capabilities(device), {"trainer": [], "plain": []}
+    run = dataclasses.replace(config, steps=steps, eval_images=256)
+
+    def trainer_rate():
+        trainer = Trainer(data, run, model_config)
+        trainer.train_step()  # warm-up step, as the plain loop has
+        with Stopwatch() as sw:
+            trainer.run()
+        return (trainer.step - 1) * config.batch_size / sw.seconds
+
+    def plain_rate():
+        return plain_loop(data, device, steps, config.batch_size, model_config, caps, loss=config.loss)
+
+    for first in (0, 1, 1, 0, 0, 1):
+        for name in (("trainer", "plain") if first == 0 else ("plain", "trainer")):
+            rates[name].append(trainer_rate() if name == "trainer" else plain_rate())
+    trainer, plain = float(np.median(rates["trainer"])), float(np.median(rates["plain"]))
+    report("trainer vs plain loop", None if device.type == "cpu" else trainer / plain >= 0.95,
+           f"{trainer:,.0f} vs {plain:,.0f} img/s, ratio {trainer / plain:.2f} (loss {config.loss}, "
+           f"AMP {caps.autocast}; target >= 1.0 within noise)")
+    return trainer
+
+
+def check_tflops(model_config, device, rate: float) -> None:
+    """FLOPs of one training step counted by torch, times the trainer's rate, against the card's peak."""
     from torch.utils.flop_counter import FlopCounterMode
 
     model = ConvVAE.from_config(model_config).to(device)
-    x = torch.rand(batch, model_config.in_ch, model_config.img_size, model_config.img_size, device=device)
+    x = torch.rand(8, model_config.in_ch, model_config.img_size, model_config.img_size, device=device)
     with FlopCounterMode(display=False) as counter:
         recon, mu, logvar, _ = model(x)
         vae_loss(recon, x, mu, logvar)["loss"].backward()
-    return counter.get_total_flops() / batch
-
-
-def plain_loop(model_config, device, batch: int, amp: torch.dtype | None, compiled: bool, seconds: float) -> float:
-    """The reference: the same model, loss and Adam, a fixed batch already on the device."""
-    torch.manual_seed(0)
-    model = ConvVAE.from_config(model_config).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    net = torch.compile(model) if compiled else model
-    opt = torch.optim.Adam(model.parameters(), 1e-3, fused=device.type == "cuda")
-    scaler = torch.amp.GradScaler("cuda") if amp is torch.float16 else None
-    x = to_float(torch.randint(0, 256, (batch, model_config.in_ch, model_config.img_size, model_config.img_size),
-                               dtype=torch.uint8, device=device))
-
-    def step():
-        with torch.autocast(device.type, dtype=amp) if amp else contextlib.nullcontext():
-            recon, mu, logvar, _ = net(x)
-        loss = vae_loss(recon, x, mu, logvar)["loss"]
-        opt.zero_grad(set_to_none=True)
-        if scaler:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-        else:
-            loss.backward()
-            opt.step()
-
-    return timed_rate(step, device, batch, seconds)
-
-
-def trainer_rate(data, model_config, device, batch: int, seconds: float) -> float:
-    """core.train.Trainer.run as `vae-explorer train` runs it (a log point, with its one sync, every 50
-    steps): the median img/s of its log points, stopped after `seconds`."""
-    import threading
-
-    from core.train import TrainControl
-
-    config = TrainConfig(steps=10**9, batch_size=batch, log_every=50 if device.type == "cuda" else 5,
-                         live_map=False, eval_images=256, device=device.type)
-    trainer, control, rates = Trainer(data, config, model_config), TrainControl(), []
-    threading.Timer(seconds + 1, control.stop).start()
-    trainer.run(on_step=lambda m: rates.append(m.img_per_s), control=control)
-    return float(np.median(rates[1:] or rates))
+    tflops = rate * counter.get_total_flops() / 8 / 1e12
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    peak = PEAK_BF16_TFLOPS.get(name)
+    share = f"{100 * tflops / peak:.1f}% of {name}'s {peak} TFLOP/s bf16 peak" if peak else f"no peak known for {name!r}"
+    report("achieved TFLOP/s", None, f"{tflops:.2f} TFLOP/s; {share}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch-size", type=int, default=1024)
-    ap.add_argument("--seconds", type=float, default=8, help="per measurement")
+    ap.add_argument("--steps", type=int, default=200, help="steps of each AMP and throughput run")
     ap.add_argument("--no-gui", action="store_true")
     ap.add_argument("--dry", action="store_true", help="CPU, tiny model, short runs: checks the script works")
     args = ap.parse_args()
     if args.dry:
-        device, model_config, batch, seconds = torch.device("cpu"), ModelConfig(latent_dim=8, channels=4), 16, 0.5
+        device, model_config, batch, steps = torch.device("cpu"), ModelConfig(latent_dim=8, channels=4), 32, 12
+        torch.compile = functools.partial(torch.compile, backend="eager")  # dynamo's guards, no C++ build
     elif torch.cuda.is_available():
-        device, model_config, batch, seconds = torch.device("cuda"), ModelConfig(), args.batch_size, args.seconds
+        device, model_config, batch, steps = torch.device("cuda"), ModelConfig(), args.batch_size, args.steps
     else:
         raise SystemExit("no CUDA device here; run with --dry to check the script on the CPU")
     print(f"device: {device_label(device)}; model {model_config}; batch {batch}; torch {torch.__version__}")
-    data = synthetic(50_000 if not args.dry else 2_048, model_config.img_size)
-    flops = flops_per_image(model_config, device, min(batch, 64))
-    own_amp = amp_dtype(device)
-    reference = plain_loop(model_config, device, batch, own_amp, False, seconds)
-    rate = trainer_rate(data, model_config, device, batch, seconds)
-    print(f"core trainer: {rate:,.0f} img/s vs plain loop {reference:,.0f} img/s (AMP {own_amp}), ratio "
-          f"{rate / reference:.2f}; target >= 1.0; {rate * 50_000 ** -1:.2f} CIFAR-10 epochs/s")
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else ""
-    peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
-    for amp in ([None, torch.bfloat16, torch.float16] if device.type == "cuda" else [None]):
-        for compiled in ([False, True] if device.type == "cuda" else [False]):
-            try:
-                r = plain_loop(model_config, device, batch, amp, compiled, seconds)
-            except Exception as e:  # a variant this device or build cannot run is reported, not fatal
-                print(f"plain loop AMP {amp} compile {compiled}: failed ({type(e).__name__}: {str(e)[:120]})")
-                continue
-            tflops = r * flops / 1e12
-            share = f", {100 * tflops / peak:.1f}% of the {peak} TFLOP/s bf16 peak" if peak else ""
-            print(f"plain loop AMP {str(amp).replace('torch.', '')} compile {compiled}: {r:,.0f} img/s, "
-                  f"{tflops:.2f} TFLOP/s{share}")
-    print(f"training FLOPs per image: {flops / 1e9:.3f} GFLOP (forward + backward)")
+    data = make_shapes(n_train=20 * batch, n_test=512, seed=0)  # learnable, so the AMP runs compare quality
+    config = TrainConfig(batch_size=batch, device=device.type, live_map=False, eval_images=512)
+    ok = check_resume(data, config, model_config, device)
+    ok &= check_amp(data, config, model_config, device, steps)
+    ok &= check_no_sync(data, config, model_config, device)
+    ok &= check_no_recompile(data, config, model_config)
+    check_tflops(model_config, device, check_throughput(data, config, model_config, device, steps))
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if args.no_gui or not (has_display or args.dry):
-        print("GUI vs headless: skipped (no display)")
-        return
-    if args.dry:
+        report("GUI vs CLI", None, "no display")
+    else:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+        from PySide6.QtWidgets import QApplication
 
-    from gui import gui_vs_headless
+        from gui import gui_vs_headless
 
-    app = QApplication.instance() or QApplication([])
-    config = TrainConfig(epochs=100000, batch_size=batch, device=device.type)
-    gui_vs_headless(app, "shapes", model_config, config, 6 if args.dry else 60, "GUI vs headless")
+        app = QApplication.instance() or QApplication([])
+        gui_vs_headless(app, "shapes", model_config, TrainConfig(epochs=100000, batch_size=batch, device=device.type),
+                        6 if args.dry else 60, "GUI vs CLI")
+    raise SystemExit(0 if ok else 1)
 
 
 if __name__ == "__main__":

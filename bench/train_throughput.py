@@ -11,44 +11,16 @@ import argparse
 import numpy as np
 import torch
 
-from common import Stopwatch, bench_dataset
+import dataclasses
+
+from common import Stopwatch, bench_dataset, plain_loop
 from core.config import TrainConfig
 from core.loss import vae_loss
 from core.model import ConvVAE
-from core.devices import device_label, select_device
+from core.devices import capabilities, device_label, select_device
 from core.train import Trainer
 
 GFLOP_PER_IMAGE = 0.315
-
-
-def plain_loop(data, device, steps, batch, channels_last=False, compile_=False) -> float:
-    """The fair reference: the same model, loss and optimizer, each step's batch gathered from the same
-    uint8 images by a shuffled order made once, and no per-step sync."""
-    torch.manual_seed(0)
-    model = ConvVAE().to(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    fwd = torch.compile(model) if compile_ else model
-    images = torch.from_numpy(data.train.images).to(device)
-    order = torch.randperm(len(images), device=device)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    loss_mode = TrainConfig().loss
-
-    def step(i):
-        x = images[order[i * batch:(i + 1) * batch]].float().div_(255).contiguous(memory_format=memory_format)
-        recon, mu, logvar, _ = fwd(x)
-        loss = vae_loss(recon, x, mu, logvar, reduction=loss_mode)["loss"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()  # no loss.item(): no per-step sync in the reference either
-
-    for i in range(3):
-        step(i)
-    with Stopwatch() as sw:
-        for i in range(3, 3 + steps):
-            step(i)
-    return steps * batch / sw.seconds
 
 
 def core_trainer(data, device, steps, batch) -> float:
@@ -121,7 +93,8 @@ def main() -> None:
         "plain loop (reference)": float(np.median(pairs[1][1])),
         "core trainer": float(np.median(pairs[0][1])),
         "torchvision DataLoader + ToTensor": dataloader_loop(data, device, args.steps, args.batch_size),
-        "plain loop, channels_last": plain_loop(data, device, args.steps, args.batch_size, channels_last=True),
+        "plain loop, channels_last": plain_loop(data, device, args.steps, args.batch_size,
+                                                caps=dataclasses.replace(capabilities(device), channels_last=True)),
     }
     threads = torch.get_num_threads()
     if device.type == "cpu" and threads > 1:

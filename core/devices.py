@@ -1,10 +1,43 @@
-"""Which device to train on, how many CPU threads, and the autocast policy by device capability."""
+"""Which device to train on, how many CPU threads, and what each device can do (Capabilities): the one
+place the trainer, evaluation, encoding and the app read float64, fused Adam, layout and autocast from.
+"""
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 
 import torch
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a device allows, checked against PyTorch's own rules for it."""
+
+    float64: bool  # MPS has no float64 ("Cannot convert a MPS Tensor to float64 dtype")
+    fused_adam: bool  # torch's fused Adam kernel (params, grads and moments must share one layout)
+    channels_last: bool  # convolutions are faster in NHWC (cuDNN tensor cores)
+    autocast: torch.dtype | None  # mixed precision in the forward pass; fp16 comes with a GradScaler
+    shared: bool  # a second thread may run inference on it while training does
+    cudnn_benchmark: bool = False  # every training batch has one shape: let cuDNN pick its fastest kernels
+
+    @property
+    def grad_scaler(self) -> bool:
+        return self.autocast is torch.float16
+
+
+CPU = Capabilities(float64=True, fused_adam=False, channels_last=False, autocast=None, shared=True)
+# MPS: no float64; one thread at a time (its command queue is not safe to share between threads)
+MPS = Capabilities(float64=False, fused_adam=False, channels_last=False, autocast=None, shared=False)
+BY_TYPE = {"cpu": CPU, "mps": MPS}  # CUDA's depends on the card (see capabilities)
+
+
+def capabilities(device: torch.device) -> Capabilities:
+    """The Capabilities of `device`; on CUDA the autocast dtype follows its compute capability."""
+    if device.type == "cuda":
+        return Capabilities(float64=True, fused_adam=True, channels_last=True, autocast=amp_dtype(device),
+                            shared=True, cudnn_benchmark=True)
+    return BY_TYPE[device.type]
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -49,3 +82,11 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
 def autocast(device: torch.device, dtype: torch.dtype | None):
     """torch.autocast for `dtype`, or a null context (not a disabled autocast, which older torch refuses on MPS)."""
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+def release_memory(device: torch.device) -> None:
+    """Give the caching allocator's unused blocks back once a run's tensors are gone (CUDA, MPS)."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps":
+        torch.mps.empty_cache()

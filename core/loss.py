@@ -12,6 +12,7 @@ Weightings (B = batch, P = pixels per image, D = latent dims):
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 import math
@@ -85,14 +86,16 @@ def posterior_stats(mu: torch.Tensor, logvar: torch.Tensor) -> dict:
     informative_dims: dims with KL > 0.1 nat; prior_mismatch: KL(N(m, C) || N(0, I)) for the
     Gaussian fit of the aggregate posterior, C = Cov(mu) + mean(diag exp(logvar)).
     """
-    mu, logvar = mu.detach().to("cpu", torch.float64), logvar.detach().to("cpu", torch.float64)  # MPS has no float64
-    kl_dims = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(dim=0)  # (D,)
-    m = mu.mean(dim=0)
-    cov = torch.cov(mu.T).reshape(len(m), len(m)) + torch.diag(logvar.exp().mean(dim=0))  # (D, D)
-    mismatch = 0.5 * (torch.trace(cov) + m @ m - len(m) - torch.logdet(cov))
+    # on the host in numpy: MPS has no float64, and no float64 tensor is made on the training device
+    mu = mu.detach().float().cpu().numpy().astype(np.float64)
+    logvar = logvar.detach().float().cpu().numpy().astype(np.float64)
+    kl_dims = (-0.5 * (1 + logvar - mu ** 2 - np.exp(logvar))).mean(axis=0)  # (D,)
+    m = mu.mean(axis=0)
+    cov = np.cov(mu.T).reshape(len(m), len(m)) + np.diag(np.exp(logvar).mean(axis=0))  # (D, D)
+    mismatch = 0.5 * (np.trace(cov) + m @ m - len(m) - np.linalg.slogdet(cov)[1])
     return {
         "kl_dims": tuple(kl_dims.tolist()),
-        "active_units": int((mu.var(dim=0) > ACTIVE_VARIANCE).sum()),
+        "active_units": int((mu.var(axis=0, ddof=1) > ACTIVE_VARIANCE).sum()),
         "informative_dims": int((kl_dims > INFORMATIVE_NATS).sum()),
         "prior_mismatch": float(mismatch),
     }

@@ -20,7 +20,7 @@ from core import distributed
 from core.checkpoint import Checkpoint
 from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
-from core.devices import amp_dtype, autocast, cpu_threads, select_device
+from core.devices import Capabilities, autocast, capabilities, cpu_threads, select_device
 from core.distributed import Ranks, lost_peers
 from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, History, Outcome, StepMetrics
@@ -90,12 +90,16 @@ class Trainer:
         model_config: ModelConfig | None = None,
         checkpoint: Checkpoint | None = None,
         ranks: Ranks | None = None,
+        caps: Capabilities | None = None,
     ) -> None:
         config.validate()
         self.config, self.dataset, self.ranks = config, dataset, ranks or Ranks()
         self.device = select_device(config.device)
         if self.ranks.world > 1:
             self.device = distributed.start(self.ranks, self.device)
+        self.caps = caps or capabilities(self.device)  # `caps`: a test runs the CPU as if it were another device
+        if self.caps.cudnn_benchmark:
+            torch.backends.cudnn.benchmark = True
         if self.device.type == "cpu":  # on this thread: the GUI thread keeps its own (explorer/loading.py)
             torch.set_num_threads(cpu_threads(config.threads))
         if checkpoint is not None:
@@ -107,14 +111,14 @@ class Trainer:
             self.step, self.history = 0, History()
         self.model_config = self.model.config
         self.model.to(self.device)
-        if self.device.type == "cuda":
+        if self.caps.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.net = self._network()
-        self.amp = amp_dtype(self.device)
-        self.scaler = torch.amp.GradScaler("cuda") if self.amp is torch.float16 else None
+        self.amp = self.caps.autocast
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.caps.grad_scaler else None
         # fused Adam on CUDA; multi-tensor (foreach) elsewhere: 14 instead of 19 ms a step for the reference
         # model on 2 CPU cores (torch's CPU default is one tensor at a time)
-        implementation = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        implementation = {"fused": True} if self.caps.fused_adam else {"foreach": True}
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, **implementation)
         if checkpoint is not None and checkpoint.optimizer_state is not None:
             self._load_optimizer(checkpoint.optimizer_state)
@@ -146,8 +150,9 @@ class Trainer:
         return torch.compile(net) if self.config.compile else net
 
     def _load_optimizer(self, state: dict) -> None:
-        """Adam's state from a checkpoint saved on any device: the moments move here, and this device's
-        implementation (fused on CUDA) is kept rather than the saving device's."""
+        """Adam's state from a checkpoint saved on any device: the moments move here in their parameter's
+        layout (fused Adam needs params, grads and moments alike; `load_state_dict` keeps the saved, contiguous
+        one), and this device's implementation (fused on CUDA) is kept rather than the saving device's."""
         own = {k: self.optimizer.defaults[k] for k in ("fused", "foreach", "capturable") if k in self.optimizer.defaults}
         self.optimizer.load_state_dict(state)
         on_device = bool(own.get("fused") or own.get("capturable"))
@@ -155,6 +160,9 @@ class Trainer:
             group.update(own, lr=self.config.lr)
             for p in group["params"]:
                 st = self.optimizer.state.get(p, {})
+                for key, value in st.items():
+                    if isinstance(value, torch.Tensor) and value.shape == p.shape:  # exp_avg, exp_avg_sq
+                        st[key] = torch.empty_like(p).copy_(value)  # p's strides (channels_last on CUDA)
                 if isinstance(st.get("step"), torch.Tensor):  # fused Adam keeps it on the device, others on the CPU
                     st["step"] = st["step"].to(p.device if on_device else "cpu", torch.float32)
 
@@ -274,7 +282,8 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         noise = torch.Generator(device=self.device).manual_seed(0)  # fixed: the same draw every epoch
-        sq = torch.zeros(2, device=self.device, dtype=torch.float64)  # summed on the device, read once
+        wide = torch.float64 if self.caps.float64 else torch.float32  # MPS has no float64
+        sq = torch.zeros(2, device=self.device, dtype=wide)  # summed on the device, read once
         n, mus, logvars = 0, [], []
         try:
             for i in range(0, len(self.test_x), batch_size):

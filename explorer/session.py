@@ -83,15 +83,17 @@ class Session(QObject):
         return self.training_state is not TrainingState.IDLE
 
     def background_device(self, choice: str):
-        """Where background inference (encoding, fitting) runs: the device chosen in the form, but
-        the CPU while training already uses that accelerator (no second full model on it unasked)."""
-        from core.devices import select_device
+        """Where background inference (encoding, fitting) runs: the device chosen in the form, but the CPU
+        on a device that allows one thread at a time (MPS: an encode started now would still run when
+        training starts there), and while training already uses that accelerator (no second model on it)."""
+        from core.devices import capabilities, select_device
 
         try:
             device = select_device(choice)
         except ValueError:
             device = select_device("cpu")
-        if self.training and device.type != "cpu" and device.type == self.training_device:
+        if device.type != "cpu" and (not capabilities(device).shared
+                                     or (self.training and device.type == self.training_device)):
             return select_device("cpu")
         return device
 

@@ -133,6 +133,7 @@ class TrainWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        from core.devices import release_memory
         from core.train import Trainer
 
         outcome, trainer = Outcome.FAILED, None
@@ -174,6 +175,9 @@ class TrainWorker(QObject):
                     self._publish(trainer, final=True)
             self.failed.emit(describe_error(e), traceback.format_exc())
         finally:
+            if trainer is not None:  # the run's weights and data leave the accelerator's cache
+                device, trainer = trainer.device, None
+                release_memory(device)
             self.finished.emit(outcome)
             self.done.emit()
 
