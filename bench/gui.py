@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

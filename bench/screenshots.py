@@ -99,10 +99,10 @@ def main() -> int:
     in_view = np.flatnonzero(inside_polygon(coords, rectangle(x0, y0, x1, y1)))
     click(view, view.screen_pos(int(in_view[np.argmax(coords[in_view, 1])])))  # neighbours listed and ringed
     box = rectangle(x0 + 0.5 * (x1 - x0), y0 + 0.3 * (y1 - y0), x1, y0 + 0.75 * (y1 - y0))  # then a rectangle
-    view.set_selection(np.flatnonzero(inside_polygon(view.coords, box)))
+    window.session.select(np.flatnonzero(inside_polygon(view.coords, box)))
     window.inspector.group_button.click()
     grab("map_selection.png", 1)
-    view.set_selection(None)
+    window.session.select(None)
     view.plot.plotItem.vb.autoRange()
     window.maps.show_given_image("icon.png", str(ROOT / "resources" / "icon.png"))  # what a drop does
     grab("map_dropped.png", 1)

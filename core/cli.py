@@ -99,7 +99,7 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--live-map-every", type=float, default=_T.live_map_interval_s, metavar="SECONDS",
                    help="seconds between live-map frames besides epoch ends (-1 auto: 30 on CPU; 0 epoch ends only)")
 
-    s = sub.add_parser("sample", help="decode samples from the prior into an image grid")
+    s = sub.add_parser("sample", help="decode samples from the prior or a fitted mixture into an image grid")
     s.add_argument("checkpoint", type=Path)
     s.add_argument("--out", type=Path, required=True, help="PNG file to write")
     s.add_argument("--n", type=_positive_int, default=64)
@@ -112,9 +112,10 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--data-dir", type=Path, help="folder holding cifar-10-batches-py")
     s.add_argument("--download", action="store_true", help="download CIFAR-10 if it is missing")
 
-    e = sub.add_parser("encode", help="encode a dataset split to latent means and 2D PCA coordinates")
+    e = sub.add_parser("encode", help="encode a dataset split to latent means and 2D coordinates (PCA, t-SNE or "
+                                      "UMAP), or write a checkpoint's live-map timeline")
     e.add_argument("checkpoint", type=Path)
-    e.add_argument("--out", type=Path, required=True, help="latents.npz or latents.csv")
+    e.add_argument("--out", type=Path, help="latents.npz or latents.csv (needed unless only --timeline is asked)")
     _dataset_args(e)
     e.add_argument("--split", choices=SPLITS, default="test", help="all: the training then the test images")
     e.add_argument("--projection", choices=PROJECTIONS, default="pca",
@@ -222,9 +223,12 @@ def cmd_sample(args) -> None:
 
 def cmd_encode(args) -> None:
     from core.checkpoint import load_checkpoint
-    from core.latent import LATENT_SUFFIXES, LatentMap, encode, save_latents
+    from core.explore import encode_and_project
+    from core.latent import LATENT_SUFFIXES, save_latents
 
-    if args.out.suffix.lower() not in LATENT_SUFFIXES:  # checked before the slow encode
+    if args.out is None and (args.timeline is None or args.projector is not None):
+        raise ValueError("encode needs --out latents.npz (or .csv), or --timeline OUT.npz alone for the live-map frames")
+    if args.out is not None and args.out.suffix.lower() not in LATENT_SUFFIXES:  # checked before the slow encode
         raise ValueError(f"--out must end in .npz or .csv, got {args.out}")
     ckpt = load_checkpoint(args.checkpoint)
     if args.timeline:
@@ -236,20 +240,17 @@ def cmd_encode(args) -> None:
         except OSError as e:
             raise ValueError(f"cannot write {args.timeline}: {e.strerror or e}; choose a writable location") from e
         print(f"wrote {len(ckpt.map_frames['steps'])} live-map frames to {args.timeline}")
+        if args.out is None:
+            return
     data = _load_data(args, ckpt.model_config)
     split = data.split(args.split)
-    mu = encode(ckpt.build_model(), split.images)
-    if args.projection != "pca":
-        from core.projection import PROJECTORS
-
-        project, _ = PROJECTORS[args.projection]
-        emap = project(mu)
-        save_latents(args.out, mu, split.labels, data.classes, emap.coords, None, args.projection)
-        print(f"encoded {len(mu)} {args.split} images; {emap.settings}; wrote {args.out}")
-    else:
-        lmap = LatentMap.fit(mu)
-        save_latents(args.out, mu, split.labels, data.classes, lmap.coords, lmap.explained)
-        print(f"encoded {len(mu)} {args.split} images; PCA explains {100 * lmap.explained.sum():.1f}%; wrote {args.out}")
+    m = encode_and_project(ckpt.build_model(), args.split, split, args.projection)
+    mu, how = m.latent_map.mu, m.latent_map.settings
+    if m.explained is not None:
+        how = f"PCA explains {100 * m.explained.sum():.1f}%"
+    save_latents(args.out, mu, split.labels, data.classes, m.coords, m.explained, args.projection)
+    print(f"encoded {len(mu)} {args.split} images; {how}; kNN accuracy (k=5) of the latent means "
+          f"{100 * m.knn:.1f}% (raw pixels {100 * m.pixel_knn:.1f}%); wrote {args.out}")
     if args.projector:
         from core.export import write_projector
 

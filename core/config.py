@@ -12,6 +12,14 @@ PROJECTIONS = ("pca", "tsne", "umap")  # 2D maps of the latents: core.latent.Lat
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
+class ConfigError(ValueError):
+    """A value a user can get wrong; `field` names it (the form marks that field, the CLI names it)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Shape of the reference ConvVAE (see ../shared/reference/convvae.md)."""
@@ -25,13 +33,11 @@ class ModelConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{f.name} must be a positive whole number, got {value!r}")
+                raise ConfigError(f.name, f"{f.name} must be a positive whole number, got {value!r}")
         if self.img_size % 16:
-            raise ValueError(
-                f"img_size must be divisible by 16 (four stride-2 stages), got {self.img_size}"
-            )
+            raise ConfigError("img_size", f"img_size must be divisible by 16 (four stride-2 stages), got {self.img_size}")
         if self.in_ch not in (1, 3):
-            raise ValueError(f"in_ch must be 1 (grayscale) or 3 (RGB), got {self.in_ch}")
+            raise ConfigError("in_ch", f"in_ch must be 1 (grayscale) or 3 (RGB), got {self.in_ch}")
 
     @property
     def flat(self) -> int:
@@ -101,7 +107,7 @@ class TrainConfig:
         ]
         for name, ok, accepted in checks:
             if not ok:
-                raise ValueError(f"{name} must be {accepted}, got {getattr(self, name)!r}")
+                raise ConfigError(name, f"{name} must be {accepted}, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -152,6 +152,8 @@ class LatentMap:
     mean: np.ndarray  # [D]
     name = "pca"  # as core.projection.EmbeddedMap names its projection
     title = "PCA"
+    exact = True  # to_latent is the exact inverse (within the plane)
+    settings = "PCA"
 
     @classmethod
     def fit(cls, mu: np.ndarray, align_to: np.ndarray | None = None, seed: int = 0) -> "LatentMap":

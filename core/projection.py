@@ -1,4 +1,5 @@
-"""Non-linear 2D maps of latent means: t-SNE (openTSNE) and UMAP (umap-learn), with an honest inverse estimate.
+"""The 2D projections of latent means behind one protocol (PROJECTORS: PCA, t-SNE with openTSNE, UMAP
+with umap-learn), each fitted to a Projected map with coordinates, a transform for new latents and an inverse.
 
 PCA (core.latent.LatentMap) inverts exactly; t-SNE and UMAP do not, so decoding an empty spot uses
 the distance-weighted mean of the latents of the nearest map points, and the interface says so.
@@ -7,15 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 from scipy.spatial import cKDTree
 from sklearn.decomposition import PCA
 
+from core.latent import LatentMap
+
 TSNE_PCA_DIMS = 50  # reduce first, as openTSNE and scikit-learn recommend
 TSNE_ITERATIONS = (250, 500)  # early exaggeration, then the main phase (openTSNE's defaults)
-TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 UMAP_EPOCHS = 200  # umap-learn's own choice above 10,000 points; fixed so that progress has a total
 
 
@@ -30,6 +32,7 @@ def _weighted_mean(dist: np.ndarray, idx: np.ndarray, values: np.ndarray) -> np.
 class EmbeddedMap:
     """A non-linear map: coordinates of the latent means, and an estimated inverse."""
 
+    exact = False  # to_latent is an estimate
     mu: np.ndarray  # [N, D]
     coords: np.ndarray  # [N, 2] float32
     settings: str  # how it was made, for the interface
@@ -39,16 +42,12 @@ class EmbeddedMap:
 
     @property
     def title(self) -> str:
-        return TITLES[self.name]
+        return PROJECTORS[self.name].title
 
     def to_latent(self, xy: np.ndarray) -> np.ndarray:
         """An estimate: the inverse-distance-weighted mean latent of the nearest map points [N, D]."""
         dist, idx = cKDTree(self.coords).query(np.atleast_2d(np.asarray(xy, np.float64)), k=self.neighbours)
         return _weighted_mean(dist, idx, self.mu)
-
-    def nearest(self, xy: np.ndarray) -> tuple[int, float]:
-        dist, idx = cKDTree(self.coords).query(np.asarray(xy, np.float64).reshape(2))
-        return int(idx), float(dist)
 
     def transform(self, mu: np.ndarray) -> np.ndarray:
         """Where new latents [N, D] land [N, 2] (an estimate, as a non-linear map has no formula for new
@@ -118,4 +117,39 @@ def umap(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = No
     return EmbeddedMap(mu, np.asarray(embedding, np.float32), settings, name="umap")
 
 
-PROJECTORS = {"tsne": (tsne, sum(TSNE_ITERATIONS)), "umap": (umap, UMAP_EPOCHS)}  # name -> (function, progress total)
+class Projected(Protocol):
+    """What every projection's map offers: core.latent.LatentMap (PCA) and EmbeddedMap (t-SNE, UMAP)."""
+
+    name: str  # a key of PROJECTORS
+    title: str
+    exact: bool  # whether to_latent is the exact inverse (PCA) or an estimate
+    settings: str  # how it was made, for the interface
+    mu: np.ndarray | None  # [N, D] the latent means it was fitted to (None for a stored live-map frame)
+    coords: np.ndarray  # [N, 2] float32
+    explained: np.ndarray | None  # [2] variance fractions along the axes; None where axes have no meaning
+
+    def transform(self, mu: np.ndarray) -> np.ndarray: ...  # latents [N, D] -> map points [N, 2]
+
+    def to_latent(self, xy: np.ndarray) -> np.ndarray: ...  # map points [N, 2] -> latents [N, D]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One member of the family: the next projection is one more of these."""
+
+    name: str
+    title: str
+    fit: Callable[..., Projected]  # (mu [N, D], progress=None) -> Projected
+    steps: int  # progress units `fit` reports (0: too quick to report)
+
+
+def pca(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = None) -> LatentMap:
+    """PCA to 2D (quick: no progress to report)."""
+    return LatentMap.fit(mu)
+
+
+PROJECTORS = {p.name: p for p in (
+    Projection("pca", "PCA", pca, 0),
+    Projection("tsne", "t-SNE", tsne, sum(TSNE_ITERATIONS)),
+    Projection("umap", "UMAP", umap, UMAP_EPOCHS),
+)}

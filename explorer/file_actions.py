@@ -93,7 +93,7 @@ class FileActions(QObject):
 
         m = self.session.map
         return self._export("Cannot export latents", lambda: save_latents(
-            path, self.session.map_latents(), m.labels, self.session.classes, m.coords, m.explained, m.latent_map.name),
+            path, self.session.explorer.latents(), m.labels, self.session.classes, m.coords, m.explained, m.latent_map.name),
             f"wrote {len(m.labels):,} latents to {path}")
 
     def export_metrics(self, path: str) -> bool:
@@ -108,7 +108,7 @@ class FileActions(QObject):
 
         m = self.session.map
         return self._export("Cannot export for the Projector", lambda: write_projector(
-            folder, self.session.map_latents(), m.labels, self.session.classes, self.session.map_images()),
+            folder, self.session.explorer.latents(), m.labels, self.session.classes, self.session.explorer.images()),
             f"wrote {len(m.labels):,} embeddings for the TensorBoard Projector to {folder}")
 
     def export_image(self, path: str, image: np.ndarray) -> bool:
@@ -130,11 +130,11 @@ class FileActions(QObject):
 
         m = self.session.map
         png = Path(path).with_suffix(".png")
-        images = self.session.map_images()[points[:SELECTION_PNG_LIMIT]]
+        images = self.session.explorer.images()[points[:SELECTION_PNG_LIMIT]]
 
         def write() -> None:
             indices = np.array([m.image_index(i) for i in points], np.int64)
-            save_selection(path, indices, m.labels[points], self.session.classes, self.session.map_latents()[points])
+            save_selection(path, indices, m.labels[points], self.session.classes, self.session.explorer.latents()[points])
             try:
                 save_png(image_grid(images, nrow=int(np.ceil(np.sqrt(len(images))))), png)
             except OSError as e:

@@ -117,6 +117,7 @@ class Inspector(QWidget):
         self._on_strength(self.strength.value())
 
         self.tabs = QTabWidget()
+        self._point_page, self._walks_page, self._selection_page = point, walks, selection
         self.tabs.addTab(point, "Point")
         self.tabs.addTab(walks, "Traversals")
         self.tabs.addTab(selection, "Selection")
@@ -134,7 +135,7 @@ class Inspector(QWidget):
 
     def show_point(self, index: int, class_name: str, original: np.ndarray, recon: np.ndarray) -> None:
         if not self.showing_traversals():  # stay on the traversals when picking point after point
-            self.tabs.setCurrentIndex(0)
+            self.tabs.setCurrentWidget(self._point_page)
         self.title.setText(f"<b>{class_name}</b>, image #{index}")
         self.original.set_image(original, class_name)
         self.reconstruction.set_image(recon, "reconstruction")
@@ -167,11 +168,11 @@ class Inspector(QWidget):
         self.attribute_changed.emit()
 
     def _on_tab_changed(self, index: int) -> None:
-        if index == 1:
+        if self.tabs.widget(index) is self._walks_page:
             self.traversals_shown.emit()
 
     def showing_traversals(self) -> bool:
-        return self.tabs.currentIndex() == 1
+        return self.tabs.currentWidget() is self._walks_page
 
     def show_traversals(self, grid: np.ndarray, names: list[str]) -> None:
         """Rows of a traversal grid (-3 sigma left, the point itself in the middle, +3 sigma right)."""
@@ -180,13 +181,13 @@ class Inspector(QWidget):
 
     def show_given(self, name: str, image: np.ndarray, recon: np.ndarray, xy: np.ndarray) -> None:
         """An image the user brought: as the model sees it, its reconstruction, where it landed."""
-        self.tabs.setCurrentIndex(0)
+        self.tabs.setCurrentWidget(self._point_page)
         self.title.setText(f"<b>{name}</b> (yours), lands at ({xy[0]:.2f}, {xy[1]:.2f}), marked ★ on the map")
         self.original.set_image(image, "yours, centre-cropped and resized")
         self.reconstruction.set_image(recon, "reconstruction")
 
     def show_decoded(self, x: float, y: float, image: np.ndarray, how: str = "PCA inverse") -> None:
-        self.tabs.setCurrentIndex(0)
+        self.tabs.setCurrentWidget(self._point_page)
         self.title.setText(f"Decoded at ({x:.2f}, {y:.2f}) ({how})")
         self.original.set_image(None)
         self.reconstruction.set_image(image, "decoded")
@@ -196,8 +197,10 @@ class Inspector(QWidget):
         self.strip.set_image(grid, f"{self.mode}: {a} → {b}")
 
     def show_selection(self, count: int, per_class: str, grid: np.ndarray | None, mean: np.ndarray | None) -> None:
-        """A selection: its size and counts per class, up to 64 of its images, its decoded mean latent."""
-        self.tabs.setCurrentIndex(2)
+        """A selection: its size and counts per class, up to 64 of its images, its decoded mean latent. A new
+        selection brings its tab to the front; a cleared one leaves the tab shown as it is."""
+        if count:
+            self.tabs.setCurrentWidget(self._selection_page)
         shown = "" if grid is None or count <= 64 else " (the first 64 shown)"
         self.selection_text.setText(f"<b>{count:,} points selected</b>{shown}: {per_class}" if count else
                                     "Nothing selected: drag around points with Drag: rectangle or lasso.")
@@ -223,8 +226,9 @@ class Inspector(QWidget):
 
     def current_image(self) -> np.ndarray | None:
         """The image an 'Export image' should write: of the tab shown, the main picture first."""
-        views = [(self.reconstruction, self.original, self.neighbours, self.strip), (self.traversals, self.attribute),
-                 (self.selection_grid, self.selection_mean)][self.tabs.currentIndex()]
+        views = {self._point_page: (self.reconstruction, self.original, self.neighbours, self.strip),
+                 self._walks_page: (self.traversals, self.attribute),
+                 self._selection_page: (self.selection_grid, self.selection_mean)}[self.tabs.currentWidget()]
         for view in views:
             if view.image() is not None:
                 return view.image()

@@ -3,12 +3,13 @@ model trains (positions animate between frames; a timeline scrubs back through t
 
 Fed by the MapController: `set_data(coords [N,2], labels [N], classes, explained, caption, projection)`
 for a new map, `move_to(coords, explained, caption)` for a new frame of the same points, and
-`set_timeline(count, index, text)`. It answers with signals and never decodes anything itself:
-point_clicked(index), empty_clicked(x, y), interpolate_requested(a, b), encode_requested(split,
-projection), cancel_requested(), frame_selected(index), selection_made(indices). With Drag set to
-rectangle or lasso (explorer.map_select), a left drag selects the visible points inside it (the
-others turn grey); `mark_neighbours(indices)` rings points and `mark_given(xy)` stars an image the
-user brought (explorer.map_marks); its controls are `toolbar` (explorer.map_toolbar). Points are
+`set_timeline(count, index, text)`. It answers with signals and never decodes anything itself, nor keeps
+what the user chose: point_clicked(index, shift), empty_clicked(x, y), encode_requested(split,
+projection), cancel_requested(), frame_selected(index), selection_made(indices) (a rectangle or lasso
+drag, explorer.map_select, over the visible points; empty when a click clears it). The controller
+feeds back what the document keeps: `show_selection(indices)` (the others turn grey),
+`mark_point(index)`, `mark_neighbours(indices)` rings points and `mark_given(xy)` stars an image the
+user brought (explorer.map_marks); its controls are in explorer.map_toolbar. Points are
 one ScatterPlotItem drawn in a fixed random order (no class paints over another), with one QBrush per
 class shared by its points; picking measures screen pixels (core.latent.PixelPicker), so it is right
 at any zoom and with unequal axis scales. Very large maps switch to a density image when zoomed out
@@ -54,9 +55,8 @@ def _while_alive(widget: QWidget, method):
 
 
 class LatentMapView(QWidget):
-    point_clicked = Signal(int)
+    point_clicked = Signal(int, bool)  # point index, shift held
     empty_clicked = Signal(float, float)
-    interpolate_requested = Signal(int, int)
     encode_requested = Signal(str, str)  # split, projection ("pca", "tsne" or "umap")
     cancel_requested = Signal()
     frame_selected = Signal(int)
@@ -67,7 +67,6 @@ class LatentMapView(QWidget):
         self.coords = np.zeros((0, 2), np.float32)
         self.labels = np.zeros(0, np.int64)
         self.classes: list[str] = []
-        self.selected: int | None = None  # last clicked point: start of a shift-click interpolation
         self.order = np.zeros(0, np.int64)  # draw order: a fixed random permutation of the points
         self._picker = None  # core.latent.PixelPicker over the visible points
         self._brushes: list[pg.QtGui.QBrush] = []
@@ -78,7 +77,7 @@ class LatentMapView(QWidget):
         self._animation.finished.connect(self._rebuild_picker)
         self._animation.finished.connect(self._refresh_thumbnails)
         self._move_from = self._move_to = self.coords
-        self.selection: np.ndarray | None = None  # selected point indices; the others draw grey
+        self.selection: np.ndarray | None = None  # the selection drawn (the session's); the others draw grey
 
         self.plot = plot_widget(grid_alpha=0.15)
         self.plot.getPlotItem().setMenuEnabled(False)
@@ -155,7 +154,7 @@ class LatentMapView(QWidget):
         self.legend.blockSignals(False)
         self._set_axes(explained, projection)
         self.info.setText(caption)
-        self.selected, self.selection = None, None
+        self.selection = None
         self._images = None  # the images of the old points; set_images gives the new ones
         self.marks.clear()
         self._restyle()
@@ -240,22 +239,26 @@ class LatentMapView(QWidget):
         """Ring these points (a clicked point's nearest neighbours in latent space)."""
         self.marks.neighbours(self.coords[np.asarray(indices, np.int64)])
 
-    def set_selection(self, indices: np.ndarray | None) -> None:
-        """Select these points (None or empty: no selection); the others draw grey. Emits selection_made."""
-        self.selection = None if indices is None or not len(indices) else np.unique(np.asarray(indices, np.int64))
+    def show_selection(self, indices: np.ndarray | None) -> None:
+        """Draw these points as selected (None: no selection); the others draw grey."""
+        self.selection = indices
         self._restyle()
-        self.selection_made.emit(self.selection if self.selection is not None else np.zeros(0, np.int64))
+
+    def mark_point(self, index: int | None) -> None:
+        """Mark the clicked point (None: no mark)."""
+        self.marks.click_point(self.coords[index] if index is not None else None)
+
+    def map_choice(self) -> tuple[str, str]:
+        """(split, projection) chosen in the toolbar."""
+        return self.toolbar.split(), self.toolbar.projection()
+
+    def set_progress(self, done: int, total: int) -> None:
+        """The Encode button's progress (done == total: finished)."""
+        self.toolbar.set_progress(done, total)
 
     def mode(self) -> str:
         """How the map is drawn now: "points" or "density" (very large maps, zoomed out)."""
         return "density" if self.lod.showing_density else "points"
-
-    def point_brushes(self) -> list:
-        """The brush of each point, by point index (what is drawn)."""
-        return [self._brushes[k] for k in self.labels]
-
-    def set_class_visible(self, k: int, visible: bool) -> None:
-        self.legend.item(k).setCheckState(Qt.Checked if visible else Qt.Unchecked)
 
     # ------------------------------------------------------------ drawing
 
@@ -378,22 +381,17 @@ class LatentMapView(QWidget):
         from core.selection import inside_polygon
 
         hit = inside_polygon(self.coords, polygon) & np.isin(self.labels, self._shown_classes())
-        self.set_selection(np.flatnonzero(hit))
+        self.selection_made.emit(np.flatnonzero(hit))
 
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.LeftButton or not len(self.labels):
             return
         if self.toolbar.drag_mode() != "pan" and self.selection is not None:  # a click clears a selection
-            self.set_selection(None)
+            self.selection_made.emit(np.zeros(0, np.int64))
             return
         index = self.pick(event.scenePos())
         if index is not None:
-            if event.modifiers() & Qt.ShiftModifier and self.selected is not None and self.selected != index:
-                self.interpolate_requested.emit(self.selected, index)
-                return
-            self.selected = index
-            self.marks.click_point(self.coords[index])
-            self.point_clicked.emit(index)
+            self.point_clicked.emit(index, bool(event.modifiers() & Qt.ShiftModifier))
         else:
             p = self.plot.plotItem.vb.mapSceneToView(event.scenePos())
             self.marks.click_spot(p.x(), p.y())

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QMainWindow, QSplitter, QTabWid
 
 from core.config import ModelConfig, TrainConfig
 from core.data import user_data_dir
-from core.metrics import Outcome
 from explorer.diagnostics import DiagnosticsPanel
 from explorer.file_actions import APP_NAME, FileActions
 from explorer.first_run import FirstRunPanel
@@ -98,6 +97,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.diagnostics, "Diagnostics")
         self.setCentralWidget(self.tabs)
+        # what File > Export image writes, by the tab shown
+        self._image_of = {train_page: self.preview.image, map_page: self.inspector.current_image,
+                          self.samples: self.samples.image}
         self.device_label, self.dataset_label, self.model_label = QLabel("device: ..."), QLabel("no dataset"), QLabel("no model")
         for label in (self.device_label, self.dataset_label, self.model_label):
             self.statusBar().addPermanentWidget(label)
@@ -105,7 +107,8 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         panel, session, training, loader = self.train_panel, self.session, self.training, self.loader
-        panel.start_requested.connect(self.start_training)
+        panel.start_requested.connect(
+            lambda continue_, model, train: training.start(continue_, model, train, panel.dataset_spec))
         panel.pause_toggled.connect(training.set_paused)
         panel.stop_requested.connect(training.stop)
         panel.dataset_requested.connect(loader.load_dataset)
@@ -119,14 +122,16 @@ class MainWindow(QMainWindow):
         training.status.connect(panel.set_status)
         training.epoch_message.connect(lambda text: self.messages.status(text, 10000))
         training.preview.connect(self._on_preview)
-        training.finished.connect(self._on_training_finished)
+        training.finished.connect(self.maps.on_training_finished)
+        training.finished.connect(self.training_finished)
+        loader.checkpoint_opened.connect(self.maps.on_checkpoint_opened)
         self.maps.map_ready.connect(self.map_ready)
         self.image_drop.given.connect(self.maps.show_given_image)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         self.inspector.save_image_requested.connect(self.files.export_image_dialog)
         self.preview.save_requested.connect(self.files.export_image_dialog)
         self.inspector.export_selection_requested.connect(
-            lambda: self.files.export_selection_dialog(self.map_view.selection))
+            lambda: self.files.export_selection_dialog(self.session.selection))
         session.dataset_changed.connect(self._on_dataset_changed)
         session.model_changed.connect(self._on_model_changed)
         session.training_changed.connect(self._on_training_changed)
@@ -210,6 +215,7 @@ class MainWindow(QMainWindow):
         self.first_run.set_downloading(False, "Download cancelled; nothing was kept.")
 
     def start_training(self, continue_: bool = False, steps: int | None = None) -> None:
+        """What Start does, for scripts (the self-test, benchmarks): the form's settings, `steps` steps."""
         try:
             model_config, config = self.train_panel.configs()
         except ValueError as e:
@@ -221,10 +227,6 @@ class MainWindow(QMainWindow):
         self.train_panel.set_running(self.session.training)
         self.train_panel.set_paused(self.session.training_state is TrainingState.PAUSED)
 
-    def _on_training_finished(self, outcome: Outcome) -> None:
-        if outcome is Outcome.FINISHED and self.session.model is not None:
-            self.maps.encode()
-        self.training_finished.emit(outcome)
 
     def _on_preview(self, originals: np.ndarray, recons: np.ndarray) -> None:
         from core.latent import image_grid
@@ -237,8 +239,6 @@ class MainWindow(QMainWindow):
             self.first_run.hide()
             self.settings.setValue("dataset", self.train_panel.dataset_spec)
         self.dataset_label.setText(f"dataset: {ds.name}" if ds else "no dataset")
-        if self.session.model is not None and not self.session.training:
-            self.maps.encode()
 
     def _on_checkpoint_opened(self, ckpt, path: str) -> None:
         self.settings.setValue("last_checkpoint", path)
@@ -247,9 +247,7 @@ class MainWindow(QMainWindow):
         ds = self.session.dataset
         if wanted and (ds is None or ds.name != wanted):
             self.train_panel.set_dataset_spec(wanted)
-            self.train_panel.request_dataset()  # encodes once loaded
-        else:
-            self.maps.encode()
+            self.train_panel.request_dataset()  # the map controller encodes once it is loaded
         self.messages.status(f"opened {path} (step {ckpt.step:,})")
 
     def _on_history_reset(self) -> None:
@@ -266,7 +264,8 @@ class MainWindow(QMainWindow):
         self.train_panel.set_has_model(ckpt is not None)
 
     def _current_image(self) -> np.ndarray | None:
-        return [self.preview.image(), self.inspector.current_image(), self.samples.image(), None][self.tabs.currentIndex()]
+        image = self._image_of.get(self.tabs.currentWidget())
+        return image() if image is not None else None
 
     def _about_text(self) -> str:
         return (f"Data and downloads: {self.train_panel.data_dir()}<br>Autosaves: {self.autosave_path}<br>"

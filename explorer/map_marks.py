@@ -58,9 +58,9 @@ class MapMarks:
             self.hover_text.setText(text)
             self.hover_text.setPos(float(xy[0]), float(xy[1]))
 
-    def click_point(self, xy: np.ndarray) -> None:
-        """A square on the clicked point (and no clicked-spot cross)."""
-        self.selected_item.setData([xy[0]], [xy[1]])
+    def click_point(self, xy: np.ndarray | None) -> None:
+        """A square on the clicked point (and no clicked-spot cross); None: neither."""
+        self.selected_item.setData(*(([xy[0]], [xy[1]]) if xy is not None else ([], [])))
         self.marker_item.setData([], [])
 
     def click_spot(self, x: float, y: float) -> None:

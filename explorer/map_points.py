@@ -1,10 +1,29 @@
 """The map's points: pyqtgraph's ScatterPlotItem with a cheaper frame. A pan or zoom redraws the same
 points with the same symbols, so what does not change with the view is kept between frames.
+
+The fast frame reads pyqtgraph internals (the fragment buffer, the export flag, each point's atlas
+rectangle); pyproject pins pyqtgraph below the next minor release, and the first MapPoints checks that
+they are still there. Where they are not, it logs a warning and ScatterPlotItem paints every frame itself.
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pyqtgraph as pg
+
+log = logging.getLogger(__name__)
+
+
+def has_internals(item: pg.ScatterPlotItem) -> bool:
+    """Whether `item` still has what the fast frame reads (pyqtgraph 0.13.4 to 0.14 have it)."""
+    fragments = getattr(item, "_pixmapFragments", None)
+    atlas = getattr(item, "fragmentAtlas", None)
+    return (hasattr(item, "_exportOpts") and fragments is not None
+            and all(callable(getattr(fragments, name, None)) for name in ("resize", "ndarray", "drawargs"))
+            and atlas is not None and callable(getattr(atlas, "devicePixelRatio", None))
+            and {"sourceRect", "visible", "x", "y"} <= set(item.data.dtype.names or ())
+            and "useCache" in item.opts and callable(getattr(item, "pixelVectors", None)))
 
 
 class MapPoints(pg.ScatterPlotItem):
@@ -18,6 +37,16 @@ class MapPoints(pg.ScatterPlotItem):
     _columns: np.ndarray | None = None  # [N, 8] float: atlas x, y, w, h, scale x, scale y, rotation, opacity
     _half = 0.0  # the largest symbol's half size in pixels, from _columns
     _holds_all = False  # the fragment buffer holds _columns for every point (all were in view last frame)
+    fast: bool | None = None  # whether this pyqtgraph has what the fast frame reads (checked once)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if MapPoints.fast is None:
+            MapPoints.fast = has_internals(self)
+            if not MapPoints.fast:
+                log.warning("pyqtgraph %s lacks the ScatterPlotItem internals the map's fast frame reads; the map "
+                            "is drawn by pyqtgraph's own paint (slower with many points). Install the pyqtgraph "
+                            "version pyproject.toml names.", pg.__version__)
 
     def updateSpots(self, dataSet=None):  # noqa: N802 (pyqtgraph's name)
         super().updateSpots(dataSet)
@@ -48,7 +77,7 @@ class MapPoints(pg.ScatterPlotItem):
             self.bounds = bounds  # in data units: the view does not change them when sizes are pixels
 
     def _fast_path(self, widget) -> bool:
-        return (self._exportOpts is False and self.opts["pxMode"] and self.opts["useCache"]
+        return (MapPoints.fast and self._exportOpts is False and self.opts["pxMode"] and self.opts["useCache"]
                 and self.opts.get("compositionMode") is None and len(self.data) > 0
                 and (widget is None or widget.devicePixelRatioF() == self.fragmentAtlas.devicePixelRatio()))
 

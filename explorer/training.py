@@ -7,6 +7,7 @@ controller puts them into the session and never touches a widget.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 import traceback
 from dataclasses import dataclass
@@ -218,10 +219,9 @@ class TrainingController(QObject):
         """Train a new model (continue_=False) or the current one, on the dataset `dataset_spec`."""
         if self.worker is not None or self._shut_down:
             return
-        config.steps = steps
         # a report every 0.1 s, or every 20 steps at GPU rates (each report waits for the device);
-        # the worker hands them to the window in batches, 4 times a second
-        config.log_every, config.log_interval_s = 20, 0.1
+        # the worker hands them to the window in batches, 4 times a second. A copy: the caller's stays as it is
+        config = dataclasses.replace(config, steps=steps, log_every=20, log_interval_s=0.1)
         ds, session = self.session.dataset, self.session
         if ds is None or (dataset_spec in ("shapes", "cifar10") and ds.name != dataset_spec):
             self._pending = (continue_, model_config, config, dataset_spec, steps)

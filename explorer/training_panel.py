@@ -1,7 +1,8 @@
 """TrainingPanel: dataset chooser, hyperparameter form, Start/Pause/Stop and progress.
 
-The form is validated by core's own config classes, so the GUI and the CLI accept the same values.
-The panel only emits requests; the window feeds it state (`set_running`, `set_progress`, ...).
+The form is validated by core's own config classes, so the GUI and the CLI accept the same values, and
+Start emits the configs it validated (never a request to read them again). The panel only emits
+requests; the window feeds it state (`set_running`, `set_progress`, ...).
 """
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ from PySide6.QtWidgets import (
     QPushButton, QVBoxLayout, QWidget,
 )
 
-from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, ModelConfig, TrainConfig
+from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
 
 DATASETS = [("Shapes (synthetic, offline)", "shapes"), ("CIFAR-10", "cifar10"), ("Image folder...", "folder")]
 INT_FIELDS = ["latent_dim", "channels", "batch_size", "kl_warmup", "lr_warmup", "epochs", "seed", "threads"]
-FLOAT_FIELDS = ["lr", "beta", "grad_clip"]
 CHOICES = {"loss": LOSS_MODES, "device": DEVICES, "lr_schedule": LR_SCHEDULES}
 LABELS = {
     "latent_dim": "Latent dim", "channels": "Channels", "batch_size": "Batch size", "lr": "Learning rate",
@@ -28,7 +28,8 @@ LABELS = {
 
 
 class TrainingPanel(QWidget):
-    start_requested = Signal(bool)  # True: continue the current model, False: a new one
+    # continue the current model (True) or start a new one; the ModelConfig and TrainConfig of the form, valid
+    start_requested = Signal(bool, object, object)
     pause_toggled = Signal(bool)  # True: pause
     stop_requested = Signal()
     dataset_requested = Signal(str, str)  # spec ("shapes", "cifar10" or a folder path), CIFAR data folder
@@ -101,8 +102,8 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.stop_button = QPushButton("Stop")
-        self.start_button.clicked.connect(lambda: self.start_requested.emit(False))
-        self.continue_button.clicked.connect(lambda: self.start_requested.emit(True))
+        self.start_button.clicked.connect(lambda: self._request_start(False))
+        self.continue_button.clicked.connect(lambda: self._request_start(True))
         self.pause_button.toggled.connect(self._on_pause)
         self.stop_button.clicked.connect(self.stop_requested)
         self.progress = QProgressBar()
@@ -142,10 +143,13 @@ class TrainingPanel(QWidget):
             model = ModelConfig(latent_dim=values.pop("latent_dim"), channels=values.pop("channels"))
             train = TrainConfig(dataset=self.dataset_spec, **values)
             train.validate()
-        except ValueError as e:
-            name = str(e).split(" ", 1)[0]
-            raise ValueError(f"{LABELS.get(name, name)}: {e}") from None
+        except ConfigError as e:
+            raise ConfigError(e.field, f"{LABELS.get(e.field, e.field)}: {e}") from None
         return model, train
+
+    def _request_start(self, continue_: bool) -> None:
+        if self.validate():
+            self.start_requested.emit(continue_, *self.configs())
 
     def set_configs(self, model: ModelConfig, train: TrainConfig) -> None:
         for name, w in self.fields.items():

@@ -158,3 +158,90 @@ def trained_window(window, qtbot):
     full_map = lambda: window.session.map is not None and window.session.map.frame is None  # noqa: E731
     qtbot.waitUntil(lambda: full_map() and not window.runner.running("encode"), timeout=120_000)
     return window
+
+
+@pytest.fixture(scope="session")
+def shapes_checkpoint(tmp_path_factory):
+    """What `trained_window` trains, made once per session: 40 steps on the app's shapes set with the tiny
+    model, logged every 20 steps; (Checkpoint, path)."""
+    from core.checkpoint import save_checkpoint
+    from core.config import ModelConfig, TrainConfig
+    from core.data import load_dataset
+    from core.train import Trainer
+
+    trainer = Trainer(load_dataset("shapes"), TrainConfig(steps=40, batch_size=32, log_every=20, device="cpu"),
+                      ModelConfig(latent_dim=8, channels=8))
+    trainer.run()
+    ckpt = trainer.checkpoint()
+    return ckpt, save_checkpoint(ckpt, tmp_path_factory.mktemp("shapes-checkpoint") / "model.pt")
+
+
+@pytest.fixture(scope="module")
+def map_window(qapp, shapes_checkpoint, tmp_path_factory):
+    """One real window per test module, opened on `shapes_checkpoint` (File > Open) with its test-split map
+    drawn. Tests get it through `explored_window`, which puts back what a test changed."""
+    from PySide6.QtCore import QSettings
+
+    from explorer.main_window import MainWindow
+    from explorer.selftest import wait_until
+
+    folder = tmp_path_factory.mktemp("map-window")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VAE_EXPLORER_DATA", str(folder / "userdata"))
+        settings = QSettings(str(folder / "settings.ini"), QSettings.IniFormat)
+        settings.setValue("dataset", "shapes")
+        win = MainWindow(settings)
+        win.messages.interactive = False
+        win.resize(1200, 800)
+        win.show()
+        win.start_loading()
+        wait_until(qapp, lambda: win.session.dataset is not None and not win.runner.busy, 120, "start-up")
+        win.loader.open_checkpoint(str(shapes_checkpoint[1]))
+        wait_until(qapp, lambda: win.session.map is not None and not win.runner.busy, 120, "the map", win)
+        win.first_map, win.first_temperature = win.session.map, win.samples.temperature.value()
+        yield win
+        win.close()
+        wait_until(qapp, lambda: win.closed, 60, "closing")
+        win.deleteLater()
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+@pytest.fixture
+def explored_window(map_window, qtbot):
+    """The module's window on its first map, as a user finds it after opening the checkpoint: nothing clicked,
+    selected, brought or hidden, the Latent map tab in front (tests that change the model or the dataset take
+    `trained_window` instead)."""
+    from PySide6.QtCore import Qt
+
+    win, view = map_window, map_window.map_view
+    _close_popups()
+    win.session.given, win.session.groups = None, {}
+    view.toolbar.split_box.setCurrentText("test")
+    view.toolbar.projection_box.setCurrentIndex(0)
+    win.samples.temperature.setValue(win.first_temperature)
+    win.session.set_map(win.first_map)
+    win.session.select(None)
+    win.session.pick(None)
+    for k in range(view.legend.count()):
+        view.legend.item(k).setCheckState(Qt.Checked)
+    for box in (view.toolbar.grey_box, view.toolbar.centroid_box):
+        box.setChecked(False)
+    view.toolbar.images_box.setChecked(True)
+    view.toolbar.drag_box.setCurrentText("pan")
+    view.mark_given(None)
+    view.plot.plotItem.vb.autoRange(padding=0.02)
+    win.inspector.clear()
+    win.inspector.tabs.setCurrentIndex(0)
+    win.tabs.setCurrentIndex(1)
+    win.messages.last_error = None
+    qtbot.waitUntil(lambda: not win.runner.busy, timeout=60_000)
+    return win
+
+
+def _close_popups() -> None:
+    from PySide6.QtWidgets import QApplication
+
+    while QApplication.activePopupWidget() is not None:
+        QApplication.activePopupWidget().close()

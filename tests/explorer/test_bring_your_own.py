@@ -27,7 +27,7 @@ def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_noth
     window, view, inspector = trained_window, trained_window.map_view, trained_window.inspector
     window.tabs.setCurrentIndex(1)
     m, k = window.session.map, 123
-    image = window.session.map_images()[k]
+    image = window.session.explorer.images()[k]
     save_png(image, tmp_path / "mine.png")
     drop(view, file_mime(tmp_path / "mine.png"))
 
@@ -51,7 +51,7 @@ def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_noth
 def test_a_pasted_image_is_placed_on_every_projection(trained_window, qtbot):
     window, view = trained_window, trained_window.map_view
     window.tabs.setCurrentIndex(1)
-    image = window.session.map_images()[7]
+    image = window.session.explorer.images()[7]
     QGuiApplication.clipboard().setImage(to_qimage(image))
     view.activateWindow()
     view.plot.setFocus()

@@ -3,6 +3,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from core.metrics import Outcome
+from tests.explorer.gestures import save_dialog_returns
 
 
 def choose_source(qtbot, samples, index: int) -> None:
@@ -51,3 +52,25 @@ def test_diagnostics_show_one_sorted_bar_per_latent_dimension(window, qtbot):
     text = window.diagnostics.summary.text()
     assert f"<b>{m.active_units}</b> of 128" in text and f"<b>{m.informative_dims}</b>" in text
     assert 0 <= m.active_units <= 128 and 0 <= m.informative_dims <= 128
+
+
+def test_resample_changes_the_grid(explored_window, qtbot):
+    samples = explored_window.samples
+    before = samples.image()
+    assert before is not None
+    qtbot.mouseClick(samples.resample_button, Qt.LeftButton)
+    after = samples.image()
+    assert after.shape == before.shape and not np.array_equal(after, before)
+    samples.temperature.setValue(20)
+    assert not np.array_equal(samples.image(), after)
+
+
+def test_save_png_button_writes_the_samples(explored_window, qtbot, tmp_path, monkeypatch):
+    from PIL import Image
+
+    explored_window.tabs.setCurrentIndex(2)
+    save_dialog_returns(monkeypatch, tmp_path / "grid.png")
+    qtbot.mouseClick(explored_window.samples.save_button, Qt.LeftButton)
+    written = np.asarray(Image.open(tmp_path / "grid.png")).transpose(2, 0, 1)
+    assert np.array_equal(written, explored_window.samples.image())
+

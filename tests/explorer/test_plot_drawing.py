@@ -112,3 +112,40 @@ def test_cached_axes_follow_the_data(qtbot):
         widget.setLabel("left", "loss")
         widget.resize(500, 260)
     assert same()
+
+
+def test_without_the_pyqtgraph_internals_the_map_falls_back_to_pyqtgraphs_own_paint(qtbot, monkeypatch, caplog):
+    """A pyqtgraph without what MapPoints' fast frame reads: a logged warning, and the map still draws."""
+    import explorer.map_points as map_points
+
+    plain = pg.ScatterPlotItem()
+    assert map_points.has_internals(plain)  # the pinned pyqtgraph has them: the fast frame is in use
+    del plain._pixmapFragments  # as a pyqtgraph release that renamed it would be
+    assert not map_points.has_internals(plain)
+    monkeypatch.setattr(MapPoints, "fast", None)
+    monkeypatch.setattr(map_points, "has_internals", lambda item: False)
+    painted = []
+    monkeypatch.setattr(pg.ScatterPlotItem, "paint", lambda self, *a: painted.append(self) or real_paint(self, *a))
+    pairs = []
+    for kind in (MapPoints, pg.ScatterPlotItem):
+        widget = pg.PlotWidget(background="w")
+        widget.resize(400, 300)
+        qtbot.addWidget(widget)
+        widget.show()
+        item = kind(size=5, pen=None)
+        widget.addItem(item)
+        pairs.append((widget, item))
+    assert MapPoints.fast is False and "pyqtgraph's own paint" in caplog.text
+    xy = np.random.default_rng(1).normal(size=(2000, 2))
+    _each(pairs, lambda w, item: item.setData(pos=xy, brush=pg.mkBrush(200, 30, 30, 200)))
+    assert _same_pixels(pairs) and any(isinstance(item, MapPoints) for item in painted)
+    blank = pg.PlotWidget(background="w")
+    blank.resize(400, 300)
+    qtbot.addWidget(blank)
+    blank.show()
+    (x0, x1), (y0, y1) = pairs[0][0].plotItem.vb.viewRange()
+    blank.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+    assert pairs[0][0].viewport().grab().toImage() != blank.viewport().grab().toImage()
+
+
+real_paint = pg.ScatterPlotItem.paint

@@ -1,5 +1,4 @@
 """Training from the GUI: start, pause, resume, stop; live plot and progress; form validation."""
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -13,8 +12,12 @@ def test_start_pause_resume_stop(window, qtbot):
     panel, session = window.train_panel, window.session
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
     panel.fields["epochs"].setText("50")
-    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    with qtbot.waitSignal(panel.start_requested, timeout=2_000) as started:
+        qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    continue_, model, config = started.args  # Start hands over the form's configs, validated once
+    assert continue_ is False and (model, config) == panel.configs() and config.epochs == 50
     qtbot.waitUntil(lambda: window.loss_plot.point_count() >= 3, timeout=60_000)
+    assert config.log_every == 10 and config.steps is None  # the app's reporting pace went to a copy
     assert panel.progress.value() > 0 and "img/s" in panel.progress_label.text()
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     qtbot.waitUntil(lambda: window.loss_plot.redraws > 0, timeout=5_000)  # the timer drew the curves

@@ -1,0 +1,179 @@
+"""Exploration: what the app's inspector and the CLI ask of a model and one encoded map of a split, Qt-free.
+
+`encode_and_project` makes a map (the CLI's `encode` and the app's Encode both call it); an `Explorer`
+answers about it: a point's view, decoding a spot, traversals, attribute walks, a selection's summary,
+placing a new image, interpolations. Every answer is a dataclass of numpy values (uint8 [C, H, W] images).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from core.data import ImageSet
+from core.latent import decode, encode, interpolate, knn_accuracy
+from core.model import ConvVAE
+from core.projection import PROJECTORS, Projected
+from core.selection import Directions, Neighbours, attribute_walk, latent_neighbours, traversal, traversal_directions
+
+Progress = Callable[[int, int], bool | None]  # (done, total); returning False cancels (InterruptedError)
+
+
+@dataclass
+class MapData:
+    """A latent map of one split (or of a subset of it: `indices`), ready to draw."""
+
+    split: str
+    labels: np.ndarray  # [N] int64
+    coords: np.ndarray  # [N, 2] float32
+    knn: float | None  # kNN accuracy of the latent means (None for a live-map frame)
+    latent_map: Projected  # its mu is None for a stored live-map frame
+    indices: np.ndarray | None = None  # [N] image indices into the split; None: all of it, in order
+    frame: int | None = None  # which live-map frame this is, if it is one
+    pixel_knn: float | None = None  # kNN accuracy of the raw pixels of the same images
+
+    @property
+    def explained(self) -> np.ndarray | None:
+        """[2] variance fractions of a PCA map's axes; None for a non-linear map."""
+        return self.latent_map.explained
+
+    def image_index(self, point: int) -> int:
+        return int(point if self.indices is None else self.indices[point])
+
+    def same_points(self, other: "MapData | None") -> bool:
+        return (other is not None and other.split == self.split and self.indices is not None
+                and other.indices is not None and np.array_equal(self.indices, other.indices))
+
+
+def projection_steps(projection: str, n_images: int) -> int:
+    """The progress total of `encode_and_project`: one unit per image encoded (counted at once when an earlier
+    map's latents serve), then the projection's own."""
+    return n_images + PROJECTORS[projection].steps
+
+
+def encode_and_project(model: ConvVAE, split: str, data: ImageSet, projection: str = "pca",
+                       progress: Progress | None = None, encoded: MapData | None = None) -> MapData:
+    """Encode a split (or reuse `encoded`, an earlier map of the same model and split) and project it with
+    PROJECTORS[projection]; also scores the kNN accuracy of the latent means and of the raw pixels."""
+    total = projection_steps(projection, len(data))
+    report = progress or (lambda done, total: None)
+    if encoded is not None:
+        mu, knn, pixel_knn = encoded.latent_map.mu, encoded.knn, encoded.pixel_knn
+    else:
+        mu = encode(model, data.images, progress=lambda d, t: report(d, total))
+        knn, pixel_knn = knn_accuracy(mu, data.labels), knn_accuracy(data.images, data.labels)
+    projected = PROJECTORS[projection].fit(mu, progress=lambda d, t: report(len(data) + d, total))
+    return MapData(split, data.labels, projected.coords, knn, projected, pixel_knn=pixel_knn)
+
+
+@dataclass(frozen=True)
+class PointView:
+    """A clicked map point: its image, reconstruction from its latent mean, and nearest neighbours."""
+
+    point: int  # index into the map
+    image_index: int  # index into the split
+    label: int
+    original: np.ndarray  # uint8 [C, H, W]
+    reconstruction: np.ndarray  # uint8 [C, H, W]
+    neighbours: Neighbours
+
+
+@dataclass(frozen=True)
+class DecodedSpot:
+    xy: tuple[float, float]
+    image: np.ndarray  # uint8 [C, H, W]
+    exact: bool  # decoded from the exact inverse (PCA) or from an estimate
+
+
+@dataclass(frozen=True)
+class Traversals:
+    names: list[str]  # one per direction
+    images: np.ndarray  # uint8 [K * steps, C, H, W], a row of `steps` per direction
+
+
+@dataclass(frozen=True)
+class SelectionSummary:
+    count: int
+    class_counts: np.ndarray  # [classes] int
+    per_class: str  # "cat 12, dog 3", largest first
+    mean_image: np.ndarray  # uint8 [C, H, W]: the decoded mean latent
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An image from elsewhere, encoded and placed on the map."""
+
+    latent: np.ndarray  # [D]
+    xy: tuple[float, float]
+    reconstruction: np.ndarray  # uint8 [C, H, W]
+    neighbours: Neighbours
+
+
+class Explorer:
+    """Answers about one map of one model. `images`: the whole split, uint8 [N_split, C, H, W]; `kl_dims`: the
+    last evaluation's KL per latent dimension (the traversal directions prefer the dimensions that carry most)."""
+
+    def __init__(self, model: ConvVAE, images: np.ndarray, map_data: MapData, classes: list[str],
+                 kl_dims: np.ndarray | None = None) -> None:
+        self.model, self.map, self.classes, self._kl = model, map_data, classes, kl_dims
+        self._split_images = images
+        self._mu: np.ndarray | None = map_data.latent_map.mu
+        self._directions: Directions | None = None
+
+    def images(self) -> np.ndarray:
+        """The images of the map's points, uint8 [N, C, H, W]."""
+        return self._split_images if self.map.indices is None else self._split_images[self.map.indices]
+
+    def latents(self) -> np.ndarray:
+        """The latent means [N, D] of the map's points (encoded once for a stored frame, which has none)."""
+        if self._mu is None:
+            self._mu = encode(self.model, self.images())
+        return self._mu
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        return decode(self.model, np.atleast_2d(z))
+
+    def point(self, index: int, k: int = 8) -> PointView:
+        image_index = self.map.image_index(index)
+        original = self._split_images[image_index]
+        z = self.latents()[index]
+        return PointView(index, image_index, int(self.map.labels[index]), original, self.decode(z)[0],
+                         latent_neighbours(self.latents(), index, k))
+
+    def decode_at(self, xy) -> DecodedSpot:
+        """Decode the map's inverse at a spot (exact for PCA, an estimate for t-SNE and UMAP)."""
+        return DecodedSpot((float(xy[0]), float(xy[1])), self.decode(self.map.latent_map.to_latent(xy))[0],
+                           self.map.latent_map.exact)
+
+    def traversals(self, index: int, steps: int = 7) -> Traversals:
+        """A point walked -3 to +3 sigma along PC1, PC2 and the 8 latent dimensions with the highest KL."""
+        if self._directions is None:  # once per map
+            kl = self._kl if self._kl is not None and not np.isnan(self._kl).all() else None
+            self._directions = traversal_directions(self.latents(), kl)
+        d = self._directions
+        return Traversals(d.names, self.decode(traversal(self.latents()[index], d, steps)))
+
+    def attribute_walk(self, index: int, source: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
+        """8 images uint8: point `index` moved from 0 to `strength` times the vector from the mean latent of
+        the points `source` to that of the points `target`."""
+        mu = self.latents()
+        return self.decode(attribute_walk(mu[index], mu[source].mean(axis=0), mu[target].mean(axis=0), strength))
+
+    def selection(self, points: np.ndarray) -> SelectionSummary:
+        counts = np.bincount(self.map.labels[points], minlength=len(self.classes))
+        text = ", ".join(f"{self.classes[k]} {counts[k]:,}" for k in np.argsort(-counts, kind="stable") if counts[k])
+        mean = self.decode(self.latents()[points].mean(axis=0, keepdims=True))[0]
+        return SelectionSummary(len(points), counts, text, mean)
+
+    def place(self, image: np.ndarray, k: int = 8) -> Placement:
+        """An image (uint8 [C, H, W], already the model's size) encoded and placed where the map puts it."""
+        z = encode(self.model, image[None])[0]
+        xy = self.map.latent_map.transform(z[None])[0]
+        return Placement(z, (float(xy[0]), float(xy[1])), self.decode(z)[0],
+                         latent_neighbours(self.latents(), None, k, z))
+
+    def interpolation(self, a: int, b: int, steps: int = 10, mode: str = "linear") -> np.ndarray:
+        """uint8 [steps, C, H, W] from point a to point b, linear or spherical."""
+        mu = self.latents()
+        return self.decode(interpolate(mu[a], mu[b], steps, mode))
