@@ -126,7 +126,7 @@ def find_cifar_folder(root: Path) -> Path:
     return root if (root / "batches.meta").exists() or root.name == CIFAR_FOLDER else root / CIFAR_FOLDER
 
 
-Progress = Callable[[int, int], "bool | None"]  # (done, total) -> False to cancel
+Progress = Callable[[int, int], "bool | None"]  # (done, total) -> False to cancel; the one progress type
 
 
 def _check(progress: Progress | None, done: int, total: int) -> None:

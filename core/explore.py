@@ -7,17 +7,13 @@ placing a new image, interpolations. Every answer is a dataclass of numpy values
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
-from core.data import ImageSet
+from core.data import ImageSet, Progress
 from core.latent import decode, encode, interpolate, knn_accuracy
 from core.model import ConvVAE
 from core.projection import PROJECTORS, Projected
 from core.selection import Directions, Neighbours, attribute_walk, latent_neighbours, traversal, traversal_directions
-
-Progress = Callable[[int, int], bool | None]  # (done, total); returning False cancels (InterruptedError)
 
 
 @dataclass

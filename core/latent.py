@@ -1,6 +1,7 @@
 """Latent-space tools: encode, 2D PCA map with inverse and nearest point, decode, sample, interpolate.
 
-Images in and out are uint8 [N, C, H, W] numpy arrays; latents are float32 [N, D].
+Images in and out are uint8 [N, C, H, W] numpy arrays; latents are float32 [N, D]. scikit-learn and scipy
+are imported where they are used: `vae-explorer train` needs them only at its first live-map frame.
 """
 from __future__ import annotations
 
@@ -10,10 +11,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
-from sklearn.decomposition import PCA
-from sklearn.model_selection import train_test_split
-from sklearn.neighbors import KNeighborsClassifier
 
 from core.model import ConvVAE, to_float
 
@@ -160,6 +157,8 @@ class LatentMap:
         """PCA to 2D. `align_to`: the previous coordinates [N, 2] of the same points; the new axes are
         then turned (orthogonal Procrustes, reflections included) to match them as closely as
         possible, so frames of a changing model neither flip nor spin."""
+        from sklearn.decomposition import PCA
+
         pca = PCA(n_components=2, random_state=seed).fit(mu)
         components = pca.components_.astype(np.float64)
         if align_to is not None:
@@ -181,6 +180,8 @@ class LatentMap:
 
     def nearest(self, xy: np.ndarray) -> tuple[int, float]:
         """Index of the point nearest to a map point, and its distance in map units."""
+        from scipy.spatial import cKDTree
+
         dist, idx = cKDTree(self.coords).query(np.asarray(xy, np.float64).reshape(2))
         return int(idx), float(dist)
 
@@ -239,6 +240,9 @@ def knn_accuracy(mu: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0, 
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.permutation(len(mu))[:max_points])
     x = np.asarray(mu[idx], np.float32).reshape(len(idx), -1)  # latents [N, D] or raw images [N, C, H, W]
+    from sklearn.model_selection import train_test_split
+    from sklearn.neighbors import KNeighborsClassifier
+
     x_tr, x_te, y_tr, y_te = train_test_split(x, labels[idx], test_size=0.2, random_state=seed)
     return float(KNeighborsClassifier(n_neighbors=k).fit(x_tr, y_tr).score(x_te, y_te))
 

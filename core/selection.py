@@ -88,14 +88,14 @@ def rectangle(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
 
 
 def save_selection(path, indices: np.ndarray, labels: np.ndarray, classes: list[str], mu: np.ndarray) -> None:
-    """Write a selection: .npz (indices, labels, classes, mu) or .csv (index, label, class, z0..). The
+    """Write a selection: .npz (indices, labels, classes, mu) or .csv (index, label, class, mu_0.., named as save_latents names them). The
     indices are image indices of the map's split. ValueError names the path and the fix."""
     path = Path(path)
     try:
         if path.suffix.lower() == ".csv":
             with open(path, "w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f)
-                writer.writerow(["index", "label", "class", *[f"z{d}" for d in range(mu.shape[1])]])
+                writer.writerow(["index", "label", "class", *[f"mu_{d}" for d in range(mu.shape[1])]])
                 for i, label, z in zip(indices, labels, mu):
                     writer.writerow([int(i), int(label), classes[label], *(f"{v:.6g}" for v in z)])
         elif path.suffix.lower() == ".npz":

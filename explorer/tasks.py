@@ -12,7 +12,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
-Progress = Callable[[int, int], bool]  # progress(done, total) -> False once cancelled
+from core.data import Progress  # progress(done, total) -> False once cancelled: the one progress type
 
 
 class GuiThreadGarbage:

@@ -30,7 +30,7 @@ def format_eta(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
-class Progress:
+class RunProgress:
     """Progress of one run: bar and label are derived from the same two numbers, so they agree."""
 
     done: int  # steps taken in this run
@@ -42,7 +42,7 @@ class Progress:
         return 100 * self.done // self.total
 
     @classmethod
-    def of(cls, m: StepMetrics, start_step: int) -> "Progress":
+    def of(cls, m: StepMetrics, start_step: int) -> "RunProgress":
         done, total = m.step - start_step, max(1, m.total_steps - start_step)
         text = (f"step {done:,} of {total:,} ({100 * done // total}%) · model at step {m.step:,}, "
                 f"epoch {m.epoch:.2f} · {m.img_per_s:.0f} img/s · ETA {format_eta(m.eta_s)}")
@@ -191,7 +191,7 @@ class TrainingController(QObject):
     starts once the session has it (or forgets the request on `cancel_pending`).
     """
 
-    progress = Signal(object)  # Progress
+    progress = Signal(object)  # RunProgress
     status = Signal(str)  # "starting...", "stopped", ...
     preview = Signal(object, object)  # originals, reconstructions: uint8 [8, C, H, W] each
     epoch_message = Signal(str)
@@ -288,7 +288,7 @@ class TrainingController(QObject):
     def _on_steps(self, metrics: list) -> None:
         self.session.add_steps(metrics)
         if self.session.training_state is TrainingState.RUNNING:
-            self.progress.emit(Progress.of(metrics[-1], self._start_step))
+            self.progress.emit(RunProgress.of(metrics[-1], self._start_step))
 
     def _on_epoch(self, m: EpochMetrics) -> None:
         self.session.add_epoch(m)

@@ -62,7 +62,8 @@ def test_encode_writes_latents(cli_checkpoint, tmp_path, suffix):
         assert lines[1].startswith("label,class,pc1,pc2,mu_0") and len(lines) == 2002
 
 
-@pytest.mark.parametrize(("split", "projection", "rows"), [("all", "tsne", 12_000), ("test", "umap", 2_000)])
+# --split all (train then test, 12,000 rows) is covered with PCA by test_train_keeps_live_map_frames...
+@pytest.mark.parametrize(("split", "projection", "rows"), [("test", "tsne", 2_000), ("train", "umap", 10_000)])
 def test_encode_writes_a_nonlinear_map_with_one_row_per_image(cli_checkpoint, tmp_path, split, projection, rows):
     out, _ = cli_checkpoint
     dest = tmp_path / "map.npz"
@@ -150,6 +151,11 @@ def test_train_keeps_live_map_frames_and_encode_exports_them(tmp_path):
     assert t["steps"].tolist() == [10, 20, 30]  # one frame at each epoch end (10 steps an epoch)
     assert t["coords"].shape == (3, 300, 2) and t["coords"].dtype == np.float16 and t["components"].shape == (3, 2, 8)
     assert np.load(tmp_path / "all.npz")["mu"].shape == (12_000, 8)  # --split all: train then test
+    r = run_cli("encode", out, "--timeline", tmp_path / "only.npz")  # the timeline alone: no --out needed
+    assert r.returncode == 0 and "wrote 3 live-map frames" in r.stdout and "encoded" not in r.stdout, r.stderr
+    assert np.array_equal(np.load(tmp_path / "only.npz")["coords"], t["coords"])
+    r = run_cli("encode", out)
+    assert r.returncode == 2 and "--out" in r.stderr and "--timeline" in r.stderr
     bare = tmp_path / "bare.pt"
     assert run_cli("train", "--dataset", "shapes", "--steps", "5", "--batch-size", "64", "--latent-dim", "4",
                    "--channels", "4", "--no-live-map", "--out", bare).returncode == 0

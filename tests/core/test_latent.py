@@ -123,7 +123,7 @@ def test_aligned_frames_do_not_flip_or_spin():
 def test_projection_separates_clusters_and_estimates_empty_spots_from_neighbours(name):
     from core.projection import PROJECTORS
 
-    project, total = PROJECTORS[name]
+    project, total = PROJECTORS[name].fit, PROJECTORS[name].steps
     rng = np.random.default_rng(0)
     mu = np.concatenate([rng.normal(size=(100, 12)) + 6 * k for k in range(3)]).astype(np.float32)
     seen = []
@@ -169,6 +169,6 @@ def test_inside_polygon_and_selection_export(tmp_path):
     mu = np.arange(10, dtype=np.float32).reshape(5, 2)
     save_selection(tmp_path / "s.csv", np.array([4, 9]), np.array([1, 0]), ["a", "b"], mu[:2])
     rows = list(csv.reader(open(tmp_path / "s.csv")))
-    assert rows[0] == ["index", "label", "class", "z0", "z1"] and rows[1][:3] == ["4", "1", "b"]
+    assert rows[0] == ["index", "label", "class", "mu_0", "mu_1"] and rows[1][:3] == ["4", "1", "b"]
     with pytest.raises(ValueError, match=".npz or .csv"):
         save_selection(tmp_path / "s.txt", np.array([4]), np.array([1]), ["a", "b"], mu[:1])

@@ -114,12 +114,12 @@ def test_every_invalid_cli_value_exits_2_with_one_line(tmp_path, args):
 
 
 def test_exception_in_encoding_worker_becomes_a_message(trained_window, qtbot, monkeypatch):
-    import core.latent
+    import core.explore
 
     def broken(*a, **k):
         raise RuntimeError("simulated failure inside the encoder")
 
-    monkeypatch.setattr(core.latent, "encode", broken)
+    monkeypatch.setattr(core.explore, "encode", broken)
     trained_window.maps.encode("train")  # the test split is already mapped (and cached)
     qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
     assert trained_window.messages.last_error == ("Encoding failed", "simulated failure inside the encoder")
