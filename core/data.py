@@ -29,7 +29,11 @@ SHAPE_CLASSES = [
 
 
 class DatasetError(Exception):
-    """A dataset cannot be used; the message names the path and the fix."""
+    """A dataset cannot be used; the message names the path and the fix, `details` the technical cause."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
 
 
 @dataclass
@@ -241,8 +245,9 @@ def load_image(source: str | Path | bytes, img_size: int, in_ch: int, name: str 
     try:
         return _load_image(io.BytesIO(source) if isinstance(source, bytes) else Path(source), img_size, in_ch)
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as e:  # PIL's errors for bad files
-        raise DatasetError(f"{name} is not an image that can be read ({type(e).__name__}: {e}). "
-                           f"Use a PNG, JPEG, BMP or WebP file.") from e
+        short = Path(name).name if not isinstance(source, bytes) else name
+        raise DatasetError(f"{short} is not an image that can be read. Use a PNG, JPEG, BMP or WebP file.",
+                           f"{name}: {type(e).__name__}: {e}") from e
 
 
 def load_image_folder(

@@ -1,8 +1,9 @@
 """DiagnosticsPanel: what the latent space is using, updated at each epoch end.
 
 KL per latent dimension as sorted bars (with the 0.1-nat line), active units, informative dims,
-the prior mismatch and test PSNR per epoch. Fed by the window with `set_epochs([EpochMetrics])`
-and `add_epoch(EpochMetrics)` (core.metrics); a redraw only updates items created once.
+the prior mismatch and test PSNR per epoch. Fed by the window with `set_epochs([EpochMetrics])`,
+`add_epoch(EpochMetrics)` (core.metrics) and `set_model_step(step)`, so the text says which step the
+figures describe and how far the model has moved on since; a redraw only updates items created once.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class DiagnosticsPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
         self._epochs: list = []
+        self._model_step: int | None = None  # where the model is now (it moves on between epoch ends)
 
     def set_epochs(self, epochs: list) -> None:
         self._epochs = list(epochs)
@@ -49,6 +51,12 @@ class DiagnosticsPanel(QWidget):
     def add_epoch(self, m) -> None:
         self._epochs.append(m)
         self._redraw()
+
+    def set_model_step(self, step: int | None) -> None:
+        """The step the current model is at (None: no model); only the text changes."""
+        if step != self._model_step:
+            self._model_step = step
+            self._describe()
 
     def bar_heights(self) -> np.ndarray:
         """The KL per dimension as drawn (sorted, largest first)."""
@@ -64,9 +72,24 @@ class DiagnosticsPanel(QWidget):
         m = with_dims[-1]
         kl = np.sort(np.asarray(m.kl_dims, float))[::-1]
         self.bars.setOpts(x=np.arange(len(kl)), height=kl)
-        self.psnr_curve.setData([e.step for e in self._epochs], [e.test_psnr for e in self._epochs])
+        steps, psnr = [e.step for e in self._epochs], [e.test_psnr for e in self._epochs]
+        self.psnr_curve.setData(steps, psnr)
+        low, high = min(psnr), max(psnr)
+        pad = max(0.5, 0.1 * (high - low))  # one point, or a flat curve: a readable span of a dB or more
+        self.psnr_plot.setYRange(low - pad, high + pad, padding=0)
+        self.psnr_plot.setXRange(0, max(steps) * 1.05, padding=0)  # from the start of training
+        self._describe()
+
+    def _describe(self) -> None:
+        with_dims = [m for m in self._epochs if m.kl_dims]
+        if not with_dims:
+            return
+        m, now = with_dims[-1], self._model_step
+        kl = np.asarray(m.kl_dims, float)
+        later = (f" The model has trained on to step {now:,} since; these figures are from the last evaluation "
+                 f"(each epoch end)." if now is not None and now > m.step else "")
         self.summary.setText(
-            f"At step {m.step:,}: <b>{m.active_units}</b> of {len(kl)} latent dimensions active "
+            f"Evaluated at step {m.step:,}: <b>{m.active_units}</b> of {len(kl)} latent dimensions active "
             f"(Var<sub>x</sub> E[z|x] &gt; 0.01), <b>{m.informative_dims}</b> carry more than 0.1 nat; "
             f"KL {kl.sum():.1f} nats per image; prior mismatch KL(fit of the aggregate posterior ‖ N(0, I)) "
-            f"{m.prior_mismatch:.1f} nats; test PSNR {m.test_psnr:.2f} dB.")
+            f"{m.prior_mismatch:.1f} nats; test PSNR {m.test_psnr:.2f} dB.{later}")

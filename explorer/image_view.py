@@ -40,12 +40,25 @@ class ImageView(QWidget):
         self._array = None if image is None else np.array(image, np.uint8)
         self._image = None if image is None else to_qimage(image)
         self.caption = caption
+        self._fit_caption()
         self.save_action.setEnabled(image is not None)
         if self.min_scale and image is not None:
             text_h = self.fontMetrics().height() + 4 if caption else 0
             self.setMinimumSize(max(self.min_side, self.min_scale * self._image.width() + 4),
                                 max(self.min_side, self.min_scale * self._image.height() + 4 + text_h))
         self.update()
+
+    def shown_caption(self) -> str:
+        """The caption as drawn: elided to the view's width (the whole caption is then the tooltip)."""
+        return self.fontMetrics().elidedText(self.caption, Qt.ElideRight, max(self.width() - 4, 1))
+
+    def _fit_caption(self) -> None:
+        shown = self.shown_caption()
+        self.setToolTip(self.caption if shown != self.caption else "")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_caption()
 
     def image(self) -> np.ndarray | None:
         """The uint8 [C, H, W] pixels shown (for export), or None."""
@@ -70,4 +83,4 @@ class ImageView(QWidget):
         p.drawImage(target, self._image)
         if self.caption:
             p.setPen(self.palette().color(QPalette.Text))
-            p.drawText(QRect(0, target.bottom() + 2, self.width(), text_h), Qt.AlignHCenter, self.caption)
+            p.drawText(QRect(0, target.bottom() + 2, self.width(), text_h), Qt.AlignHCenter, self.shown_caption())

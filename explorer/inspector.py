@@ -100,6 +100,7 @@ class Inspector(QWidget):
         self.attribute_from, self.attribute_to = QComboBox(), QComboBox()
         self.strength = QSlider(Qt.Horizontal, minimum=1, maximum=6, value=2)  # half steps: 0.5 ... 3.0
         self.strength_label = QLabel("")
+        self.strength_label.setMinimumWidth(self.strength_label.fontMetrics().horizontalAdvance("× 3.0") + 6)
         for w in (self.attribute_from, self.attribute_to):
             w.currentIndexChanged.connect(self.attribute_changed)
         self.strength.valueChanged.connect(self._on_strength)
@@ -183,7 +184,7 @@ class Inspector(QWidget):
         """An image the user brought: as the model sees it, its reconstruction, where it landed."""
         self.tabs.setCurrentWidget(self._point_page)
         self.title.setText(f"<b>{name}</b> (yours), lands at ({xy[0]:.2f}, {xy[1]:.2f}), marked ★ on the map")
-        self.original.set_image(image, "yours, centre-cropped and resized")
+        self.original.set_image(image, "yours (cropped, resized)")
         self.reconstruction.set_image(recon, "reconstruction")
 
     def show_decoded(self, x: float, y: float, image: np.ndarray, how: str = "PCA inverse") -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEasingCurve, QPointF, Qt, QTimeLine, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSlider, QSplitter, QVBoxLayout, QWidget
 
 from explorer.map_lod import LevelOfDetail
@@ -29,14 +29,16 @@ from explorer.map_marks import MapMarks
 from explorer.map_points import MapPoints
 from explorer.map_select import DragSelect
 from explorer.map_toolbar import MapToolbar
-from explorer.style import class_colors, plot_widget
+from explorer.style import FitLabel, class_colors, plot_widget, swatch
 from explorer.thumbnails import ThumbnailLayer
 
 PICK_RADIUS_PX = 6.0
 MOVE_MS = 300  # how long points take to move to a new frame
 MOVE_FRAME_MS = 33  # ~30 frames a second while they move: smooth, and half the drawing of 60 while training runs
 HIDDEN_GREY = QColor(200, 200, 200, 90)
-THUMBNAIL_POINTS = 2000  # with this many points in view or fewer, each is drawn as its image
+THUMBNAIL_POINTS = 2000  # at most this many images drawn at once (about 6 ms a frame)
+THUMBNAIL_MIN_PX = 24  # images are drawn only when each gets at least this many pixels (else: coloured points)
+THUMBNAIL_PX = 64  # and at most this many
 
 
 def _while_alive(widget: QWidget, method):
@@ -91,6 +93,8 @@ class LatentMapView(QWidget):
         self._thumb_set: np.ndarray | None = None  # the points whose images are drawn
         self.lod = LevelOfDetail(self.plot)  # very large maps: a density image when zoomed out
         self.plot.plotItem.vb.sigRangeChanged.connect(_while_alive(self, LatentMapView._on_range_changed))
+        # shown or resized (a map made while its tab was hidden): the images' size follows the view's
+        self.plot.plotItem.vb.sigResized.connect(_while_alive(self, LatentMapView._refresh_thumbnails))
         self.marks = MapMarks(self.plot)  # hover, clicks, neighbours, a brought image, class ellipses
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -98,7 +102,7 @@ class LatentMapView(QWidget):
         self.legend = QListWidget()
         self.legend.setMaximumWidth(220)
         self.legend.itemChanged.connect(self._on_legend_changed)
-        self.toolbar = MapToolbar(THUMBNAIL_POINTS)
+        self.toolbar = MapToolbar(THUMBNAIL_MIN_PX)
         self.toolbar.encode_requested.connect(self.encode_requested)
         self.toolbar.cancel_requested.connect(self.cancel_requested)
         self.toolbar.style_changed.connect(self._restyle)
@@ -108,10 +112,10 @@ class LatentMapView(QWidget):
                                    self._select_inside)
         self.timeline = QSlider(Qt.Horizontal)
         self.timeline.valueChanged.connect(self.frame_selected)
-        self.timeline_label = QLabel("")
+        self.timeline_label = FitLabel("")
         self.info = QLabel("No map yet: train a model or open a checkpoint, then Encode.")
         self.info.setWordWrap(True)
-        self.hover_label = QLabel(" ")
+        self.hover_label = FitLabel(" ")
 
         self.timeline_row = QWidget()
         row = QHBoxLayout(self.timeline_row)
@@ -147,7 +151,7 @@ class LatentMapView(QWidget):
         self.legend.blockSignals(True)
         self.legend.clear()
         for k, (name, color) in enumerate(zip(classes, class_colors(len(classes)))):
-            entry = QListWidgetItem(self._swatch(color), f"{name} ({int(np.sum(self.labels == k)):,})")
+            entry = QListWidgetItem(swatch(color, 14), f"{name} ({int(np.sum(self.labels == k)):,})")
             entry.setFlags(entry.flags() | Qt.ItemIsUserCheckable)
             entry.setCheckState(Qt.Checked)
             self.legend.addItem(entry)
@@ -208,24 +212,29 @@ class LatentMapView(QWidget):
         self._update_thumbnails()
 
     def _update_thumbnails(self) -> None:
-        """Images for the points in view when there are THUMBNAIL_POINTS or fewer (and not moving)."""
+        """Images for the points in view when each would be drawn THUMBNAIL_MIN_PX or larger (an even share
+        of the view, at most THUMBNAIL_PX), there are THUMBNAIL_POINTS or fewer, and they are not moving."""
         x0, x1, y0, y1 = self._view_rect()
+        vb = self.plot.plotItem.vb
+        width, height = vb.width(), vb.height()
         showing = (self.toolbar.images_box.isChecked() and self._images is not None and self._picker is not None
-                   and self._animation.state() != QTimeLine.Running)
+                   and self._animation.state() != QTimeLine.Running and min(width, height) >= THUMBNAIL_MIN_PX)
         band = self._picker.within(x0, x1, y0, y1) if showing else np.zeros(0, np.int64)
-        if not 0 < len(band) <= THUMBNAIL_POINTS:
+        side_px = 0.8 * np.sqrt(width * height / max(len(band), 1))
+        if not 0 < len(band) <= THUMBNAIL_POINTS or side_px < THUMBNAIL_MIN_PX:
             self.thumbnails.clear()
             self._thumb_set = None
+            self.marks.fit(self.toolbar.point_size())
             return
         if self._thumb_set is not None and np.array_equal(band, self._thumb_set):
             return  # the same images: they scale with the zoom on their own
-        vb = self.plot.plotItem.vb
-        width, height = max(vb.width(), 1.0), max(vb.height(), 1.0)
-        side_px = float(np.clip(0.8 * np.sqrt(width * height / len(band)), 16, 64))
+        side_px = min(side_px, THUMBNAIL_PX)
         images, indices = self._images
         faded = None if self.selection is None else ~np.isin(band, self.selection)  # greyed like their points
+        colors = class_colors(len(self.classes))
         self.thumbnails.set_points(self.coords[band], images[band if indices is None else indices[band]],
-                                   side_px * (x1 - x0) / width, faded)
+                                   side_px * (x1 - x0) / width, faded, [colors[k] for k in self.labels[band]])
+        self.marks.fit(side_px)
         self._thumb_set = band
 
     def mark_given(self, xy: np.ndarray | None) -> None:
@@ -339,12 +348,6 @@ class LatentMapView(QWidget):
             self._redraw_points(self.coords)
         if t >= 1.0:
             self._redraw_centroids()
-
-    @staticmethod
-    def _swatch(color: QColor) -> QIcon:
-        pm = QPixmap(14, 14)
-        pm.fill(color)
-        return QIcon(pm)
 
     def _on_legend_changed(self, entry: QListWidgetItem) -> None:
         self._restyle()

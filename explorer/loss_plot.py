@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
-from explorer.style import curve_color, plot_widget
+from explorer.style import curve_color, plot_widget, swatch
 
 CURVES = ("loss", "recon", "kld")
 SMOOTHING = 0.9  # EMA weight per training step (so sparse histories, e.g. every 50 steps, are not over-smoothed)
@@ -42,7 +42,6 @@ class LossPlot(QWidget):
         self.plot = plot_widget()
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
-        self.plot.addLegend(offset=(-10, 10))
         self._rows = _Columns(1 + 2 * len(CURVES))  # step, raw loss/recon/kld, smoothed loss/recon/kld
         self._ema = np.zeros(len(CURVES))
         self._norm = 0.0  # debiasing: the EMA of a constant 1, as TensorBoard does
@@ -62,8 +61,9 @@ class LossPlot(QWidget):
         )
         self.toggles = {}
         row = QHBoxLayout()
-        for name in (*CURVES, "test"):
-            box = QCheckBox(name)
+        for name in (*CURVES, "test"):  # the legend too: each box carries its curve's colour, off the plot
+            box = QCheckBox(name if name != "test" else "test loss")
+            box.setIcon(swatch(curve_color(name)))
             box.setChecked(True)
             box.toggled.connect(self._on_toggle)
             self.toggles[name] = box

@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         loader.dataset_failed.connect(training.cancel_pending)
         loader.checkpoint_opened.connect(self._on_checkpoint_opened)
         training.dataset_needed.connect(panel.request_dataset)
-        training.progress.connect(lambda p: panel.set_progress(p.done, p.total, p.text))
+        training.progress.connect(self._on_progress)
         training.status.connect(panel.set_status)
         training.epoch_message.connect(lambda text: self.messages.status(text, 10000))
         training.preview.connect(self._on_preview)
@@ -223,7 +223,13 @@ class MainWindow(QMainWindow):
             return
         self.training.start(continue_, model_config, config, self.train_panel.dataset_spec, steps)
 
+    def _on_progress(self, progress) -> None:
+        self.train_panel.set_progress(progress.done, progress.total, progress.text)
+        self.diagnostics.set_model_step(progress.step)
+        self._describe_model(progress.step)
+
     def _on_training_changed(self) -> None:
+        self._describe_model()
         self.train_panel.set_running(self.session.training)
         self.train_panel.set_paused(self.session.training_state is TrainingState.PAUSED)
 
@@ -256,12 +262,20 @@ class MainWindow(QMainWindow):
 
     def _on_model_changed(self) -> None:
         ckpt = self.session.checkpoint
-        if ckpt is None:
-            self.model_label.setText("no model")
-        else:
-            c = ckpt.model_config
-            self.model_label.setText(f"model: latent {c.latent_dim}, channels {c.channels}, step {ckpt.step:,}")
+        self._describe_model()
+        self.diagnostics.set_model_step(ckpt.step if ckpt is not None else None)
         self.train_panel.set_has_model(ckpt is not None)
+
+    def _describe_model(self, step: int | None = None) -> None:
+        """The status bar's model: the one in training from its first step, else the snapshot held."""
+        ckpt, training = self.session.checkpoint, self.training.model_config
+        c = training or (ckpt.model_config if ckpt is not None else None)
+        if c is None:
+            self.model_label.setText("no model")
+            return
+        step = step if step is not None else ckpt.step if ckpt is not None else 0
+        self.model_label.setText(f"model: latent {c.latent_dim}, channels {c.channels}, step {step:,}"
+                                 + (" (training)" if training is not None else ""))
 
     def _current_image(self) -> np.ndarray | None:
         image = self._image_of.get(self.tabs.currentWidget())

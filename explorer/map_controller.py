@@ -29,7 +29,7 @@ class MapController(QObject):
     map_ready = Signal()  # a new map is drawn
 
     def __init__(self, session: Session, runner: TaskRunner, view: LatentMapView, inspector: Inspector,
-                 device_choice: Callable[[], str], report: Callable[[str, str], None], parent: QObject | None = None):
+                 device_choice: Callable[[], str], report: Callable[..., None], parent: QObject | None = None):
         super().__init__(parent)
         self.session, self.runner, self.view, self.inspector, self.report = session, runner, view, inspector, report
         self._device_choice = device_choice  # the device named in the training form
@@ -140,7 +140,8 @@ class MapController(QObject):
         on_frame = m is not None and m.frame is not None
         index = m.frame if on_frame else count - 1
         step = live.frames[index].step if count else 0
-        text = f"frame {index + 1} of {count} · step {step:,}" if on_frame else f"{count} frames of the run (showing the full map)"
+        text = (f"frame {index + 1} of {count} · step {step:,}" if on_frame else
+                f"showing the full map, not a frame · drag to replay the run's {count} frames")
         self.view.set_timeline(count, index, text if count else "")
 
     def _caption(self, m: MapData) -> str:
@@ -210,7 +211,7 @@ class MapController(QObject):
         try:
             image = load_image(source, ckpt.model_config.img_size, ckpt.model_config.in_ch, name)
         except DatasetError as e:
-            self.report("Not an image", str(e))
+            self.report("Not an image", str(e), e.details)
             return
         self.session.given = (name, image)
         self.session.pick(None)  # the inspector shows the brought image now, not the earlier click
@@ -261,14 +262,15 @@ class MapController(QObject):
             self.inspector.show_attribute(None, f"{source if not len(source_points) else target} has no points on this map")
             return
         images = self.session.explorer.attribute_walk(self.session.picked, source_points, target_points, strength)
-        self.inspector.show_attribute(image_grid(images, nrow=len(images)), f"{source} → {target}, 0 … {strength:g}×")
+        # two rows of four, left to right then down: 64 px an image fits the inspector's width
+        self.inspector.show_attribute(image_grid(images, nrow=4), f"{source} → {target}, 0 … {strength:g}×")
 
     def _update_attribute_sources(self) -> None:
         groups = self.session.group_names()
         names = list(self.session.classes) + (["selection"] if self.session.selection is not None else [])
         self.inspector.set_attribute_sources(names + [f"group {g}" for g in groups])
         self.inspector.show_groups("Groups: " + ", ".join(
-            f"{g} ({len(self.session.group_points(g)):,})" for g in groups) if groups else "")
+            f"{g}\u00a0({len(self.session.group_points(g)):,})" for g in groups) if groups else "")  # never broken inside
 
     def _save_group(self) -> None:
         if self.session.selection is not None:

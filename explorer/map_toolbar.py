@@ -15,7 +15,7 @@ class MapToolbar(QWidget):
     cancel_requested = Signal()
     style_changed = Signal()  # point size, opacity or hidden classes in grey
 
-    def __init__(self, thumbnail_points: int, parent: QWidget | None = None):
+    def __init__(self, thumbnail_px: int, parent: QWidget | None = None):
         super().__init__(parent)
         self.split_box = QComboBox()
         self.split_box.addItems(["test", "train", "all"])
@@ -45,7 +45,8 @@ class MapToolbar(QWidget):
         self.centroid_box = QCheckBox("class centroids (1σ)")
         self.images_box = QCheckBox("images")
         self.images_box.setChecked(True)
-        self.images_box.setToolTip(f"Draw each point as its image when {thumbnail_points:,} or fewer are in view (zoom in)")
+        self.images_box.setToolTip(f"Draw the points as their images (framed in their class colour) when each "
+                                   f"would get {thumbnail_px} pixels or more: zoom in")
         for box in (self.size_box, self.opacity):
             box.valueChanged.connect(self.style_changed)
         self.grey_box.toggled.connect(self.style_changed)

@@ -6,7 +6,7 @@ self-test): the error is recorded in `last_error` and questions answer yes.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox
 
 
 class Messages:
@@ -33,4 +33,11 @@ class Messages:
         return QMessageBox.question(self.window, title, question) == QMessageBox.Yes
 
     def status(self, text: str, timeout_ms: int = 5000) -> None:
-        self.window.statusBar().showMessage(text, timeout_ms)
+        """A line in the status bar, elided to the room left of its permanent labels (the whole text is the
+        status bar's tooltip)."""
+        bar = self.window.statusBar()
+        taken = sum(w.width() + 6 for w in bar.findChildren(QLabel) if w.isVisible() and w.parent() is bar)
+        room = max(bar.width() - taken - 24, 40)
+        shown = bar.fontMetrics().elidedText(text, Qt.ElideRight, room)
+        bar.setToolTip(text if shown != text else "")
+        bar.showMessage(shown, timeout_ms)

@@ -7,7 +7,8 @@ from importlib import resources
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QWidget
 
 
 @lru_cache(maxsize=1)
@@ -33,8 +34,17 @@ def plot_widget(grid_alpha: float = 0.2, x_grid: bool = True) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
     plot.showGrid(x=x_grid, y=True, alpha=grid_alpha)
     for name in ("left", "bottom", "top", "right"):
-        plot.getPlotItem().getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        axis = plot.getPlotItem().getAxis(name)
+        axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        axis.enableAutoSIPrefix(False)  # a label such as "PC2 (4.4% variance)" is never rescaled to "(x0.001)"
     return plot
+
+
+def swatch(color, side: int = 12) -> QIcon:
+    """A small square of one colour, for legends."""
+    pixmap = QPixmap(side, side)
+    pixmap.fill(QColor(color))
+    return QIcon(pixmap)
 
 
 def app_icon() -> QIcon:
@@ -42,3 +52,34 @@ def app_icon() -> QIcon:
     pixmap = QPixmap()
     pixmap.loadFromData(data, "SVG")
     return QIcon(pixmap)
+
+
+class FitLabel(QLabel):
+    """A one-line label that never clips and never widens its panel: text wider than the label is elided
+    (…) and then the whole text is its tooltip. `text()` is the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.setMinimumWidth(40)
+        self._text = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self._text = text
+        self._fit()
+
+    def text(self) -> str:
+        return self._text
+
+    def elided(self) -> bool:
+        return super().text() != self._text
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = self.fontMetrics().elidedText(self._text, Qt.ElideRight, max(self.contentsRect().width(), 1))
+        super().setText(shown)
+        self.setToolTip(self._text if shown != self._text else "")

@@ -36,6 +36,7 @@ class RunProgress:
     done: int  # steps taken in this run
     total: int  # steps this run will take
     text: str
+    step: int  # the model's step
 
     @property
     def percent(self) -> int:
@@ -46,7 +47,7 @@ class RunProgress:
         done, total = m.step - start_step, max(1, m.total_steps - start_step)
         text = (f"step {done:,} of {total:,} ({100 * done // total}%) · model at step {m.step:,}, "
                 f"epoch {m.epoch:.2f} · {m.img_per_s:.0f} img/s · ETA {format_eta(m.eta_s)}")
-        return cls(done, total, text)
+        return cls(done, total, text, m.step)
 
 
 def lower_thread_priority(nice: int = 4) -> None:
@@ -214,6 +215,11 @@ class TrainingController(QObject):
     @property
     def busy(self) -> bool:
         return self.worker is not None
+
+    @property
+    def model_config(self):
+        """The ModelConfig of the run in progress (None when idle)."""
+        return self.worker.model_config if self.worker is not None else None
 
     def start(self, continue_: bool, model_config, config, dataset_spec: str, steps: int | None = None) -> None:
         """Train a new model (continue_=False) or the current one, on the dataset `dataset_spec`."""

@@ -11,7 +11,7 @@ import os
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-    QPushButton, QVBoxLayout, QWidget,
+    QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
@@ -109,6 +109,8 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
         self.progress_label = QLabel("Idle")
+        self.progress_label.setWordWrap(True)  # two lines rather than a cut ETA; its text never widens the panel
+        self.progress_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         buttons = QHBoxLayout()
         for b in (self.start_button, self.continue_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)

@@ -44,6 +44,7 @@ def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_noth
     drop(view, file_mime(tmp_path / "notes.txt"))
     title, message = window.messages.last_error
     assert title == "Not an image" and "notes.txt" in message and "PNG" in message
+    assert str(tmp_path) not in message and "Error" not in message  # the technical part is under Show Details
     assert view.given_position() == tuple(xy) and np.array_equal(view.coords, coords)
     assert inspector.original.image() is shown and window.session.given[0] == "mine.png"
 

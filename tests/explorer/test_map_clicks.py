@@ -133,12 +133,12 @@ def test_an_attribute_vector_between_two_classes_moves_the_picked_point(explored
     choose(qtbot, inspector.attribute_to, b)
     assert inspector.attribute_choice() == (a, b, 1.0)
     strip = inspector.attribute.image()  # 8 images of 32 px in a row
-    assert strip.shape == (3, 34 + 2, 8 * 34 + 2)
+    assert strip.shape == (3, 2 * 34 + 2, 4 * 34 + 2)  # 8 images of 32 px, two rows of four
     mu, labels = session.map.latent_map.mu, session.map.labels
     vector = mu[labels == 5].mean(axis=0) - mu[labels == 2].mean(axis=0)
     end = decode(session.model, (mu[target] + vector)[None])[0]
     assert np.array_equal(strip[:, 2:34, 2:34], session.explorer.point(target).reconstruction)  # starts at the point itself
-    assert np.array_equal(strip[:, 2:34, 2 + 7 * 34:2 + 7 * 34 + 32], end)  # ends one whole vector further
+    assert np.array_equal(strip[:, 36:68, 2 + 3 * 34:2 + 3 * 34 + 32], end)  # ends one whole vector further
 
 
 def test_every_inspector_picture_saves_as_png_from_its_context_menu(explored_window, qtbot, tmp_path, monkeypatch):

@@ -127,22 +127,26 @@ def test_a_very_large_map_draws_a_density_image_above_its_threshold_and_picks_al
     assert 0 < drawn <= DENSITY_VIEW_POINTS  # points mode draws the points near the view, not 250,000
 
 
-def test_images_replace_points_below_the_threshold_and_go_above_it(map_view, qtbot):
-    from explorer.latent_map import THUMBNAIL_POINTS
+def test_images_replace_points_when_each_gets_enough_pixels_framed_in_their_class_colour(map_view, qtbot):
+    from explorer.latent_map import THUMBNAIL_MIN_PX
 
     view = map_view
     rng = np.random.default_rng(0)
-    n = 3 * THUMBNAIL_POINTS
+    n = 2000  # a 2,000-point overview is coloured points: about 10 px a point here, too small for an image
     coords = rng.uniform(-10, 10, (n, 2)).astype(np.float32)
+    labels = rng.integers(0, 10, n)
     images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
-    view.set_data(coords, rng.integers(0, 10, n), [f"c{k}" for k in range(10)], np.array([0.1, 0.1]))
+    view.set_data(coords, labels, [f"c{k}" for k in range(10)], np.array([0.1, 0.1]))
     view.set_images(images)
-    assert view.thumbnail_count() == 0  # 6,000 in view: points
+    assert view.thumbnail_count() == 0
     vb = view.plot.plotItem.vb
-    vb.setRange(xRange=(-3, 3), yRange=(-3, 3), padding=0)  # about 540 in view
     x, y = coords[:, 0], coords[:, 1]
-    in_view = np.count_nonzero((x >= -3) & (x <= 3) & (y >= -3) & (y <= 3))
-    assert 0 < in_view <= THUMBNAIL_POINTS and view.thumbnail_count() == in_view
+    for half in (4, 3, 2.5, 2):  # zoom in until each point in view gets THUMBNAIL_MIN_PX or more
+        vb.setRange(xRange=(-half, half), yRange=(-half, half), padding=0)
+        in_view = np.count_nonzero((x >= -half) & (x <= half) & (y >= -half) & (y <= half))
+        enough = 0.8 * np.sqrt(vb.width() * vb.height() / in_view) >= THUMBNAIL_MIN_PX
+        assert view.thumbnail_count() == (in_view if enough else 0), (half, in_view)
+    assert enough and view.thumbnail_count() == in_view
 
     def colours() -> int:
         shot = view.plot.grab().toImage()
@@ -154,9 +158,35 @@ def test_images_replace_points_below_the_threshold_and_go_above_it(map_view, qtb
     assert with_images > 3 * colours()  # random images drawn: far more colours than the points' class colours
     qtbot.mouseClick(view.toolbar.images_box, Qt.LeftButton)
     assert view.thumbnail_count() == in_view
-    chosen = np.flatnonzero((x >= -3) & (x <= 0) & (y >= -3) & (y <= 3))  # the left half of the view selected:
+    chosen = np.flatnonzero((x >= -2) & (x <= 0) & (y >= -2) & (y <= 2))  # the left half of the view selected:
     view.show_selection(chosen)  # the other images fade, as their points turn grey
     assert view.thumbnail_count() == in_view and view.thumbnails.faded_count() == in_view - len(chosen)
-    vb.setRange(xRange=(-10, 10), yRange=(-10, 10), padding=0)  # zoomed out again: above the threshold
+    vb.setRange(xRange=(-10, 10), yRange=(-10, 10), padding=0)  # zoomed out again: points
     assert view.thumbnail_count() == 0
 
+    # three images far apart, one of each class: each sits in a frame of its class colour, as the legend says
+    far = np.array([[-5, 0], [0, 0], [5, 0]], np.float32)
+    view.set_data(far, np.array([0, 3, 7]), [f"c{k}" for k in range(10)], np.array([0.1, 0.1]))
+    view.set_images(np.full((3, 3, 32, 32), 128, np.uint8))
+    assert view.thumbnail_count() == 3
+    shot = view.plot.viewport().grab().toImage()
+    side = view.thumbnails.drawn_side() / vb.viewPixelSize()[0]  # screen pixels
+    for point, k in enumerate((0, 3, 7)):
+        centre, colour = view.screen_pos(point), class_colors(10)[k]
+        edge = shot.pixelColor(round(centre.x()), round(centre.y() - side / 2 - 1))  # the frame above the image
+        assert abs(edge.red() - colour.red()) + abs(edge.green() - colour.green()) + abs(edge.blue() - colour.blue()) < 30
+
+
+def test_a_map_made_while_hidden_draws_its_images_at_their_size_once_shown(map_view, qtbot):
+    """A map encoded while its tab is hidden (the view has no size then) sizes its images when it shows."""
+    view = map_view
+    view.hide()
+    rng = np.random.default_rng(1)
+    coords = rng.uniform(-1, 1, (60, 2)).astype(np.float32)
+    view.set_data(coords, rng.integers(0, 10, 60), [f"c{k}" for k in range(10)], np.array([0.1, 0.1]))
+    view.set_images(rng.integers(0, 256, (60, 3, 32, 32), dtype=np.uint8))
+    view.show()
+    qtbot.waitUntil(lambda: view.thumbnail_count() == 60, timeout=2_000)
+    vb = view.plot.plotItem.vb
+    side_px = view.thumbnails.drawn_side() / vb.viewPixelSize()[0]
+    assert 24 <= side_px <= 64  # not sized for a zero-width view
