@@ -109,9 +109,13 @@ class Inspector(QWidget):
         layout = QVBoxLayout(walks)
         layout.addWidget(self.traversal_names)
         layout.addWidget(_scrolling(self.traversals), 4)
+        row = QHBoxLayout()  # two rows: the inspector is narrow in a 1024 px window
+        for w in (QLabel("Attribute vector from"), self.attribute_from, QLabel("to"), self.attribute_to):
+            row.addWidget(w)
+        row.addStretch(1)
+        layout.addLayout(row)
         row = QHBoxLayout()
-        for w in (QLabel("Attribute vector from"), self.attribute_from, QLabel("to"), self.attribute_to,
-                  self.strength, self.strength_label):
+        for w in (QLabel("Strength"), self.strength, self.strength_label):
             row.addWidget(w)
         layout.addLayout(row)
         layout.addWidget(_scrolling(self.attribute), 1)

@@ -56,15 +56,19 @@ class MapToolbar(QWidget):
             top.addWidget(w)
         top.addWidget(self.progress, 1)
         top.addWidget(self.cancel_button)
-        style = QHBoxLayout()
-        for w in (QLabel("Drag:"), self.drag_box, QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity,
-                  self.grey_box, self.centroid_box, self.images_box):
+        style = QHBoxLayout()  # two rows, so the map fits a 1024 px wide window beside the inspector
+        for w in (QLabel("Drag:"), self.drag_box, QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity):
             style.addWidget(w)
         style.addStretch(1)
+        shown = QHBoxLayout()
+        for w in (self.images_box, self.grey_box, self.centroid_box):
+            shown.addWidget(w)
+        shown.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addLayout(style)
+        layout.addLayout(shown)
 
     def split(self) -> str:
         """The split chosen: "test", "train" or "all"."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-    QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+    QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
@@ -115,14 +115,24 @@ class TrainingPanel(QWidget):
         for b in (self.start_button, self.continue_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
 
+        form = QWidget()  # the dataset and the hyperparameters scroll in a short window (1024 x 700 is
+        form_layout = QVBoxLayout(form)  # supported); the buttons and the progress always show
+        form_layout.setContentsMargins(0, 0, 0, 0)
+        form_layout.addWidget(data_box)
+        form_layout.addWidget(params_box)
+        form_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(form)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(form.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         layout = QVBoxLayout(self)
-        layout.addWidget(data_box)
-        layout.addWidget(params_box)
+        layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_label)
-        layout.addStretch(1)
-        self.setMaximumWidth(420)
+        self.setMaximumWidth(440)
         self._update_dataset_widgets()
         self.set_running(False)
 

@@ -1,8 +1,8 @@
 """Real gestures on the app's widgets, shared by the GUI tests: clicks, drags and choices as a user makes them
 (QTest events on the widget a user touches, never a widget's own signal)."""
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 
@@ -63,3 +63,18 @@ def choose(qtbot, combo, text: str) -> None:
 def save_dialog_returns(monkeypatch, path) -> None:
     """The next file dialog answers `path`, as if the user typed it."""
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+
+
+def drop(view, mime: QMimeData) -> None:
+    """Drag `mime` over the middle of the map and let go (the events a window system sends)."""
+    target, pos = view.plot.viewport(), view.plot.viewport().rect().center()
+    enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(target, QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+
+
+def file_mime(path) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    return mime

@@ -1,26 +1,11 @@
 """Bring your own image: drop an image file on the map, or paste one, and see where it lands."""
 import numpy as np
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
 
 from core.latent import encode, save_png
 from explorer.image_view import to_qimage
-
-
-def drop(view, mime: QMimeData) -> None:
-    """Drag `mime` over the middle of the map and let go (the events a window system sends)."""
-    target, pos = view.plot.viewport(), view.plot.viewport().rect().center()
-    enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(target, enter)
-    assert enter.isAccepted()
-    QApplication.sendEvent(target, QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
-
-
-def file_mime(path) -> QMimeData:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    return mime
+from tests.explorer.gestures import drop, file_mime
 
 
 def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_nothing(trained_window, tmp_path):
