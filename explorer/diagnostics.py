@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from explorer.style import curve_color, plot_widget
 
@@ -18,8 +18,15 @@ INFORMATIVE_NATS = 0.1
 
 
 class DiagnosticsPanel(QWidget):
+    evaluate_requested = Signal()  # evaluate the model as it is now (it has trained on since the figures)
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.evaluate_button = QPushButton("Evaluate now")
+        self.evaluate_button.setToolTip("Compute these figures for the model as it is now (on the test split)")
+        self.evaluate_button.clicked.connect(self.evaluate_requested)
+        self.evaluate_button.setVisible(False)
+        self._idle = True  # no training running: the model can be evaluated now
         self.kl_plot = plot_widget(x_grid=False)
         self.kl_plot.setLabel("bottom", "latent dimension, sorted by KL")
         self.kl_plot.setLabel("left", "KL (nats)")
@@ -38,8 +45,11 @@ class DiagnosticsPanel(QWidget):
         split.addWidget(self.kl_plot)
         split.addWidget(self.psnr_plot)
         split.setSizes([500, 220])
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.evaluate_button, 0, Qt.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
+        layout.addLayout(top)
         layout.addWidget(split, 1)
         self._epochs: list = []
         self._model_step: int | None = None  # where the model is now (it moves on between epoch ends)
@@ -52,10 +62,11 @@ class DiagnosticsPanel(QWidget):
         self._epochs.append(m)
         self._redraw()
 
-    def set_model_step(self, step: int | None) -> None:
-        """The step the current model is at (None: no model); only the text changes."""
-        if step != self._model_step:
-            self._model_step = step
+    def set_model_step(self, step: int | None, idle: bool = True) -> None:
+        """The step the current model is at (None: no model), and whether it is idle (not training, so it
+        can be evaluated now); only the text and the Evaluate button change."""
+        if (step, idle) != (self._model_step, self._idle):
+            self._model_step, self._idle = step, idle
             self._describe()
 
     def bar_heights(self) -> np.ndarray:
@@ -68,6 +79,7 @@ class DiagnosticsPanel(QWidget):
             self.bars.setOpts(x=[], height=[])
             self.psnr_curve.setData([], [])
             self.summary.setText("Diagnostics appear at the first epoch end (or when a checkpoint opens).")
+            self._describe()
             return
         m = with_dims[-1]
         kl = np.sort(np.asarray(m.kl_dims, float))[::-1]
@@ -82,12 +94,15 @@ class DiagnosticsPanel(QWidget):
 
     def _describe(self) -> None:
         with_dims = [m for m in self._epochs if m.kl_dims]
+        evaluated = with_dims[-1].step if with_dims else None
+        self.evaluate_button.setVisible(self._idle and self._model_step is not None
+                                        and (evaluated is None or self._model_step > evaluated))
         if not with_dims:
             return
         m, now = with_dims[-1], self._model_step
         kl = np.asarray(m.kl_dims, float)
         later = (f" The model has trained on to step {now:,} since; these figures are from the last evaluation "
-                 f"(each epoch end)." if now is not None and now > m.step else "")
+                 f"(each epoch end, or Evaluate now)." if now is not None and now > m.step else "")
         self.summary.setText(
             f"Evaluated at step {m.step:,}: <b>{m.active_units}</b> of {len(kl)} latent dimensions active "
             f"(Var<sub>x</sub> E[z|x] &gt; 0.01), <b>{m.informative_dims}</b> carry more than 0.1 nat; "

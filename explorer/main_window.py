@@ -62,7 +62,7 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(lambda: self.session.generation, self.messages.error, self)
         self.loader = Loader(self.session, self.runner, self.messages.error, self)
         self.training = TrainingController(self.session, self.messages.error, self.messages.ask,
-                                           self.autosave_path, self)
+                                           self.autosave_path, self.runner, self)
         self.maps = MapController(self.session, self.runner, self.map_view, self.inspector,
                                   self.train_panel.device, self.messages.error, self)
         self.image_drop = ImageDrop(self.map_view.plot.viewport(), self.map_view)
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.image_drop.given.connect(self.maps.show_given_image)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         self.inspector.save_image_requested.connect(self.files.export_image_dialog)
+        self.diagnostics.evaluate_requested.connect(training.evaluate_now)
         self.preview.save_requested.connect(self.files.export_image_dialog)
         self.inspector.export_selection_requested.connect(
             lambda: self.files.export_selection_dialog(self.session.selection))
@@ -225,11 +226,13 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, progress) -> None:
         self.train_panel.set_progress(progress.done, progress.total, progress.text)
-        self.diagnostics.set_model_step(progress.step)
+        self.diagnostics.set_model_step(progress.step, idle=False)
         self._describe_model(progress.step)
 
     def _on_training_changed(self) -> None:
         self._describe_model()
+        ckpt = self.session.checkpoint
+        self.diagnostics.set_model_step(ckpt.step if ckpt is not None else None, idle=not self.session.training)
         self.train_panel.set_running(self.session.training)
         self.train_panel.set_paused(self.session.training_state is TrainingState.PAUSED)
 
@@ -263,7 +266,7 @@ class MainWindow(QMainWindow):
     def _on_model_changed(self) -> None:
         ckpt = self.session.checkpoint
         self._describe_model()
-        self.diagnostics.set_model_step(ckpt.step if ckpt is not None else None)
+        self.diagnostics.set_model_step(ckpt.step if ckpt is not None else None, idle=not self.session.training)
         self.train_panel.set_has_model(ckpt is not None)
 
     def _describe_model(self, step: int | None = None) -> None:

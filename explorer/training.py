@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from core.metrics import EpochMetrics, Outcome, StepMetrics
 from explorer.session import Session, TrainingState
-from explorer.tasks import describe_error, start_in_thread
+from explorer.tasks import TaskRunner, describe_error, start_in_thread
 
 
 def format_eta(seconds: float) -> str:
@@ -200,9 +200,10 @@ class TrainingController(QObject):
     finished = Signal(object)  # Outcome, once the thread has ended
 
     def __init__(self, session: Session, report: Callable[[str, str, str], None],
-                 ask: Callable[[str, str], bool], autosave_path: Path, parent: QObject | None = None):
+                 ask: Callable[[str, str], bool], autosave_path: Path, runner: TaskRunner,
+                 parent: QObject | None = None):
         super().__init__(parent)
-        self.session, self._report, self._ask = session, report, ask
+        self.session, self._report, self._ask, self._runner = session, report, ask, runner
         self.autosave_path = autosave_path
         self.worker: TrainWorker | None = None
         self.thread = None
@@ -264,6 +265,26 @@ class TrainingController(QObject):
 
         session.set_training_state(TrainingState.RUNNING, select_device(config.device).type)
         self.status.emit("starting...")
+
+    def evaluate_now(self) -> None:
+        """Evaluate the current snapshot on the test split, as an epoch end does, in the background; the
+        figures join the history (diagnostics, the test loss) at the snapshot's step."""
+        from core.config import TrainConfig
+        from core.train import Trainer
+
+        ckpt, ds = self.session.checkpoint, self.session.dataset
+        if ckpt is None or ds is None or self.busy:
+            return
+        eval_images = (ckpt.train_config or TrainConfig()).eval_images
+        config = TrainConfig(steps=1, device="cpu", live_map=False, eval_images=eval_images,
+                             loss=(ckpt.train_config or TrainConfig()).loss)
+        self.status.emit(f"evaluating the model at step {ckpt.step:,}...")
+        self._runner.run(lambda progress: Trainer(ds, config, checkpoint=ckpt).evaluate(), self._on_evaluated,
+                         "Evaluation failed", kind="evaluate")
+
+    def _on_evaluated(self, metrics: EpochMetrics) -> None:
+        self.session.add_epoch(metrics)
+        self.status.emit(f"evaluated at step {metrics.step:,}: test PSNR {metrics.test_psnr:.2f} dB")
 
     def cancel_pending(self) -> None:
         self._pending = None

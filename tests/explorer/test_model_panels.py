@@ -74,3 +74,27 @@ def test_save_png_button_writes_the_samples(explored_window, qtbot, tmp_path, mo
     written = np.asarray(Image.open(tmp_path / "grid.png")).transpose(2, 0, 1)
     assert np.array_equal(written, explored_window.samples.image())
 
+
+
+def test_diagnostics_say_what_step_they_describe_and_evaluate_now_on_demand(window, qtbot):
+    """Stopped between epoch ends, the model has no figures of its own yet: Evaluate now computes them."""
+    from tests.explorer.gestures import click_tab
+
+    panel, diagnostics = window.train_panel, window.diagnostics
+    panel.fields["epochs"].setText("50")
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(window.session.history.steps) >= 2, timeout=60_000)
+    assert not diagnostics.evaluate_button.isVisibleTo(diagnostics)  # not while it trains
+    with qtbot.waitSignal(window.training_finished, timeout=30_000):
+        qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    step = window.session.checkpoint.step
+    assert 0 < step < 62 and not window.session.history.epochs  # stopped inside the first epoch
+    click_tab(qtbot, window.tabs, 3)
+    assert diagnostics.evaluate_button.isVisible()
+    qtbot.mouseClick(diagnostics.evaluate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(window.session.history.epochs) == 1, timeout=60_000)
+    assert window.session.history.epochs[-1].step == step
+    assert diagnostics.summary.text().startswith(f"Evaluated at step {step:,}:") and "trained on" not in diagnostics.summary.text()
+    assert len(diagnostics.bar_heights()) == 8 and not diagnostics.evaluate_button.isVisible()
+    steps, psnr = diagnostics.psnr_curve.getData()
+    assert list(steps) == [step] and psnr[0] > 5

@@ -7,9 +7,8 @@ from explorer.map_points import MapPoints
 from explorer.style import plot_widget
 
 
-@pytest.fixture
-def plots(qtbot):
-    """Two identical plots: one with MapPoints, one with ScatterPlotItem."""
+def _two_plots(qtbot) -> list:
+    """Two identical plots: one with MapPoints, one with ScatterPlotItem -> [(widget, item)] * 2."""
     pairs = []
     for kind in (MapPoints, pg.ScatterPlotItem):
         widget = pg.PlotWidget(background="w")
@@ -20,6 +19,11 @@ def plots(qtbot):
         widget.addItem(item)
         pairs.append((widget, item))
     return pairs
+
+
+@pytest.fixture
+def plots(qtbot):
+    return _two_plots(qtbot)
 
 
 def _same_pixels(plots) -> bool:
@@ -126,15 +130,7 @@ def test_without_the_pyqtgraph_internals_the_map_falls_back_to_pyqtgraphs_own_pa
     monkeypatch.setattr(map_points, "has_internals", lambda item: False)
     painted = []
     monkeypatch.setattr(pg.ScatterPlotItem, "paint", lambda self, *a: painted.append(self) or real_paint(self, *a))
-    pairs = []
-    for kind in (MapPoints, pg.ScatterPlotItem):
-        widget = pg.PlotWidget(background="w")
-        widget.resize(400, 300)
-        qtbot.addWidget(widget)
-        widget.show()
-        item = kind(size=5, pen=None)
-        widget.addItem(item)
-        pairs.append((widget, item))
+    pairs = _two_plots(qtbot)
     assert MapPoints.fast is False and "pyqtgraph's own paint" in caplog.text
     xy = np.random.default_rng(1).normal(size=(2000, 2))
     _each(pairs, lambda w, item: item.setData(pos=xy, brush=pg.mkBrush(200, 30, 30, 200)))
