@@ -37,7 +37,8 @@ def main() -> int:
             return code
 
     import numpy as np
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from explorer.main_window import MainWindow
@@ -86,14 +87,18 @@ def main() -> int:
     wait_until(app, lambda: idle() and window.session.map.frame is None, 300, "encoding")
     coords = view.coords
     a, b = int(np.argmax(coords[:, 0])), int(np.argmin(coords[:, 0]))
-    view.point_clicked.emit(a)
-    view.interpolate_requested.emit(a, b)
-    view.marks.click_point(coords[a])
+    window.tabs.setCurrentIndex(1)
+    click(view, view.screen_pos(a))  # a point, then shift-click another: the interpolation strip
+    QTest.mouseClick(view.plot.viewport(), Qt.LeftButton, Qt.ShiftModifier, view.screen_pos(b))
     grab("map.png", 1)
     from core.selection import inside_polygon, rectangle
 
-    (x0, x1), (y0, y1) = view.plot.plotItem.vb.viewRange()  # zoom to the upper right: images on the map
-    view.plot.plotItem.vb.setRange(xRange=(x0 + 0.62 * (x1 - x0), x1), yRange=(y0 + 0.6 * (y1 - y0), y1), padding=0)
+    (x0, x1), (y0, y1) = view.plot.plotItem.vb.viewRange()  # zoom to the upper right until images show
+    for share in (0.4, 0.3, 0.22, 0.16, 0.12, 0.08):
+        view.plot.plotItem.vb.setRange(xRange=(x1 - share * (x1 - x0), x1), yRange=(y1 - share * (y1 - y0), y1),
+                                       padding=0)
+        if view.thumbnail_count():
+            break
     (x0, x1), (y0, y1) = view.plot.plotItem.vb.viewRange()
     wait_until(app, lambda: view.thumbnail_count() > 0, 30, "images on the map")
     in_view = np.flatnonzero(inside_polygon(coords, rectangle(x0, y0, x1, y1)))

@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
     def _on_progress(self, progress) -> None:
         self.train_panel.set_progress(progress.done, progress.total, progress.text)
         self.diagnostics.set_model_step(progress.step, idle=False)
-        self._describe_model(progress.step)
+        self._describe_model()
 
     def _on_training_changed(self) -> None:
         self._describe_model()
@@ -269,14 +269,14 @@ class MainWindow(QMainWindow):
         self.diagnostics.set_model_step(ckpt.step if ckpt is not None else None, idle=not self.session.training)
         self.train_panel.set_has_model(ckpt is not None)
 
-    def _describe_model(self, step: int | None = None) -> None:
+    def _describe_model(self) -> None:
         """The status bar's model: the one in training from its first step, else the snapshot held."""
         ckpt, training = self.session.checkpoint, self.training.model_config
         c = training or (ckpt.model_config if ckpt is not None else None)
         if c is None:
             self.model_label.setText("no model")
             return
-        step = step if step is not None else ckpt.step if ckpt is not None else 0
+        step = self.training.step if training is not None else ckpt.step
         self.model_label.setText(f"model: latent {c.latent_dim}, channels {c.channels}, step {step:,}"
                                  + (" (training)" if training is not None else ""))
 

@@ -7,7 +7,7 @@ from importlib import resources
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QWidget
 
 
@@ -60,17 +60,23 @@ class FitLabel(QLabel):
 
     def __init__(self, text: str = "", parent: QWidget | None = None):
         super().__init__(parent)
-        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)  # its text's width, or less
         self._text = ""
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         self._text = text
+        self.updateGeometry()
         self._fit()
 
     def text(self) -> str:
         return self._text
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(self.fontMetrics().horizontalAdvance(self._text) + 4, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(min(self.sizeHint().width(), 60), super().minimumSizeHint().height())
 
     def elided(self) -> bool:
         return super().text() != self._text

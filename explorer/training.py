@@ -222,6 +222,14 @@ class TrainingController(QObject):
         """The ModelConfig of the run in progress (None when idle)."""
         return self.worker.model_config if self.worker is not None else None
 
+    @property
+    def step(self) -> int | None:
+        """The step the model in training has reached (None when idle)."""
+        if self.worker is None:
+            return None
+        steps = self.session.history.steps
+        return int(steps.column("step")[-1]) if len(steps) else self._start_step
+
     def start(self, continue_: bool, model_config, config, dataset_spec: str, steps: int | None = None) -> None:
         """Train a new model (continue_=False) or the current one, on the dataset `dataset_spec`."""
         if self.worker is not None or self._shut_down:
