@@ -13,8 +13,7 @@ user brought (explorer.map_marks); its controls are in explorer.map_toolbar. Poi
 one ScatterPlotItem drawn in a fixed random order (no class paints over another), with one QBrush per
 class shared by its points; picking measures screen pixels (core.latent.PixelPicker), so it is right
 at any zoom and with unequal axis scales. Very large maps switch to a density image when zoomed out
-(explorer.map_lod); few points in view draw as their images (explorer.thumbnails). Picking does not
-depend on how points are drawn.
+(explorer.map_lod); points with room enough draw as their images (explorer.thumbnails); picking is the same.
 """
 from __future__ import annotations
 
