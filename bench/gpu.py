@@ -4,7 +4,8 @@ with a tiny model in seconds (tests/explorer/test_gpu_bench.py), so the script c
 Checks: a CPU checkpoint resumed on the GPU and a GPU one on the CPU; bf16 and fp16 (GradScaler, clip) within
 0.3 dB of an autocast-off run after the same steps; no host sync inside a step; no recompiles with --compile;
 the trainer's img/s against a plain loop of the same loss (alternating, whole runs); achieved TFLOP/s against
-the GPU's dense bf16 peak (exact name); and the GUI-versus-CLI ratio when a display exists.
+the GPU's dense bf16 peak (exact name); whether torch.compile speeds the plain loop; and the GUI-versus-CLI
+ratio when a display exists.
 Usage: python bench/gpu.py [--batch-size 1024] [--steps 200] [--no-gui] [--dry]
 """
 from __future__ import annotations
@@ -133,6 +134,9 @@ def check_throughput(data, config, model_config, device, steps: int, order=(0, 1
         for name in (("trainer", "plain") if first == 0 else ("plain", "trainer")):
             rates[name].append(trainer_rate() if name == "trainer" else plain_rate())
     trainer, plain = float(np.median(rates["trainer"])), float(np.median(rates["plain"]))
+    compiled = plain_loop(data, device, steps, config.batch_size, model_config, caps, loss=config.loss, compile_=True)
+    report("plain loop with torch.compile", None, f"{compiled:,.0f} img/s, {compiled / plain:.2f} of eager "
+                                                  f"(worth --compile where this is above 1)")
     report("trainer vs plain loop", None if device.type == "cpu" else trainer / plain >= 0.95,
            f"{trainer:,.0f} vs {plain:,.0f} img/s, ratio {trainer / plain:.2f} (loss {config.loss}, "
            f"AMP {caps.autocast}; target >= 1.0 within noise)")

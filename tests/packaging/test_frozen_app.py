@@ -8,10 +8,11 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("VAE_EXPLORER_PACKAGING_TESTS") != "1",
-    reason="set VAE_EXPLORER_PACKAGING_TESTS=1 to build and run the frozen app",
-)
+pytestmark = [
+    pytest.mark.skipif(os.environ.get("VAE_EXPLORER_PACKAGING_TESTS") != "1",
+                       reason="set VAE_EXPLORER_PACKAGING_TESTS=1 to build and run the frozen app"),
+    pytest.mark.xdist_group("build"),  # one worker builds at a time: both write the project's build/ and egg-info
+]
 
 
 def test_frozen_app_builds_and_passes_its_self_test(tmp_path):

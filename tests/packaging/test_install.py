@@ -2,9 +2,12 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
+@pytest.mark.xdist_group("build")  # with the frozen app's build, never beside it (the same build/ and egg-info)
 def test_building_the_package_prints_no_setuptools_warnings(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-w", str(tmp_path),
                         "--config-settings", "editable_mode=compat", str(ROOT)],
