@@ -246,3 +246,9 @@ def _close_popups() -> None:
 
     while QApplication.activePopupWidget() is not None:
         QApplication.activePopupWidget().close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The frozen app's build (minutes) goes first: under pytest-xdist one worker builds while the others run
+    the rest, instead of building alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
