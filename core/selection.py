@@ -88,8 +88,9 @@ def rectangle(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
 
 
 def save_selection(path, indices: np.ndarray, labels: np.ndarray, classes: list[str], mu: np.ndarray) -> None:
-    """Write a selection: .npz (indices, labels, classes, mu) or .csv (index, label, class, mu_0.., named as save_latents names them). The
-    indices are image indices of the map's split. ValueError names the path and the fix."""
+    """Write a selection: .npz (indices, labels, classes, mu) or .csv (index, label, class, mu_0.., named as
+    save_latents names them). The indices are image indices of the map's split. ValueError names the path and
+    the fix."""
     path = Path(path)
     try:
         if path.suffix.lower() == ".csv":

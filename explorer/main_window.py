@@ -226,13 +226,10 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, progress) -> None:
         self.train_panel.set_progress(progress.done, progress.total, progress.text)
-        self.diagnostics.set_model_step(progress.step, idle=False)
         self._describe_model()
 
     def _on_training_changed(self) -> None:
         self._describe_model()
-        ckpt = self.session.checkpoint
-        self.diagnostics.set_model_step(ckpt.step if ckpt is not None else None, idle=not self.session.training)
         self.train_panel.set_running(self.session.training)
         self.train_panel.set_paused(self.session.training_state is TrainingState.PAUSED)
 
@@ -266,17 +263,18 @@ class MainWindow(QMainWindow):
     def _on_model_changed(self) -> None:
         ckpt = self.session.checkpoint
         self._describe_model()
-        self.diagnostics.set_model_step(ckpt.step if ckpt is not None else None, idle=not self.session.training)
         self.train_panel.set_has_model(ckpt is not None)
 
     def _describe_model(self) -> None:
-        """The status bar's model: the one in training from its first step, else the snapshot held."""
+        """Where the model is, for the status bar and the diagnostics: the one in training from its first step,
+        else the snapshot held."""
         ckpt, training = self.session.checkpoint, self.training.model_config
         c = training or (ckpt.model_config if ckpt is not None else None)
+        step = self.training.step if training is not None else ckpt.step if ckpt is not None else None
+        self.diagnostics.set_model_step(step, idle=training is None)
         if c is None:
             self.model_label.setText("no model")
             return
-        step = self.training.step if training is not None else ckpt.step
         self.model_label.setText(f"model: latent {c.latent_dim}, channels {c.channels}, step {step:,}"
                                  + (" (training)" if training is not None else ""))
 

@@ -283,9 +283,8 @@ class TrainingController(QObject):
         ckpt, ds = self.session.checkpoint, self.session.dataset
         if ckpt is None or ds is None or self.busy:
             return
-        eval_images = (ckpt.train_config or TrainConfig()).eval_images
-        config = TrainConfig(steps=1, device="cpu", live_map=False, eval_images=eval_images,
-                             loss=(ckpt.train_config or TrainConfig()).loss)
+        trained = ckpt.train_config or TrainConfig()  # scored as that run's epoch ends were
+        config = TrainConfig(steps=1, device="cpu", live_map=False, eval_images=trained.eval_images, loss=trained.loss)
         self.status.emit(f"evaluating the model at step {ckpt.step:,}...")
         self._runner.run(lambda progress: Trainer(ds, config, checkpoint=ckpt).evaluate(), self._on_evaluated,
                          "Evaluation failed", kind="evaluate")
