@@ -19,6 +19,7 @@ from core.model import ConvVAE, config_from_state_dict
 
 FORMAT = "vae-explorer-checkpoint"
 VERSION = 1
+FIX = "Open a checkpoint saved by VAE Latent Explorer or a ConvVAE state_dict."
 
 
 class CheckpointError(Exception):
@@ -143,27 +144,41 @@ def _from_payload(payload) -> Checkpoint:
     raise CheckpointError("it is neither a VAE Latent Explorer checkpoint nor a ConvVAE state_dict")
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Load and fully validate a checkpoint. Only tensors and plain values are unpickled."""
-    path = Path(path).expanduser()
-    fix = "Open a checkpoint saved by VAE Latent Explorer or a ConvVAE state_dict."
+def _read(path: Path, mmap: bool = False):
     if not path.is_file():
-        raise CheckpointError(f"Checkpoint {path} does not exist. {fix}")
+        raise CheckpointError(f"Checkpoint {path} does not exist. {FIX}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         if "weights_only" in str(e) or "Unsupported global" in str(e):
             msg = "it contains Python objects that could run code, so it was refused"
-        raise CheckpointError(f"Cannot load checkpoint {path}: {msg}. {fix}") from e
+        raise CheckpointError(f"Cannot load checkpoint {path}: {msg}. {FIX}") from e
+
+
+def peek_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """A checkpoint's settings and history without reading its weights (memory-mapped, not validated
+    against the model: for listing runs and overlaying curves, never for training or exploring)."""
+    path = Path(path).expanduser()
+    payload = _read(path, mmap=True)
+    try:
+        return _from_payload(payload)
+    except (CheckpointError, TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"Cannot read checkpoint {path}: {e}") from e
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Load and fully validate a checkpoint. Only tensors and plain values are unpickled."""
+    path = Path(path).expanduser()
+    payload = _read(path)
     try:
         ckpt = _from_payload(payload)
         model = ckpt.build_model()  # proves keys and shapes; nothing is returned half-loaded
         if ckpt.optimizer_state is not None:
             torch.optim.Adam(model.parameters()).load_state_dict(ckpt.optimizer_state)
     except CheckpointError as e:
-        raise CheckpointError(f"Cannot load checkpoint {path}: {e}. {fix}") from e
+        raise CheckpointError(f"Cannot load checkpoint {path}: {e}. {FIX}") from e
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"Cannot load checkpoint {path}: it does not fit the ConvVAE ({first}). {fix}") from e
+        raise CheckpointError(f"Cannot load checkpoint {path}: it does not fit the ConvVAE ({first}). {FIX}") from e
     return ckpt

@@ -1,4 +1,4 @@
-"""Command line: `vae-explorer train|sample|encode` (also `python -m core.cli ...`).
+"""Command line: `vae-explorer train|sample|encode|runs|compare` (also `python -m core.cli ...`).
 
 The `vae-explorer` console script starts in explorer.app, which opens the desktop app when no
 subcommand is given and hands subcommands to `main` here; core never imports the app.
@@ -55,7 +55,7 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="download CIFAR-10 if it is missing")
 
 
-COMMANDS = ("train", "sample", "encode")
+COMMANDS = ("train", "sample", "encode", "runs", "compare")
 
 
 def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
@@ -89,7 +89,11 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--dist-timeout", type=float, default=300, metavar="SECONDS",
                    help="under torchrun: how long to wait for a lost process before stopping")
     t.add_argument("--save-every", type=_non_negative_int, default=0, metavar="STEPS", help="also save every N steps")
-    t.add_argument("--out", type=Path, default=Path("vae.pt"), help="checkpoint to write")
+    where = t.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, help="checkpoint file to write (instead of a run folder)")
+    where.add_argument("--runs-dir", type=Path, metavar="DIR",
+                       help="keep the run in a new folder under DIR (default: the user data runs folder, "
+                            "where the app's Runs panel lists it)")
     t.add_argument("--resume", type=Path, metavar="CKPT", help="continue training this checkpoint")
     t.add_argument("--metrics-csv", type=Path, metavar="F", help="also write the training history as CSV")
     t.add_argument("--no-live-map", dest="live_map", action="store_false",
@@ -124,6 +128,21 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     e.add_argument("--timeline", type=Path, metavar="OUT.npz",
                    help="also write the checkpoint's live-map frames (steps, coordinates, bases, indices)")
     e.add_argument("--projector", type=Path, metavar="DIR", help="also write TensorBoard Projector files there")
+
+    r = sub.add_parser("runs", help="list the runs in a runs folder with their settings and results")
+    r.add_argument("folder", type=Path, nargs="?", help="runs folder (default: the user data runs folder)")
+    r.add_argument("--csv", type=Path, metavar="FILE", help="write the table as CSV instead of printing it")
+
+    c = sub.add_parser("compare", help="two models' maps of the same images side by side (B aligned to A) and "
+                                       "their neighbour agreement")
+    c.add_argument("a", type=Path, metavar="A.pt")
+    c.add_argument("b", type=Path, metavar="B.pt")
+    c.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    _dataset_args(c)
+    c.set_defaults(dataset=None)
+    c.add_argument("--split", choices=SPLITS, default="test")
+    c.add_argument("--images", type=_positive_int, default=2000, help="images to map (the first N of the split)")
+    c.add_argument("--projection", choices=PROJECTIONS, default="pca")
     return parser
 
 
@@ -166,6 +185,17 @@ def _train(args, ranks) -> None:
     config.validate()
     data = _load_data(args, model_config)
     trainer = Trainer(data, config, model_config, checkpoint=ckpt, ranks=ranks)
+    run = None
+    if ranks.main and args.out is None:  # a new folder of its own: no run overwrites another
+        from core.runs import RunFolder
+
+        run = RunFolder.create(args.runs_dir, data.name, config.loss)
+        run.since_step(trainer.step)
+        print(f"run folder: {run.folder}", flush=True)
+
+    def save():
+        return run.save(trainer.checkpoint()) if run is not None else save_checkpoint(trainer.checkpoint(), args.out)
+
     if ranks.main:
         job = f", {ranks.world} processes of batch {config.batch_size}" if ranks.world > 1 else ""
         print(f"training on {data.name} ({len(data.train)} images), {device_label(trainer.device)}{job}, "
@@ -176,7 +206,7 @@ def _train(args, ranks) -> None:
             print(f"step {m.step:>6}/{m.total_steps}  loss {m.loss:.4g}  recon {m.recon:.4g}  "
                   f"kld {m.kld:.4g}  {m.img_per_s:.0f} img/s  ETA {m.eta_s:.0f}s", flush=True)
         if args.save_every and m.step % args.save_every == 0:
-            save_checkpoint(trainer.checkpoint(), args.out)
+            save()
 
     def on_epoch(m: EpochMetrics) -> None:
         print(f"epoch end at step {m.step}: test MSE {m.test_mse:.4f}, PSNR {m.test_psnr:.2f} dB, "
@@ -185,9 +215,9 @@ def _train(args, ranks) -> None:
     trainer.run(on_step=on_step, on_epoch=on_epoch)
     if not ranks.main:
         return
-    save_checkpoint(trainer.checkpoint(), args.out)
+    path = save()
     final = trainer.history.epochs[-1]
-    print(f"final test PSNR {final.test_psnr:.2f} dB; saved {args.out}")
+    print(f"final test PSNR {final.test_psnr:.2f} dB; saved {path}")
     if args.metrics_csv:
         from core.export import write_metrics_csv
 
@@ -258,6 +288,67 @@ def cmd_encode(args) -> None:
         print(f"wrote TensorBoard Projector files to {args.projector}")
 
 
+RUN_COLUMNS = ("name", "dataset", "loss", "beta", "latent_dim", "steps", "epochs", "wall_s", "created", "test_psnr",
+               "knn", "kl_per_dim", "active_units", "error", "path")
+
+
+def cmd_runs(args) -> None:
+    import csv
+
+    from core.runs import default_root, list_runs
+
+    folder = args.folder or default_root()
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder; pass a runs folder (train --runs-dir DIR makes one)")
+    runs = list_runs([folder])
+    rows = [{k: getattr(r, k) for k in RUN_COLUMNS} for r in runs]
+    if args.csv:
+        try:
+            with args.csv.open("w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, RUN_COLUMNS)
+                writer.writeheader()
+                writer.writerows(rows)
+        except OSError as e:
+            raise ValueError(f"cannot write {args.csv}: {e.strerror or e}; choose a writable location") from e
+        print(f"wrote {len(rows)} runs to {args.csv}")
+        return
+    print(f"{len(runs)} runs in {folder}")
+    print(f"{'name':<40} {'dataset':<8} {'loss':<10} {'beta':>5} {'dim':>4} {'steps':>7} {'PSNR dB':>8} "
+          f"{'kNN %':>6} {'KL/dim':>7} {'active':>6}")
+    for r in runs:
+        if r.error:
+            print(f"{r.name[:40]:<40} unreadable: {r.error}")
+            continue
+        print(f"{r.name[:40]:<40} {r.dataset[:8]:<8} {r.loss:<10} {r.beta:>5g} {r.latent_dim:>4} {r.steps:>7} "
+              f"{r.test_psnr:>8.2f} {100 * r.knn:>6.1f} {r.kl_per_dim:>7.3f} {r.active_units:>6}")
+
+
+def cmd_compare(args) -> None:
+    from core.checkpoint import load_checkpoint
+    from core.compare import compare_models, render_pair
+    from core.latent import save_png
+
+    a, b = load_checkpoint(args.a), load_checkpoint(args.b)
+    if a.model_config.img_size != b.model_config.img_size or a.model_config.in_ch != b.model_config.in_ch:
+        raise ValueError(f"{args.a} and {args.b} take different images ({a.model_config.img_size} px, "
+                         f"{a.model_config.in_ch} ch vs {b.model_config.img_size} px, {b.model_config.in_ch} ch)")
+    args.dataset = args.dataset or a.dataset or b.dataset
+    if not args.dataset:
+        raise ValueError("neither checkpoint names its dataset; pass --dataset cifar10|shapes|PATH")
+    data = _load_data(args, a.model_config)
+    split = data.split(args.split)
+    n = min(args.images, len(split))
+    pair = compare_models(a.build_model(), b.build_model(), split.images[:n], split.labels[:n], args.projection)
+    picture = render_pair(pair, data.classes, (args.a.stem if args.a.name != "checkpoint.pt" else args.a.parent.name,
+                                                args.b.stem if args.b.name != "checkpoint.pt" else args.b.parent.name))
+    try:
+        save_png(picture, args.out)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot write {args.out}: {e}; choose a writable .png path") from e
+    print(f"mapped {n} {args.split} images with both models ({args.projection}, B aligned to A); mean neighbour "
+          f"agreement (10 nearest in latent space) {100 * pair.mean_agreement:.1f}%; wrote {args.out}")
+
+
 def main(argv: list[str] | None = None, epilog: str | None = None) -> int:
     """Run one subcommand; `epilog` lets the app's entry point add its own options to --help."""
     parser = build_parser(epilog)
@@ -271,7 +362,9 @@ def main(argv: list[str] | None = None, epilog: str | None = None) -> int:
     from core.train import TrainingError
 
     try:
-        {"train": cmd_train, "sample": cmd_sample, "encode": cmd_encode}[args.command](args)
+        commands = {"train": cmd_train, "sample": cmd_sample, "encode": cmd_encode, "runs": cmd_runs,
+                    "compare": cmd_compare}
+        commands[args.command](args)
     except (CheckpointError, DatasetError, TrainingError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -46,6 +46,7 @@ class StepMetrics(_Record):
     img_per_s: float = 0.0
     eta_s: float = 0.0
     total_steps: int = 0  # the step this run ends at
+    wall_s: float = 0.0  # seconds of training behind this point, over every session of the run
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class EpochMetrics(_Record):
     active_units: int = 0  # dims with Var_x E[z|x] > 0.01
     informative_dims: int = 0  # dims with KL > 0.1 nat
     prior_mismatch: float = 0.0  # KL(Gaussian fit of the aggregate posterior || N(0, I)), nats
+    knn: float = float("nan")  # kNN accuracy (k=5) of the evaluated images' latent means by class
 
 
 class MetricTable:
@@ -158,6 +160,10 @@ class MetricTable:
         for name, v in known.items():
             kind = table._kinds[name]
             table._cols[name] = v.astype(np.int64 if kind == "int" else np.float64).copy()
+        defaults = {f.name: f.default for f in fields(record)}
+        for name, kind in table._kinds.items():  # a field newer than the file: its default in every row
+            if name not in known and table._n and kind in ("int", "float"):
+                table._cols[name] = np.full(table._n, defaults[name], np.int64 if kind == "int" else np.float64)
         return table
 
 

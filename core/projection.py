@@ -60,9 +60,10 @@ class EmbeddedMap:
 
 
 def tsne(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = None, perplexity: float = 30.0,
-         seed: int = 0, n_jobs: int = -1) -> EmbeddedMap:
+         seed: int = 0, n_jobs: int = -1, init: np.ndarray | None = None) -> EmbeddedMap:
     """openTSNE on the latent means (after PCA to 50 dims). `progress(iteration, total)` is called every
-    25 iterations; returning False cancels (InterruptedError). The neighbour search is not interruptible."""
+    25 iterations; returning False cancels (InterruptedError). The neighbour search is not interruptible.
+    `init` [N, 2]: start from this layout (another map of the same images) instead of PCA."""
     from openTSNE import TSNE
 
     total = sum(TSNE_ITERATIONS)
@@ -74,7 +75,8 @@ def tsne(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = No
         return progress is not None and progress(min(done[0], total), total) is False  # True stops openTSNE
 
     perplexity = min(perplexity, max(2.0, (len(mu) - 1) / 3))
-    embedding = TSNE(perplexity=perplexity, n_jobs=n_jobs, random_state=seed, callbacks=callback,
+    start = "pca" if init is None else (init - init.mean(0)) / max(float(init[:, 0].std()), 1e-12) * 1e-4  # openTSNE's scale
+    embedding = TSNE(perplexity=perplexity, n_jobs=n_jobs, random_state=seed, callbacks=callback, initialization=start,
                      callbacks_every_iters=25, early_exaggeration_iter=TSNE_ITERATIONS[0],
                      n_iter=TSNE_ITERATIONS[1]).fit(x)
     if progress is not None and progress(total, total) is False:
@@ -99,15 +101,17 @@ class _EpochReport:
 
 
 def umap(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = None, n_neighbors: int = 15,
-         min_dist: float = 0.1, seed: int = 0) -> EmbeddedMap:
+         min_dist: float = 0.1, seed: int = 0, init: np.ndarray | None = None) -> EmbeddedMap:
     """umap-learn on the latent means. `progress(epoch, UMAP_EPOCHS)` follows the layout; returning False
     cancels it (InterruptedError). Importing umap-learn and its first call compile numba kernels (a minute
-    or more, once: numba caches them); the neighbour search is not interruptible."""
+    or more, once: numba caches them); the neighbour search is not interruptible. `init` [N, 2]: start
+    from this layout (another map of the same images) instead of the spectral one."""
     from umap import UMAP
 
     report = _EpochReport(progress or (lambda done, total: None))
     n_neighbors = min(n_neighbors, max(2, len(mu) - 1))
     reducer = UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=UMAP_EPOCHS, random_state=seed,
+                   init="spectral" if init is None else np.asarray(init, np.float64),
                    n_jobs=1, tqdm_kwds={"disable": False, "file": report, "bar_format": "{n}/{total}",
                                         "mininterval": 0.25})
     embedding = reducer.fit_transform(mu)

@@ -24,6 +24,7 @@ from core.devices import Capabilities, autocast, capabilities, cpu_threads, sele
 from core.distributed import Ranks, lost_peers
 from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, History, Outcome, StepMetrics
+from core.latent import knn_accuracy
 from core.live_map import LiveMap, LiveMapClock, MapFrame
 from core.model import ConvVAE, to_float
 from core.rollback import Rollback
@@ -139,6 +140,9 @@ class Trainer:
         self._sums = torch.zeros(4, device=self.device)  # loss, recon, kld, bad steps since the last log point
         self._summed, self._beta = 0, config.beta
         self.live_map, self._live_clock = self._make_live_map(checkpoint)
+        steps = self.history.steps
+        self._wall_before = float(steps.column("wall_s")[-1]) if len(steps) else 0.0  # earlier sessions of the run
+        self._wall_start = time.perf_counter()
 
     def _network(self) -> torch.nn.Module:
         """What a step calls: the model, wrapped for data parallelism and compiled when asked."""
@@ -261,6 +265,7 @@ class Trainer:
             step=self.step, epoch=self.step / self.steps_per_epoch, loss=loss / n, recon=recon / n, kld=kld / n,
             beta=self._beta, img_per_s=steps_per_s * self.global_batch,
             eta_s=(self.target_step - self.step) / steps_per_s, total_steps=self.target_step,
+            wall_s=self._wall_before + time.perf_counter() - self._wall_start,
         )
         self.history.steps.append(m)
         if on_step and self.ranks.main:
@@ -312,10 +317,12 @@ class Trainer:
             test_recon = calibrated_nll(torch.tensor(sq_img), torch.tensor(sq_img / pixels), pixels).item()
         beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
         mse = sq / n / pixels
+        labels = self.dataset.test.labels[:n]
+        knn = knn_accuracy(torch.cat(mus).cpu().numpy(), labels) if len(np.unique(labels)) > 1 and n >= 10 else math.nan
         return EpochMetrics(
             step=self.step, epoch=self.epoch, test_mse=mse,
             test_psnr=10 * math.log10(1 / max(mse, 1e-12)), kl_per_dim=kl_img / self.model_config.latent_dim,
-            test_recon=test_recon, test_kld=kl_img * kl_w, test_loss=test_recon + beta * kl_img * kl_w, **stats,
+            test_recon=test_recon, test_kld=kl_img * kl_w, test_loss=test_recon + beta * kl_img * kl_w, knn=knn, **stats,
         )
 
     def run(

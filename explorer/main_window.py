@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("vae-explorer", "vae-explorer")
         self.session = Session()
         self.messages = Messages(self)
-        self.autosave_path = user_data_dir() / "autosave" / "autosave.pt"
+        self.runs_root = user_data_dir() / "runs"  # core.runs.default_root(), without importing torch
         self.closing = self.closed = False
         self.garbage = GuiThreadGarbage()  # never on a worker thread: see explorer.tasks
         self.setWindowTitle(APP_NAME)
@@ -62,7 +62,7 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(lambda: self.session.generation, self.messages.error, self)
         self.loader = Loader(self.session, self.runner, self.messages.error, self)
         self.training = TrainingController(self.session, self.messages.error, self.messages.ask,
-                                           self.autosave_path, self.runner, self)
+                                           self.runs_root, self.runner, self)
         self.maps = MapController(self.session, self.runner, self.map_view, self.inspector,
                                   self.train_panel.device, self.messages.error, self)
         self.image_drop = ImageDrop(self.map_view.plot.viewport(), self.map_view)
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
         return image() if image is not None else None
 
     def _about_text(self) -> str:
-        return (f"Data and downloads: {self.train_panel.data_dir()}<br>Autosaves: {self.autosave_path}<br>"
+        return (f"Data and downloads: {self.train_panel.data_dir()}<br>Runs: {self.runs_root}<br>"
                 f"Settings: {self.settings.fileName()}")
 
     # ------------------------------------------------------------ closing

@@ -85,10 +85,10 @@ class TrainWorker(QObject):
     done = Signal()
 
     def __init__(self, dataset, config, model_config, checkpoint=None, preview_images=None,
-                 autosave_path=None, emit_interval_s: float = 0.25, preview_interval_s: float = 3.0,
+                 run=None, emit_interval_s: float = 0.25, preview_interval_s: float = 3.0,
                  snapshot_interval_s: float = 5.0, autosave_interval_s: float = 120.0):
         super().__init__()
-        self.autosave_path = autosave_path
+        self.run_folder = run  # core.runs.RunFolder the run autosaves into (None: no autosave)
         self.snapshot_interval_s, self.autosave_interval_s = snapshot_interval_s, autosave_interval_s
         self._last_snapshot = self._last_autosave = time.monotonic()
         self.dataset, self.config, self.model_config, self.checkpoint = dataset, config, model_config, checkpoint
@@ -109,10 +109,10 @@ class TrainWorker(QObject):
     def _publish(self, trainer, final: bool = False) -> None:
         """Hand a snapshot to the GUI, and autosave it here, off the GUI thread, when one is due
         (both always at the end of a run)."""
-        from core.checkpoint import CheckpointError, save_checkpoint
+        from core.checkpoint import CheckpointError
 
         now = time.monotonic()
-        autosave = self.autosave_path is not None and (final or now - self._last_autosave >= self.autosave_interval_s)
+        autosave = self.run_folder is not None and (final or now - self._last_autosave >= self.autosave_interval_s)
         if not (final or autosave or now - self._last_snapshot >= self.snapshot_interval_s):
             return
         ckpt = trainer.checkpoint()
@@ -121,10 +121,9 @@ class TrainWorker(QObject):
         if autosave:
             self._last_autosave = now
             try:
-                save_checkpoint(ckpt, self.autosave_path)
-                self.autosaved.emit(str(self.autosave_path), "")
+                self.autosaved.emit(str(self.run_folder.save(ckpt)), "")
             except CheckpointError as e:
-                self.autosaved.emit(str(self.autosave_path), str(e))
+                self.autosaved.emit(str(self.run_folder.checkpoint), str(e))
 
     def _emit_preview(self, trainer) -> None:
         from core.latent import reconstruct
@@ -151,7 +150,7 @@ class TrainWorker(QObject):
                     self._flush()
                 if now - self._last_preview >= self.preview_interval_s:
                     self._emit_preview(trainer)
-                if self.autosave_path is not None and now - self._last_autosave >= self.autosave_interval_s:
+                if self.run_folder is not None and now - self._last_autosave >= self.autosave_interval_s:
                     self._publish(trainer)
 
             def on_epoch(m: EpochMetrics) -> None:
@@ -177,6 +176,8 @@ class TrainWorker(QObject):
                     self._publish(trainer, final=True)
             self.failed.emit(describe_error(e), traceback.format_exc())
         finally:
+            if self.run_folder is not None:
+                self.run_folder.close()
             if trainer is not None:  # the run's weights and data leave the accelerator's cache
                 device, trainer = trainer.device, None
                 release_memory(device)
@@ -198,13 +199,14 @@ class TrainingController(QObject):
     epoch_message = Signal(str)
     dataset_needed = Signal()
     finished = Signal(object)  # Outcome, once the thread has ended
+    saved = Signal(str)  # a run's checkpoint (and summary) were saved at this path
 
     def __init__(self, session: Session, report: Callable[[str, str, str], None],
-                 ask: Callable[[str, str], bool], autosave_path: Path, runner: TaskRunner,
+                 ask: Callable[[str, str], bool], runs_root: Path, runner: TaskRunner,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.session, self._report, self._ask, self._runner = session, report, ask, runner
-        self.autosave_path = autosave_path
+        self.runs_root = runs_root  # each run autosaves into a new folder here (core.runs)
         self.worker: TrainWorker | None = None
         self.thread = None
         self._pending: tuple | None = None  # (continue_, model_config, config, dataset_spec)
@@ -256,8 +258,14 @@ class TrainingController(QObject):
             session.clear_model()
         self._start_step = checkpoint.step if checkpoint is not None else 0
         self._preview_images = ds.test.images[:8]
-        worker = TrainWorker(ds, config, model_config, checkpoint, preview_images=self._preview_images,
-                             autosave_path=self.autosave_path)
+        from core.checkpoint import CheckpointError
+
+        try:
+            run = self._run_folder(checkpoint, ds.name, config.loss)
+        except CheckpointError as e:
+            self._report("Cannot start training", str(e), "")
+            return
+        worker = TrainWorker(ds, config, model_config, checkpoint, preview_images=self._preview_images, run=run)
         # bound methods of this GUI-thread object: Qt queues them into the GUI thread
         worker.steps.connect(self._on_steps)
         worker.epoch.connect(self._on_epoch)
@@ -273,6 +281,18 @@ class TrainingController(QObject):
 
         session.set_training_state(TrainingState.RUNNING, select_device(config.device).type)
         self.status.emit("starting...")
+
+    def _run_folder(self, checkpoint, dataset: str, loss: str):
+        """Where this run saves: the run folder of the checkpoint it continues, else a new one."""
+        from core.runs import RunFolder
+
+        if checkpoint is not None and self.session.checkpoint_path:
+            run = RunFolder.of_checkpoint(Path(self.session.checkpoint_path), checkpoint.step)
+            if run is not None:
+                return run
+        run = RunFolder.create(self.runs_root, dataset, loss)
+        run.since_step(checkpoint.step if checkpoint is not None else 0)
+        return run
 
     def evaluate_now(self) -> None:
         """Evaluate the current snapshot on the test split, as an epoch end does, in the background; the
@@ -341,6 +361,9 @@ class TrainingController(QObject):
     def _on_autosaved(self, path: str, error: str) -> None:
         if error:
             self._report("Autosave failed", error, "")
+        else:
+            self.session.checkpoint_path = path  # Save and continuing write to the run's own folder
+            self.saved.emit(path)
 
     def _on_finished(self, outcome: Outcome) -> None:
         self.thread.wait()  # the worker has returned; let the thread end

@@ -175,10 +175,11 @@ def test_the_plot_draws_a_decimated_view_of_a_long_history(qtbot):
 
 def test_worker_autosaves_on_its_timer_and_at_the_end_not_every_epoch(shapes, small_model_config, tmp_path):
     from core.checkpoint import load_checkpoint
+    from core.runs import RunFolder
     from explorer.training import TrainWorker
 
     config = TrainConfig(epochs=4, batch_size=500, live_map=False, eval_images=50)  # 4 epochs of 4 steps
-    worker = TrainWorker(shapes, config, small_model_config, autosave_path=tmp_path / "auto.pt",
+    worker = TrainWorker(shapes, config, small_model_config, run=RunFolder.create(tmp_path, "shapes", "elbo"),
                          snapshot_interval_s=3600, autosave_interval_s=3600)
     saves, snapshots, epochs = [], [], []
     worker.autosaved.connect(lambda path, error: saves.append(error))
@@ -186,4 +187,5 @@ def test_worker_autosaves_on_its_timer_and_at_the_end_not_every_epoch(shapes, sm
     worker.epoch.connect(epochs.append)
     worker.run()  # on this thread: the signals arrive directly
     assert len(epochs) == 4 and saves == [""] and len(snapshots) == 1  # once, when the run ended
-    assert load_checkpoint(tmp_path / "auto.pt").step == 16
+    (folder,) = tmp_path.iterdir()
+    assert load_checkpoint(folder / "checkpoint.pt").step == 16

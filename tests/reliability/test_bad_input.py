@@ -79,7 +79,7 @@ def test_nan_loss_in_the_app_stops_with_message_and_keeps_last_good_checkpoint(w
         window.start_training()
     assert finished.args == [Outcome.FAILED]
     assert "learning rate" in window.messages.last_error[1] and "step 30" in window.messages.last_error[1]
-    saved = load_checkpoint(window.autosave_path)
+    saved = load_checkpoint(window.session.checkpoint_path)  # the run's own folder
     assert saved.step == 30
     assert all(torch.isfinite(v).all() for v in saved.model_state.values() if v.is_floating_point())
     assert window.train_panel.continue_button.isEnabled()  # the app stays usable

@@ -118,7 +118,8 @@ def test_closing_in_every_phase_leaves_no_thread_running(window, qtbot, tmp_path
             qtbot.waitUntil(lambda: window.training.worker.control.waiting, timeout=5_000)
     _close_and_check(window, qtbot, phase)
     if phase in ("training", "paused"):
-        assert load_checkpoint(window.autosave_path).step >= 1  # training autosaved as it stopped
+        (run,) = window.runs_root.iterdir()  # training autosaved into its run folder as it stopped
+        assert load_checkpoint(run / "checkpoint.pt").step >= 1
     if phase == "download":
         assert list((tmp_path / "data").iterdir()) == []  # a cancelled download leaves nothing behind
     if phase == "dataset":
