@@ -14,7 +14,6 @@ import argparse
 import csv
 from pathlib import Path
 
-import numpy as np
 
 from common import ROOT, Stopwatch, bench_dataset
 from core.config import LOSS_MODES, ModelConfig, TrainConfig

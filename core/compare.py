@@ -3,7 +3,7 @@ the two models' neighbourhoods agree (Qt-free: the app's Runs tab and the CLI's 
 
 Alignment: each map is fitted on its own latents (PCA, t-SNE or UMAP; a non-linear second map starts from
 the first's layout), then the second is moved onto the first by orthogonal Procrustes (translation,
-rotation or reflection, one scale), so a cluster that both models keep sits in the same place.
+rotation or reflection, and the first's spread), so a cluster that both models keep sits in the same place.
 Neighbour agreement: for each image, the share of its 10 nearest neighbours in latent space (latent
 means, Euclidean) that the two models have in common, 1 = same neighbourhood, ~k/N = unrelated.
 """
@@ -22,13 +22,14 @@ AGREEMENT_K = 10
 
 
 def procrustes(reference: np.ndarray, moving: np.ndarray) -> np.ndarray:
-    """`moving` [N, 2] translated, rotated (or reflected) and scaled onto `reference` [N, 2], least squares."""
+    """`moving` [N, 2] turned (or mirrored) onto `reference` [N, 2] by orthogonal Procrustes, centred on it and
+    scaled to its spread (the least-squares scale would shrink a map that agrees little towards a dot)."""
     from scipy.linalg import orthogonal_procrustes
 
     ref_mean, mov_mean = reference.mean(0), moving.mean(0)
     a, b = reference - ref_mean, moving - mov_mean
-    rotation, singular_sum = orthogonal_procrustes(b, a)
-    scale = singular_sum / max(float((b * b).sum()), 1e-12)
+    rotation, _ = orthogonal_procrustes(b, a)
+    scale = np.sqrt(float((a * a).sum()) / max(float((b * b).sum()), 1e-24))
     return (b @ rotation * scale + ref_mean).astype(np.float32)
 
 

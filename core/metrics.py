@@ -186,3 +186,15 @@ class History:
         d = d or {}
         return cls(MetricTable.from_dict(StepMetrics, d.get("steps") or []),
                    MetricTable.from_dict(EpochMetrics, d.get("epochs") or []))
+
+
+def smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's smoothing: an exponential moving average with weight `weight` (0: none, 0.999: heavy),
+    debiased so the first points are not pulled towards 0."""
+    values = np.asarray(values, np.float64)
+    if weight <= 0 or len(values) == 0:
+        return values
+    from scipy.signal import lfilter
+
+    ema = lfilter([1 - weight], [1, -weight], values)
+    return ema / (1 - weight ** np.arange(1, len(values) + 1))

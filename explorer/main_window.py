@@ -25,7 +25,11 @@ from explorer.latent_map import LatentMapView
 from explorer.loading import Loader
 from explorer.loss_plot import LossPlot
 from explorer.map_controller import MapController
+from explorer.map_compare import MapCompare
 from explorer.messages import Messages
+from explorer.run_curves import RunCurves
+from explorer.runs import RunsController
+from explorer.runs_panel import RunsPanel
 from explorer.sampler import SamplesPanel
 from explorer.sampling import SamplesController
 from explorer.session import Session, TrainingState
@@ -56,6 +60,7 @@ class MainWindow(QMainWindow):
         self.preview = ImageView("Reconstructions of 8 test images appear here while training.", min_side=80)
         self.map_view, self.inspector, self.samples = LatentMapView(), Inspector(), SamplesPanel()
         self.diagnostics = DiagnosticsPanel()
+        self.runs_panel, self.run_curves, self.map_compare = RunsPanel(), RunCurves(), MapCompare()
         self.first_run = FirstRunPanel(self.train_panel.data_dir())
         self._lay_out()
 
@@ -66,6 +71,8 @@ class MainWindow(QMainWindow):
         self.maps = MapController(self.session, self.runner, self.map_view, self.inspector,
                                   self.train_panel.device, self.messages.error, self)
         self.image_drop = ImageDrop(self.map_view.plot.viewport(), self.map_view)
+        self.runs = RunsController(self.session, self.runner, self.settings, self.runs_root, self.runs_panel,
+                                   self.run_curves, self.map_compare, self.messages.error, self.messages.ask, self)
         self.sampling = SamplesController(self.session, self.runner, self.samples, self.train_panel.device, self)
         self.files = FileActions(self, self.session, self.settings, self.messages, self.loader,
                                  self._current_image, self._about_text)
@@ -96,6 +103,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(map_page, "Latent map")
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.diagnostics, "Diagnostics")
+        runs_page = QSplitter(Qt.Vertical)
+        runs_page.addWidget(self.runs_panel)
+        self.runs_views = QTabWidget()
+        self.runs_views.addTab(self.run_curves, "Curves")
+        self.runs_views.addTab(self.map_compare, "Maps side by side")
+        runs_page.addWidget(self.runs_views)
+        runs_page.setSizes([260, 540])
+        self.tabs.addTab(runs_page, "Runs")
         self.setCentralWidget(self.tabs)
         # what File > Export image writes, by the tab shown
         self._image_of = {train_page: self.preview.image, map_page: self.inspector.current_image,
@@ -124,6 +139,9 @@ class MainWindow(QMainWindow):
         training.preview.connect(self._on_preview)
         training.finished.connect(self.maps.on_training_finished)
         training.finished.connect(self.training_finished)
+        training.saved.connect(lambda _: self.runs.refresh())
+        self.runs.open_requested.connect(self.loader.open_checkpoint)
+        self.runs.compared.connect(lambda: self.runs_views.setCurrentWidget(self.map_compare))
         loader.checkpoint_opened.connect(self.maps.on_checkpoint_opened)
         self.maps.map_ready.connect(self.map_ready)
         self.image_drop.given.connect(self.maps.show_given_image)
@@ -198,6 +216,7 @@ class MainWindow(QMainWindow):
         last = self.settings.value("last_checkpoint", "")
         if last and Path(last).is_file():
             self.loader.open_checkpoint(last)
+        self.runs.refresh()  # core.runs needs torch: listed once it has loaded
         self.ready.emit()
 
     def _choose_dataset(self, spec: str, data_dir: str = "", download: bool = False) -> None:

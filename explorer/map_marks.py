@@ -20,7 +20,7 @@ def ellipse(center: np.ndarray, cov: np.ndarray, n: int = 60) -> np.ndarray:
 HALO = (255, 255, 255, 235)  # under every mark: it reads over dark points and images alike
 
 
-class _Mark:
+class Mark:
     """One kind of mark: a dark outline over a light halo (two scatter items at the same spots), sized to
     what it marks (a point, or a drawn image)."""
 
@@ -55,11 +55,11 @@ class _Mark:
 class MapMarks:
     def __init__(self, plot: pg.PlotWidget):
         self.plot = plot
-        self.hover_item = _Mark(plot, 12, "o", 2)
-        self.selected_item = _Mark(plot, 14, "s", 2.5)
-        self.marker_item = _Mark(plot, 18, "+", 2.5)
-        self.neighbour_item = _Mark(plot, 13, "o", 2)
-        self.given_item = _Mark(plot, 24, "star", 1.5, brush=pg.mkBrush(255, 200, 0))  # an image the user brought
+        self.hover_item = Mark(plot, 12, "o", 2)
+        self.selected_item = Mark(plot, 14, "s", 2.5)
+        self.marker_item = Mark(plot, 18, "+", 2.5)
+        self.neighbour_item = Mark(plot, 13, "o", 2)
+        self.given_item = Mark(plot, 24, "star", 1.5, brush=pg.mkBrush(255, 200, 0))  # an image the user brought
         self.hover_text = pg.TextItem("", color="k", anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 200))
         self.hover_text.setZValue(12)
         self.hover_text.setVisible(False)  # an empty TextItem would still paint its white fill
@@ -67,7 +67,7 @@ class MapMarks:
         self.centroids: list[pg.PlotCurveItem] = []  # one ring per class shown
         self._halos: list[pg.PlotCurveItem] = []  # and a white one under each
 
-    def _items(self) -> tuple[_Mark, ...]:
+    def _items(self) -> tuple[Mark, ...]:
         return self.hover_item, self.selected_item, self.marker_item, self.neighbour_item, self.given_item
 
     def fit(self, marked_px: float) -> None:

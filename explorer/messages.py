@@ -1,7 +1,7 @@
 """Messages: the app's error and question policy. Every failure reaches the user here.
 
 Interactive: a non-modal dialog with details, plus the status bar. Not interactive (tests, the
-self-test): the error is recorded in `last_error` and questions answer yes.
+self-test): the error is recorded in `last_error`, questions in `asked`, and they answer `answer` (yes).
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ class Messages:
         self.window = window
         self.interactive = True
         self.last_error: tuple[str, str] | None = None
+        self.asked: list[str] = []  # questions asked while not interactive
+        self.answer = True  # and what they answer
 
     def error(self, title: str, message: str, details: str = "") -> None:
         """Show a problem the user can act on; the app stays usable."""
@@ -29,7 +31,8 @@ class Messages:
 
     def ask(self, title: str, question: str) -> bool:
         if not self.interactive:
-            return True
+            self.asked.append(question)
+            return self.answer
         return QMessageBox.question(self.window, title, question) == QMessageBox.Yes
 
     def status(self, text: str, timeout_ms: int = 5000) -> None:

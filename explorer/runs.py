@@ -1,0 +1,205 @@
+"""RunsController: the Runs tab. Lists the runs folders (core.runs) into the RunsPanel, refreshed when a
+folder changes; opens, renames, deletes (after asking) and reveals runs; overlays the ticked runs' curves
+(RunCurves) in colours the user can change; and maps the same test images with two runs' models side by
+side (MapCompare), in the background.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtWidgets import QColorDialog, QFileDialog, QWidget
+
+from explorer.map_compare import MapCompare
+from explorer.run_curves import Curves, RunCurves
+from explorer.runs_panel import RunsPanel
+from explorer.session import Session
+from explorer.style import palette
+from explorer.tasks import TaskRunner
+
+COMPARE_IMAGES = 5000  # test images both models map
+
+
+class RunsController(QObject):
+    open_requested = Signal(str)  # a run's checkpoint to open in the app
+    compared = Signal()  # two maps are shown side by side
+
+    def __init__(self, session: Session, runner: TaskRunner, settings: QSettings, runs_root: Path,
+                 panel: RunsPanel, curves: RunCurves, compare: MapCompare,
+                 report: Callable[[str, str, str], None], ask: Callable[[str, str], bool], window: QWidget):
+        super().__init__(window)
+        self.session, self.runner, self.settings, self.runs_root = session, runner, settings, runs_root
+        self.panel, self.curves, self.compare, self._report, self._ask, self.window = (
+            panel, curves, compare, report, ask, window)
+        self.runs: dict[str, object] = {}  # path -> core.runs.RunSummary
+        self.colours: dict[str, str] = json.loads(settings.value("run_colours", "{}") or "{}")
+        self.ticked: list[str] = []
+        self._histories: dict[str, tuple[float, object]] = {}  # path -> (checkpoint mtime, History)
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(lambda _: self._soon.start())
+        self._soon = QTimer(self, singleShot=True, interval=500)  # a save touches a folder several times
+        self._soon.timeout.connect(self.refresh)
+        panel.open_requested.connect(self._open)
+        panel.rename_requested.connect(self._rename)
+        panel.delete_requested.connect(self._delete)
+        panel.reveal_requested.connect(lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(
+            path if Path(path).is_dir() else str(Path(path).parent))))
+        panel.colour_requested.connect(self._choose_colour)
+        panel.ticked_changed.connect(self._on_ticked)
+        panel.compare_requested.connect(self.compare_runs)
+        panel.add_folder_requested.connect(self._add_folder_dialog)
+
+    @property
+    def folders(self) -> list[Path]:
+        extra = json.loads(self.settings.value("run_folders", "[]") or "[]")
+        return [self.runs_root] + [Path(f) for f in extra if Path(f) != self.runs_root]
+
+    def add_folder(self, folder: str) -> None:
+        """List the runs (run folders or loose .pt files) of another folder too; remembered in the settings."""
+        extra = json.loads(self.settings.value("run_folders", "[]") or "[]")
+        if folder not in extra and Path(folder) != self.runs_root:
+            self.settings.setValue("run_folders", json.dumps(extra + [folder]))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """List every runs folder again (summaries only: fast) and redraw the ticked runs' curves."""
+        from core.runs import list_runs
+
+        self.runs_root.mkdir(parents=True, exist_ok=True)
+        runs = list_runs(self.folders)
+        self.runs = {str(r.path): r for r in runs}
+        self.ticked = [p for p in self.ticked if p in self.runs]
+        for path in self.runs:
+            self.colours.setdefault(path, self._next_colour())
+        watched = set(self.watcher.directories())
+        wanted = {str(f) for f in self.folders if f.is_dir()}
+        if wanted - watched:
+            self.watcher.addPaths(sorted(wanted - watched))
+        self.panel.set_runs(runs, self.colours, set(self.ticked), [str(f) for f in self.folders])
+        self._overlay()
+
+    def _next_colour(self) -> str:
+        used, choices = set(self.colours.values()), palette()["classes"]
+        return next((c for c in choices if c not in used), choices[len(self.colours) % len(choices)])
+
+    def _open(self, path: str) -> None:
+        run = self.runs.get(path)
+        if run is not None and not run.error:
+            self.open_requested.emit(str(run.checkpoint))
+
+    def _rename(self, path: str, name: str) -> None:
+        from core.runs import rename_run
+
+        try:
+            rename_run(self.runs[path], name)
+        except (OSError, ValueError) as e:
+            self._report("Cannot rename the run", str(e), "")
+        self.refresh()
+
+    def _delete(self, path: str) -> None:
+        from core.runs import delete_run
+
+        run = self.runs.get(path)
+        if run is None:
+            return
+        if self.session.checkpoint_path and Path(self.session.checkpoint_path) == run.checkpoint and self.session.training:
+            self._report("Cannot delete the run", "This run is training now; stop it first.", "")
+            return
+        what = "its folder and everything in it" if run.path.is_dir() else "this checkpoint file"
+        if not self._ask("Delete run", f"Delete the run “{run.name}”? This removes {what}:\n{run.path}"):
+            return
+        try:
+            delete_run(run)
+        except (OSError, ValueError) as e:
+            self._report("Cannot delete the run", str(e), "")
+        self.refresh()
+
+    def _choose_colour(self, path: str) -> None:
+        colour = QColorDialog.getColor(QColor(self.colours.get(path, "#444444")), self.window, "Run colour")
+        if colour.isValid():
+            self.set_colour(path, colour.name())
+
+    def set_colour(self, path: str, colour: str) -> None:
+        self.colours[path] = colour
+        self.settings.setValue("run_colours", json.dumps(self.colours))
+        self.refresh()
+
+    def _add_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Add a folder of runs or checkpoints")
+        if folder:
+            self.add_folder(folder)
+
+    def _on_ticked(self, paths: list) -> None:
+        self.ticked = list(paths)
+        self._overlay()
+
+    def _history(self, run):
+        """The run's History, read again only when its checkpoint changed."""
+        from core.runs import read_history
+
+        path = run.checkpoint
+        mtime = path.stat().st_mtime if path.exists() else 0.0
+        cached = self._histories.get(str(run.path))
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, read_history(run))
+            self._histories[str(run.path)] = cached
+        return cached[1]
+
+    def _overlay(self) -> None:
+        from core.checkpoint import CheckpointError
+
+        shown = []
+        for path in self.ticked:
+            run = self.runs[path]
+            try:
+                history = self._history(run)
+            except (CheckpointError, OSError) as e:
+                self._report("Cannot read the run's curves", str(e), "")
+                continue
+            batch = self._batch(run)
+            shown.append(Curves(path, run.name, self.colours[path], history, batch))
+        self.curves.set_runs(shown)
+
+    def _batch(self, run) -> int:
+        from core.checkpoint import peek_checkpoint
+
+        try:
+            tc = peek_checkpoint(run.checkpoint).train_config
+        except Exception:  # the curves are read; a missing batch size only affects "images seen"
+            return 1
+        return tc.batch_size if tc is not None else 1
+
+    def compare_runs(self, path_a: str, path_b: str) -> None:
+        """Map the first COMPARE_IMAGES test images with both runs' models, B aligned to A (in the background)."""
+        from core.compare import compare_models
+        from core.checkpoint import load_checkpoint
+
+        a, b, ds = self.runs[path_a], self.runs[path_b], self.session.dataset
+        if ds is None:
+            self._report("Cannot compare maps", "Load a dataset first (the Train tab): both models map its test "
+                                                "images.", "")
+            return
+        if ds.name not in (a.dataset, b.dataset):
+            self._report("Cannot compare maps", f"These runs trained on {a.dataset} and {b.dataset}, but the loaded "
+                                                f"dataset is {ds.name}; load theirs in the Train tab.", "")
+            return
+        n = min(COMPARE_IMAGES, len(ds.test))
+        images, labels = ds.test.images[:n], ds.test.labels[:n]
+
+        def work(progress):
+            ckpt_a, ckpt_b = load_checkpoint(a.checkpoint), load_checkpoint(b.checkpoint)
+            for ckpt, run in ((ckpt_a, a), (ckpt_b, b)):
+                if (ckpt.model_config.img_size, ckpt.model_config.in_ch) != (images.shape[2], images.shape[1]):
+                    raise ValueError(f"{run.name} takes {ckpt.model_config.img_size} px, {ckpt.model_config.in_ch}-"
+                                     f"channel images; {ds.name} has {images.shape[2]} px, {images.shape[1]}")
+            return compare_models(ckpt_a.build_model(), ckpt_b.build_model(), images, labels, progress=progress)
+
+        def done(pair) -> None:
+            self.compare.set_pair(pair, ds.classes, (a.name, b.name))
+            self.compared.emit()
+
+        self.compare.info.setText(f"Mapping {n:,} test images with both models...")
+        self.runner.run(work, done, "Cannot compare the maps", kind="compare", tagged=False)
