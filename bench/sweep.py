@@ -31,7 +31,7 @@ def pareto(points: list[tuple[float, float]]) -> list[int]:
             if not any(c >= a and d >= b and (c, d) != (a, b) for c, d in points)]
 
 
-def measure(data, loss: str, beta: float, latent_dim: int, epochs: int) -> dict:
+def measure(data, loss: str, beta: float, latent_dim: int, epochs: int, runs_dir: Path | None = None) -> dict:
     from core.latent import encode, knn_accuracy
     from core.lenses import linear_probe_accuracy
     from core.train import Trainer
@@ -40,6 +40,13 @@ def measure(data, loss: str, beta: float, latent_dim: int, epochs: int) -> dict:
     trainer = Trainer(data, config, ModelConfig(latent_dim=latent_dim))
     with Stopwatch() as sw:
         trainer.run()
+    if runs_dir is not None:  # kept as a run, so the app's Runs tab can overlay and compare the sweep
+        from core.runs import RunFolder, rename_run, summarise
+
+        run = RunFolder.create(runs_dir, data.name, loss)
+        run.save(trainer.checkpoint())
+        run.close()
+        rename_run(summarise(trainer.checkpoint(), run.folder), f"{loss} beta {beta:g}, {epochs} epochs")
     model = trainer.model.cpu().eval()
     test_mu = encode(model, data.test.images[:TEST])
     train_mu = encode(model, data.train.images[:PROBE_TRAIN])
@@ -118,6 +125,7 @@ def main() -> None:
     ap.add_argument("--betas", nargs="+", type=float, default=[0.5, 1, 2, 4, 8])
     ap.add_argument("--latent-dims", nargs="+", type=int, default=[128])
     ap.add_argument("--csv", type=Path, help="append rows here (default bench/out/sweep_<epochs>ep.csv)")
+    ap.add_argument("--runs-dir", type=Path, help="also keep each run in a run folder here (see core/runs.py)")
     ap.add_argument("--plot", type=Path, nargs="+", help="draw the front from these CSVs and exit")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
@@ -139,7 +147,7 @@ def main() -> None:
         for latent_dim in args.latent_dims:
             for loss in args.losses:
                 for beta in args.betas:
-                    row = measure(data, loss, beta, latent_dim, args.epochs) | reference
+                    row = measure(data, loss, beta, latent_dim, args.epochs, args.runs_dir) | reference
                     writer.writerow(row)
                     f.flush()
                     print_row(row)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QSlider, QTableWidget,
+from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QSlider, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.metrics import History, smooth
@@ -143,12 +143,15 @@ class RunCurves(QWidget):
                     item = self.plots[name].plot([], [], name=run.name, autoDownsampleFactor=1.0, **symbol)
                     item.setClipToView(True)
                     item.setDownsampling(auto=True, method="peak")
+                    # drawn once per change of data or view: moving the cursor or hovering re-blits it
+                    item.curve.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
                     self.items[(run.key, name)] = item
                 item.setPen(pg.mkPen(run.colour, width=2))
                 if table == "epochs":
                     item.setSymbolBrush(run.colour)
                 finite = np.isfinite(x) & np.isfinite(y)
                 item.setData(x[finite], y[finite])
+                item.setVisible(bool(finite.any()))  # an empty item still costs a paint per frame
         if fit:
             for plot in self.plots.values():
                 plot.enableAutoRange()
