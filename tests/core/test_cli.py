@@ -1,5 +1,6 @@
 """The command line end to end on shapes, including bad input (exit 2, one line on stderr)."""
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -161,3 +162,46 @@ def test_train_keeps_live_map_frames_and_encode_exports_them(tmp_path):
                    "--channels", "4", "--no-live-map", "--out", bare).returncode == 0
     r = run_cli("encode", bare, "--out", tmp_path / "b.npz", "--timeline", tmp_path / "none.npz")
     assert r.returncode == 2 and "no live-map frames" in r.stderr
+
+
+def test_runs_are_kept_listed_and_compared_from_the_command_line(tmp_path):
+    import csv
+    import os
+
+    tiny = ["--dataset", "shapes", "--steps", "20", "--batch-size", "32", "--latent-dim", "8", "--channels", "8",
+            "--log-every", "20"]
+    for loss in ("calibrated", "elbo"):
+        r = run_cli("train", *tiny, "--loss", loss, "--runs-dir", tmp_path / "runs")
+        assert r.returncode == 0, r.stderr
+    r = run_cli("train", *tiny)  # neither --out nor --runs-dir: the user data runs folder
+    assert r.returncode == 0, r.stderr
+    (default,) = (Path(os.environ["VAE_EXPLORER_DATA"]) / "runs").iterdir()
+    assert (default / "checkpoint.pt").is_file() and str(default) in r.stdout
+
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert [f.name.rsplit("_", 1)[-1] for f in folders] == ["calibrated", "elbo"]  # two folders, none overwritten
+    r = run_cli("runs", tmp_path / "runs")
+    assert r.returncode == 0, r.stderr
+    assert "2 runs in" in r.stdout and "calibrated" in r.stdout and "elbo" in r.stdout
+    r = run_cli("runs", tmp_path / "runs", "--csv", tmp_path / "runs.csv")
+    rows = list(csv.DictReader((tmp_path / "runs.csv").open()))
+    assert r.returncode == 0 and {row["loss"] for row in rows} == {"calibrated", "elbo"}
+    assert all(int(row["steps"]) == 20 and float(row["test_psnr"]) > 5 for row in rows)
+
+    r = run_cli("compare", folders[0] / "checkpoint.pt", folders[1] / "checkpoint.pt", "--out", tmp_path / "cmp.png",
+                "--images", "300")
+    assert r.returncode == 0, r.stderr
+    agreement = float(r.stdout.split("mean neighbour agreement (10 nearest in latent space) ")[1].split("%")[0])
+    assert 0 < agreement <= 100
+    image = np.asarray(Image.open(tmp_path / "cmp.png"))
+    assert image.shape[1] > 800 and len(np.unique(image.reshape(-1, 3), axis=0)) > 10  # two maps drawn in colour
+
+
+@pytest.mark.parametrize("args,named", [
+    (["runs", "/no/such/folder"], "/no/such/folder"),
+    (["compare", "/no/a.pt", "/no/b.pt", "--out", "x.png"], "/no/a.pt"),
+    (["train", "--steps", "1", "--out", "a.pt", "--runs-dir", "d"], "not allowed with"),
+])
+def test_runs_and_compare_bad_input_names_the_problem(args, named):
+    r = run_cli(*args)
+    assert r.returncode == 2 and named in r.stderr and r.stderr.startswith("error:")
