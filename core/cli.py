@@ -278,7 +278,7 @@ def cmd_encode(args) -> None:
     mu, how = m.latent_map.mu, m.latent_map.settings
     if m.explained is not None:
         how = f"PCA explains {100 * m.explained.sum():.1f}%"
-    save_latents(args.out, mu, split.labels, data.classes, m.coords, m.explained, args.projection)
+    save_latents(args.out, mu, split.labels, data.classes, m.coords, m.explained, args.projection, m.properties)
     print(f"encoded {len(mu)} {args.split} images; {how}; kNN accuracy (k=5) of the latent means "
           f"{100 * m.knn:.1f}% (raw pixels {100 * m.pixel_knn:.1f}%); wrote {args.out}")
     if args.projector:

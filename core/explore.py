@@ -11,6 +11,7 @@ import numpy as np
 
 from core.data import ImageSet, Progress
 from core.latent import decode, encode, interpolate, knn_accuracy
+from core.lenses import IMAGE_LENSES, image_properties, kmeans_clusters, mixture_components, model_properties
 from core.model import ConvVAE
 from core.projection import PROJECTORS, Projected
 from core.selection import Directions, Neighbours, attribute_walk, latent_neighbours, traversal, traversal_directions
@@ -28,6 +29,7 @@ class MapData:
     indices: np.ndarray | None = None  # [N] image indices into the split; None: all of it, in order
     frame: int | None = None  # which live-map frame this is, if it is one
     pixel_knn: float | None = None  # kNN accuracy of the raw pixels of the same images
+    properties: dict[str, np.ndarray] | None = None  # core.lenses: each image's brightness, KL, cluster, ...
 
     @property
     def explained(self) -> np.ndarray | None:
@@ -55,12 +57,33 @@ def encode_and_project(model: ConvVAE, split: str, data: ImageSet, projection: s
     total = projection_steps(projection, len(data))
     report = progress or (lambda done, total: None)
     if encoded is not None:
-        mu, knn, pixel_knn = encoded.latent_map.mu, encoded.knn, encoded.pixel_knn
+        mu, knn, pixel_knn, properties = encoded.latent_map.mu, encoded.knn, encoded.pixel_knn, encoded.properties
     else:
-        mu = encode(model, data.images, progress=lambda d, t: report(d, total))
+        mu, properties = lens_properties(model, data, lambda d, t: report(d, total))
         knn, pixel_knn = knn_accuracy(mu, data.labels), knn_accuracy(data.images, data.labels)
     projected = PROJECTORS[projection].fit(mu, progress=lambda d, t: report(len(data) + d, total))
-    return MapData(split, data.labels, projected.coords, knn, projected, pixel_knn=pixel_knn)
+    return MapData(split, data.labels, projected.coords, knn, projected, pixel_knn=pixel_knn, properties=properties)
+
+
+def lens_values(m: MapData, images: np.ndarray | None, name: str) -> np.ndarray | None:
+    """A core.lenses property of each point of map `m` (`images`: its split's images), or None where the map
+    cannot have it (a stored live-map frame has no model to ask; image statistics are computed for it once)."""
+    if name == "class":
+        return m.labels
+    if m.properties is None and images is not None and name in IMAGE_LENSES:
+        m.properties = image_properties(images if m.indices is None else images[m.indices])
+    return None if m.properties is None else m.properties.get(name)
+
+
+def lens_properties(model: ConvVAE, data: ImageSet, progress: Progress | None = None):
+    """(latent means, every core.lenses property of each image): one encode-and-decode pass, then the image
+    statistics and the clusters of the latents."""
+    mu, properties = model_properties(model, data.images, progress=progress)
+    properties = {"class": np.asarray(data.labels, np.int64)} | image_properties(data.images) | properties
+    if len(mu) >= 2:
+        properties["cluster"] = kmeans_clusters(mu)
+        properties["mixture"] = mixture_components(mu)
+    return mu, properties
 
 
 @dataclass(frozen=True)

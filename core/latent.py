@@ -266,26 +266,30 @@ LATENT_SUFFIXES = (".npz", ".csv")
 
 
 def save_latents(path, mu: np.ndarray, labels: np.ndarray, classes: list[str], coords: np.ndarray,
-                 explained: np.ndarray | None, projection: str = "pca") -> None:
-    """Write latents as .npz (all arrays) or .csv (label, class, x, y, mu_0..). OSError -> ValueError.
+                 explained: np.ndarray | None, projection: str = "pca",
+                 properties: dict[str, np.ndarray] | None = None) -> None:
+    """Write latents as .npz (all arrays) or .csv (label, class, x, y, properties.., mu_0..). OSError -> ValueError.
 
-    The map coordinates are named by the projection: pca / pc1, pc2, tsne / tsne1, tsne2 or umap / umap1, umap2."""
+    The map coordinates are named by the projection: pca / pc1, pc2, tsne / tsne1, tsne2 or umap / umap1, umap2.
+    `properties` (core.lenses: brightness, KL, cluster, ...) become arrays or columns of their own names."""
     from pathlib import Path
 
     path = Path(path)
+    props = {k: np.asarray(v) for k, v in (properties or {}).items() if k not in ("class", "labels", "mu")}
     if path.suffix.lower() not in LATENT_SUFFIXES:
         raise ValueError(f"latents are saved as .npz or .csv, not {path.suffix or 'no suffix'!r}: {path}")
     try:
         axes = ["pc1", "pc2"] if projection == "pca" else [f"{projection}1", f"{projection}2"]
         if path.suffix.lower() == ".npz":
             extra = {"explained_variance": explained} if explained is not None else {}
-            np.savez_compressed(path, mu=mu, labels=labels, classes=np.array(classes), **{projection: coords}, **extra)
+            np.savez_compressed(path, mu=mu, labels=labels, classes=np.array(classes), **{projection: coords}, **extra,
+                                **{k: v for k, v in props.items()})
             return
-        table = np.column_stack([coords, mu])
+        table = np.column_stack([coords] + [v.astype(np.float64) for v in props.values()] + [mu])
         with open(path, "w", encoding="utf-8") as f:
             if explained is not None:
                 f.write(f"# explained_variance pc1={explained[0]:.6f} pc2={explained[1]:.6f}\n")
-            f.write(",".join(["label", "class", *axes] + [f"mu_{i}" for i in range(mu.shape[1])]) + "\n")
+            f.write(",".join(["label", "class", *axes, *props] + [f"mu_{i}" for i in range(mu.shape[1])]) + "\n")
             for label, row in zip(labels, table):
                 f.write(f"{label},{classes[label]}," + ",".join(f"{v:.6g}" for v in row) + "\n")
     except OSError as e:

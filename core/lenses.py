@@ -1,12 +1,41 @@
-"""What organises a map: how well the latent means (or raw pixels) predict a property of the images.
+"""Lenses: what organises a map. Properties of each image (brightness, saturation, dominant hue, contrast)
+and of the model's view of it (reconstruction error, KL, loss), clusters of the latents, and how well the
+latent means -- or raw pixels, as the reference -- predict each property.
 
-`linear_probe_accuracy` is the class probe of representation-learning papers (logistic regression
-fitted on one split, scored on another); `knn_accuracy` (core.latent) is the neighbourhood view of
-the same question.
+Numbers are scored by the R^2 of a k-NN regressor and categories by the accuracy of a k-NN classifier,
+each fitted on 80 % of the points and scored on the rest; `linear_probe_accuracy` is the class probe of
+representation-learning papers (logistic regression fitted on one split, scored on another).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+HUES = ("red", "yellow", "green", "cyan", "blue", "magenta", "grey")
+IMAGE_LENSES = ("brightness", "saturation", "hue", "contrast")  # from the pixels alone (no model)
+
+
+@dataclass(frozen=True)
+class Lens:
+    name: str
+    title: str
+    kind: str  # "number" or "category"
+    help: str
+
+
+LENSES = {lens.name: lens for lens in (
+    Lens("class", "class", "category", "the dataset's label"),
+    Lens("brightness", "brightness", "number", "mean luminance, 0 (black) to 1 (white)"),
+    Lens("saturation", "saturation", "number", "mean colour saturation (HSV), 0 grey to 1 vivid"),
+    Lens("hue", "dominant hue", "category", "the hue most of the image's saturated pixels have (grey: few)"),
+    Lens("contrast", "contrast (edges)", "number", "mean gradient magnitude of the luminance: edge energy"),
+    Lens("recon_error", "reconstruction error", "number", "mean squared error of the decoded latent mean"),
+    Lens("kl", "KL (nats)", "number", "KL of the image's posterior from the prior, summed over dimensions"),
+    Lens("loss", "loss (per image)", "number", "summed squared error plus KL: the ELBO's terms for this image"),
+    Lens("cluster", "k-means cluster", "category", "k-means of the latent means"),
+    Lens("mixture", "mixture component", "category", "the most likely component of a Gaussian mixture fit"),
+)}
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
@@ -15,16 +44,164 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
 
 
+def image_properties(images: np.ndarray, chunk: int = 4096) -> dict[str, np.ndarray]:
+    """brightness, saturation, hue (index into HUES) and contrast of uint8 [N, C, H, W] images, in chunks."""
+    out = {k: [] for k in ("brightness", "saturation", "hue", "contrast")}
+    for i in range(0, len(images), chunk):
+        x = images[i:i + chunk].astype(np.float32) / 255
+        if x.shape[1] == 1:
+            x = np.repeat(x, 3, axis=1)
+        r, g, b = x[:, 0], x[:, 1], x[:, 2]
+        luma = 0.299 * r + 0.587 * g + 0.114 * b
+        hi, lo = x.max(1), x.min(1)
+        sat = np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-6), 0)
+        # hue in sixths of the circle (HSV), counted over pixels saturated enough to have one
+        span = np.maximum(hi - lo, 1e-6)
+        hue = np.where(hi == r, ((g - b) / span) % 6, np.where(hi == g, (b - r) / span + 2, (r - g) / span + 4))
+        bins = np.floor((hue + 0.5) % 6).astype(np.int64)  # red centred on 0
+        coloured = (sat > 0.25) & (hi > 0.15)
+        counts = np.stack([((bins == h) & coloured).sum((1, 2)) for h in range(6)], 1)
+        dominant = np.where(coloured.mean((1, 2)) > 0.1, counts.argmax(1), len(HUES) - 1)
+        gy, gx = np.diff(luma, axis=1)[:, :, :-1], np.diff(luma, axis=2)[:, :-1, :]  # forward differences
+        out["brightness"].append(luma.mean((1, 2)))
+        out["saturation"].append(sat.mean((1, 2)))
+        out["hue"].append(dominant)
+        out["contrast"].append(np.sqrt(gx * gx + gy * gy).mean((1, 2)))
+    return {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in out.items()}
+
+
+def model_properties(model, images: np.ndarray, batch_size: int = 500, progress=None):
+    """(mu [N, D], {"recon_error", "kl", "loss"}) of uint8 images in one pass: encode, decode the mean.
+    `progress(done, total)` after each batch; returning False cancels (InterruptedError)."""
+    import torch
+
+    from core.latent import _device, evaluating
+    from core.model import to_float
+
+    device, mus, props = _device(model), [], {"recon_error": [], "kl": [], "loss": []}
+    with evaluating(model):
+        for i in range(0, len(images), batch_size):
+            x = to_float(torch.from_numpy(images[i:i + batch_size]).to(device))
+            mu, logvar = model.encode(x)
+            sq = (model.decode(mu).float() - x).pow(2).flatten(1).sum(1)
+            kl = 0.5 * (mu.float().pow(2) + logvar.float().exp() - 1 - logvar.float()).sum(1)
+            mus.append(mu.float().cpu().numpy())
+            props["recon_error"].append((sq / x[0].numel()).cpu().numpy())
+            props["kl"].append(kl.cpu().numpy())
+            props["loss"].append((sq + kl).cpu().numpy())
+            if progress is not None and progress(min(i + batch_size, len(images)), len(images)) is False:
+                raise InterruptedError("encoding cancelled")
+    dim = model.config.latent_dim
+    mu = np.concatenate(mus) if mus else np.zeros((0, dim), np.float32)
+    return mu, {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in props.items()}
+
+
+def kmeans_clusters(mu: np.ndarray, k: int = 10, seed: int = 0) -> np.ndarray:
+    from sklearn.cluster import MiniBatchKMeans
+
+    k = max(1, min(k, len(mu)))
+    return MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=2048).fit_predict(mu).astype(np.int64)
+
+
+def mixture_components(mu: np.ndarray, k: int = 10, seed: int = 0) -> np.ndarray:
+    from sklearn.mixture import GaussianMixture
+
+    k = max(1, min(k, len(mu)))
+    return GaussianMixture(k, covariance_type="diag", random_state=seed).fit(mu).predict(mu).astype(np.int64)
+
+
+def predictability(features: np.ndarray, values: np.ndarray, kind: str, k: int = 5, seed: int = 0,
+                   max_points: int = 5000) -> float:
+    """How well `features` predict `values`: held-out k-NN accuracy (categories) or R^2 (numbers)."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.permutation(len(values))[:max_points])
+    x, y = _flat(features[idx]), np.asarray(values)[idx]
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, random_state=seed)
+    model = KNeighborsClassifier(k) if kind == "category" else KNeighborsRegressor(k)
+    return float(model.fit(x_tr, y_tr).score(x_te, y_te))
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """How well the latents (and raw pixels) predict one property."""
+
+    name: str
+    kind: str
+    latent: float  # accuracy or R^2
+    pixels: float
+    chance: float  # accuracy of always guessing the commonest category (0 for numbers)
+
+    @property
+    def score(self) -> float:
+        """Comparable across kinds: R^2, or accuracy above chance as a share of the room above it."""
+        return self.latent if self.kind == "number" else (self.latent - self.chance) / max(1 - self.chance, 1e-9)
+
+    @property
+    def figure(self) -> str:
+        return (f"R² {self.latent:.2f}" if self.kind == "number" else f"kNN {100 * self.latent:.0f} %") + \
+            (f" (pixels {self.pixels:.2f})" if self.kind == "number" else f" (pixels {100 * self.pixels:.0f} %)")
+
+
+def what_latents_predict(mu: np.ndarray, images: np.ndarray, properties: dict[str, np.ndarray],
+                         names=None, max_points: int = 5000) -> list[Predicted]:
+    """For each property (by default every one given): latents vs pixels, ranked by `score`, best first."""
+    out = []
+    for name in names or properties:
+        values, kind = properties[name], LENSES[name].kind
+        chance = float(np.bincount(values.astype(np.int64)).max() / len(values)) if kind == "category" else 0.0
+        out.append(Predicted(name, kind, predictability(mu, values, kind, max_points=max_points),
+                             predictability(images, values, kind, max_points=max_points), chance))
+    return sorted(out, key=lambda p: -p.score)
+
+
+@dataclass(frozen=True)
+class LensReport:
+    """What a map's latents are organised by: each property ranked, and the linear class probe."""
+
+    ranked: list[Predicted]
+    probe: float  # logistic regression on the latent means -> class, held-out accuracy
+    pixel_probe: float  # the same on raw pixels
+
+    @property
+    def headline(self) -> str:
+        """"This model's latents follow brightness (R^2 0.9) more than class (kNN 34 %)"."""
+        top = self.ranked[0]
+        cls = next((p for p in self.ranked if p.name == "class"), None)
+        first = f"These latents follow {LENSES[top.name].title} most ({top.figure.split(' (')[0]})"
+        if cls is None or cls is top:
+            return first + "."
+        return first + f", more than class ({cls.figure.split(' (')[0]})."
+
+
+def lens_report(mu: np.ndarray, images: np.ndarray, properties: dict[str, np.ndarray], seed: int = 0,
+                max_points: int = 5000) -> LensReport:
+    """`what_latents_predict` for every property but the clusters of these very latents, plus the class probe
+    (fitted on 80 % of up to `max_points` images of the map, scored on the rest)."""
+    from sklearn.model_selection import train_test_split
+
+    names = [n for n in properties if n not in ("cluster", "mixture")]
+    ranked = what_latents_predict(mu, images, properties, names, max_points)
+    idx = np.sort(np.random.default_rng(seed).permutation(len(mu))[:max_points])
+    labels = properties["class"][idx]
+    probes = []
+    for x in (mu[idx], images[idx]):
+        x_tr, x_te, y_tr, y_te = train_test_split(x, labels, test_size=0.2, random_state=seed)
+        probes.append(linear_probe_accuracy(x_tr, y_tr, x_te, y_te))
+    return LensReport(ranked, *probes)
+
+
 def linear_probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
                           max_iter: int = 300) -> float:
     """Accuracy on the test rows of a logistic regression fitted on the (standardised) train rows."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter, C=0.1))
     with warnings.catch_warnings():  # a probe stopped at max_iter still ranks features; it is a measure, not a model

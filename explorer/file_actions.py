@@ -93,7 +93,8 @@ class FileActions(QObject):
 
         m = self.session.map
         return self._export("Cannot export latents", lambda: save_latents(
-            path, self.session.explorer.latents(), m.labels, self.session.classes, m.coords, m.explained, m.latent_map.name),
+            path, self.session.explorer.latents(), m.labels, self.session.classes, m.coords, m.explained, m.latent_map.name,
+            m.properties),
             f"wrote {len(m.labels):,} latents to {path}")
 
     def export_metrics(self, path: str) -> bool:

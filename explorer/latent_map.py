@@ -27,6 +27,7 @@ from explorer.map_lod import LevelOfDetail
 from explorer.map_marks import MapMarks
 from explorer.map_points import MapPoints
 from explorer.map_select import DragSelect
+from explorer.map_colours import ColourBar, Colouring
 from explorer.map_toolbar import MapToolbar
 from explorer.style import FitLabel, class_colors, plot_widget, swatch
 from explorer.thumbnails import ThumbnailLayer
@@ -62,6 +63,7 @@ class LatentMapView(QWidget):
     cancel_requested = Signal()
     frame_selected = Signal(int)
     selection_made = Signal(object)  # int64 [M] point indices (empty: selection cleared)
+    colour_requested = Signal(str)  # the user chose what to colour by (a core.lenses.LENSES key)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -71,6 +73,7 @@ class LatentMapView(QWidget):
         self.order = np.zeros(0, np.int64)  # draw order: a fixed random permutation of the points
         self._picker = None  # core.latent.PixelPicker over the visible points
         self._brushes: list[pg.QtGui.QBrush] = []
+        self.colouring = Colouring.by_class(self.labels, [])  # each point's colour code, and their colours
         self._animation = QTimeLine(MOVE_MS, self)  # emits t from 0 to 1
         self._animation.setUpdateInterval(MOVE_FRAME_MS)
         self._animation.setEasingCurve(QEasingCurve.Linear)
@@ -107,6 +110,12 @@ class LatentMapView(QWidget):
         self.toolbar.style_changed.connect(self._restyle)
         self.toolbar.centroid_box.toggled.connect(self._redraw_centroids)
         self.toolbar.images_box.toggled.connect(self._refresh_thumbnails)
+        self.toolbar.colour_box.currentIndexChanged.connect(
+            lambda _: self.colour_requested.emit(self.toolbar.colour_box.currentData()))
+        self.colour_bar = ColourBar(self.plot)
+        self.lens_legend = QLabel()
+        self.lens_legend.setWordWrap(True)
+        self.lens_legend.setVisible(False)
         self.dragging = DragSelect(self.plot, lambda: self.toolbar.drag_mode() if len(self.labels) else "pan",
                                    self._select_inside)
         self.timeline = QSlider(Qt.Horizontal)
@@ -128,6 +137,7 @@ class LatentMapView(QWidget):
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(QLabel("Classes (click to hide/show)"))
         side_layout.addWidget(self.legend, 1)
+        side_layout.addWidget(self.lens_legend)
         split = QSplitter()
         split.addWidget(self.plot)
         split.addWidget(side)
@@ -155,6 +165,9 @@ class LatentMapView(QWidget):
             entry.setCheckState(Qt.Checked)
             self.legend.addItem(entry)
         self.legend.blockSignals(False)
+        self.colouring = Colouring.by_class(self.labels, self.classes)
+        self.colour_bar.show(None)
+        self.lens_legend.setVisible(False)
         self._set_axes(explained, projection)
         self.info.setText(caption)
         self.selection = None
@@ -230,11 +243,21 @@ class LatentMapView(QWidget):
         side_px = min(side_px, THUMBNAIL_PX)
         images, indices = self._images
         faded = None if self.selection is None else ~np.isin(band, self.selection)  # greyed like their points
-        colors = class_colors(len(self.classes))
+        colors = self.colouring.colours
         self.thumbnails.set_points(self.coords[band], images[band if indices is None else indices[band]],
-                                   side_px * (x1 - x0) / width, faded, [colors[k] for k in self.labels[band]])
+                                   side_px * (x1 - x0) / width, faded, [colors[k] for k in self.colouring.codes[band]])
         self.marks.fit(side_px)
         self._thumb_set = band
+
+    def set_colouring(self, colouring: Colouring | None) -> None:
+        """Colour the points by a lens (explorer.map_colours; None: by class), with its colour bar or legend."""
+        self.colouring = colouring or Colouring.by_class(self.labels, self.classes)
+        self.colour_bar.show(self.colouring)
+        legend = self.colouring.legend if self.colouring.name != "class" else []
+        self.lens_legend.setText(f"<b>{self.colouring.title}</b><br>" + "<br>".join(
+            f"<span style='color:{c.name()}'>■</span> {text}" for text, c in legend))
+        self.lens_legend.setVisible(bool(legend))
+        self._restyle()
 
     def mark_given(self, xy: np.ndarray | None) -> None:
         """Star the spot where an image the user brought lands (None: no star)."""
@@ -282,10 +305,11 @@ class LatentMapView(QWidget):
         return [k for k in range(self.legend.count()) if self.legend.item(k).checkState() == Qt.Checked]
 
     def _restyle(self, *_) -> None:
-        """Brushes from the class colours at the chosen opacity, then redraw."""
+        """Brushes from the colouring's colours at the chosen opacity, then redraw."""
         alpha = self.toolbar.alpha()
         self._brushes = []
-        for color in class_colors(len(self.classes)):
+        for color in self.colouring.colours:
+            color = QColor(color)
             color.setAlpha(alpha)
             self._brushes.append(pg.mkBrush(color))  # one brush per class, shared by all its points
         self.lod.dirty = True
@@ -301,8 +325,8 @@ class LatentMapView(QWidget):
     def _redraw_points(self, coords: np.ndarray) -> None:
         if self._picker is None:
             self._rebuild_picker()
-        near = self.lod.points_to_draw(coords, self.labels, np.isin(self.labels, self._shown_classes()),
-                                       class_colors(len(self.classes)), self._picker, self._view_rect())
+        near = self.lod.points_to_draw(coords, self.colouring.codes, np.isin(self.labels, self._shown_classes()),
+                                       self.colouring.colours, self._picker, self._view_rect())
         if near is None:  # the density image stands for them
             self._drawn = np.zeros(0, np.int64)
             self.points.setData([], [])
@@ -326,7 +350,7 @@ class LatentMapView(QWidget):
         coloured = np.isin(self.labels, self._shown_classes())
         if self.selection is not None:
             coloured &= np.isin(np.arange(len(self.labels)), self.selection)
-        label_brush = np.where(coloured, self.labels, len(self._brushes))
+        label_brush = np.where(coloured, self.colouring.codes, len(self._brushes))
         if grey:  # grey points first, so the classes shown stay on top
             order = np.concatenate([order[~shown], order[shown]])
         self._drawn = order

@@ -25,6 +25,7 @@ from explorer.latent_map import LatentMapView
 from explorer.loading import Loader
 from explorer.loss_plot import LossPlot
 from explorer.map_controller import MapController
+from explorer.lenses_panel import LensesPanel
 from explorer.map_compare import MapCompare
 from explorer.messages import Messages
 from explorer.run_curves import RunCurves
@@ -61,6 +62,8 @@ class MainWindow(QMainWindow):
         self.map_view, self.inspector, self.samples = LatentMapView(), Inspector(), SamplesPanel()
         self.diagnostics = DiagnosticsPanel()
         self.runs_panel, self.run_curves, self.map_compare = RunsPanel(), RunCurves(), MapCompare()
+        self.lenses = LensesPanel()
+        self.inspector.tabs.addTab(self.lenses, "Lenses")
         self.first_run = FirstRunPanel(self.train_panel.data_dir())
         self._lay_out()
 
@@ -144,6 +147,9 @@ class MainWindow(QMainWindow):
         self.runs.compared.connect(lambda: self.runs_views.setCurrentWidget(self.map_compare))
         loader.checkpoint_opened.connect(self.maps.on_checkpoint_opened)
         self.maps.map_ready.connect(self.map_ready)
+        self.maps.lenses_ready.connect(self.lenses.set_report)
+        self.maps.lenses_cleared.connect(self.lenses.clear)
+        self.lenses.colour_requested.connect(self.map_view.toolbar.set_colour_by)
         self.image_drop.given.connect(self.maps.show_given_image)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         self.inspector.save_image_requested.connect(self.files.export_image_dialog)

@@ -27,6 +27,8 @@ DROP_HINT = "Drop or paste (Ctrl+V) an image to place it."
 
 class MapController(QObject):
     map_ready = Signal()  # a new map is drawn
+    lenses_ready = Signal(object)  # core.lenses.LensReport of the map shown
+    lenses_cleared = Signal(str)  # why the map shown has no lens report
 
     def __init__(self, session: Session, runner: TaskRunner, view: LatentMapView, inspector: Inspector,
                  device_choice: Callable[[], str], report: Callable[..., None], parent: QObject | None = None):
@@ -39,6 +41,7 @@ class MapController(QObject):
         view.empty_clicked.connect(self._on_empty_clicked)
         view.frame_selected.connect(self.show_frame)
         view.selection_made.connect(session.select)
+        view.colour_requested.connect(self._colour)
         inspector.traversals_shown.connect(self._show_traversals)
         inspector.attribute_changed.connect(self._show_attribute)
         inspector.group_requested.connect(self._save_group)
@@ -175,9 +178,47 @@ class MapController(QObject):
                                m.latent_map.title)
             ds = self.session.dataset
             self.view.set_images(ds.split(m.split).images if ds is not None else None, m.indices)
+        self._colour()
+        self._score_lenses(m)
         self._update_timeline()
         self._place_given(show=False)
         self.map_ready.emit()
+
+    def _score_lenses(self, m: "MapData") -> None:
+        """Rank what the new map's latents predict, in the background (a live frame keeps the last ranking)."""
+        from core.lenses import lens_report
+
+        ds = self.session.dataset
+        if m.frame is not None or m.properties is None or ds is None or m.latent_map.mu is None:
+            return
+        images = ds.split(m.split).images if m.indices is None else ds.split(m.split).images[m.indices]
+        mu, properties = m.latent_map.mu, m.properties
+        self.lenses_cleared.emit("Scoring what these latents predict...")
+        self.runner.run(lambda progress: lens_report(mu, images, properties), self.lenses_ready.emit,
+                        "Scoring the lenses failed", kind="lenses")
+
+    def _colour(self, *_) -> None:
+        """Colour the map by the lens chosen in its toolbar (class where the map has no such property)."""
+        from core.explore import lens_values
+        from core.lenses import HUES, LENSES
+        from explorer.map_colours import Colouring
+
+        m, name, ds = self.session.map, self.view.toolbar.colour_by(), self.session.dataset
+        if m is None:
+            return
+        values = lens_values(m, ds.split(m.split).images if ds is not None else None, name)
+        if name == "class" or values is None:
+            if values is None:
+                self.view.info.setText(f"{LENSES[name].title} is known for encoded maps; live-map frames are "
+                                       f"coloured by class (brightness, saturation, hue and contrast work for both).")
+            self.view.set_colouring(None)
+            return
+        lens = LENSES[name]
+        names = list(HUES) if name == "hue" else None
+        prefix = {"cluster": "cluster", "mixture": "component"}.get(name)
+        if prefix:
+            names = [f"{prefix} {k}" for k in range(int(values.max()) + 1)]
+        self.view.set_colouring(Colouring.of(name, lens.title, lens.kind, values, names))
 
     def _on_picked(self) -> None:
         """The clicked point changed: its images, neighbours and (on that tab) traversals."""

@@ -35,6 +35,14 @@ class MapToolbar(QWidget):
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_requested)
 
+        from core.lenses import LENSES  # Qt-free and light (numpy): the lens names and their help
+
+        self.colour_box = QComboBox()
+        for lens in LENSES.values():
+            self.colour_box.addItem(lens.title, lens.name)
+            self.colour_box.setItemData(self.colour_box.count() - 1, lens.help, Qt.ToolTipRole)
+        self.colour_box.setToolTip("Colour the points by a property of their images or of the model's view of them; "
+                                   "the Lenses tab ranks how well the latents predict each")
         self.drag_box = QComboBox()
         self.drag_box.addItems(["pan", "rectangle", "lasso"])
         self.drag_box.setToolTip("What a left drag on the map does: pan the view, or select the points inside a "
@@ -61,7 +69,7 @@ class MapToolbar(QWidget):
             style.addWidget(w)
         style.addStretch(1)
         shown = QHBoxLayout()
-        for w in (self.images_box, self.grey_box, self.centroid_box):
+        for w in (QLabel("Colour by:"), self.colour_box, self.images_box, self.grey_box, self.centroid_box):
             shown.addWidget(w)
         shown.addStretch(1)
         layout = QVBoxLayout(self)
@@ -77,6 +85,15 @@ class MapToolbar(QWidget):
     def projection(self) -> str:
         """The projection chosen: "pca", "tsne" or "umap"."""
         return self.projection_box.currentData()
+
+    def colour_by(self) -> str:
+        """What the points are coloured by: a core.lenses.LENSES key."""
+        return self.colour_box.currentData()
+
+    def set_colour_by(self, name: str) -> None:
+        index = self.colour_box.findData(name)
+        if index >= 0:
+            self.colour_box.setCurrentIndex(index)
 
     def drag_mode(self) -> str:
         """What a left drag does: "pan", "rectangle" or "lasso"."""

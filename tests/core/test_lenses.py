@@ -1,0 +1,35 @@
+"""Lenses: image properties that a person would agree with, and predictability that finds what organises latents."""
+from __future__ import annotations
+
+import numpy as np
+
+from core.lenses import HUES, image_properties, predictability, what_latents_predict
+
+
+def solid(rgb, n=1, size=8) -> np.ndarray:
+    return np.broadcast_to(np.array(rgb, np.uint8)[None, :, None, None], (n, 3, size, size)).copy()
+
+
+def test_image_properties_of_plain_and_striped_images():
+    images = np.concatenate([solid((0, 0, 0)), solid((255, 255, 255)), solid((220, 20, 20)), solid((20, 20, 220)),
+                             solid((128, 128, 128))])
+    stripes = solid((0, 0, 0))
+    stripes[:, :, :, ::2] = 255
+    p = image_properties(np.concatenate([images, stripes]))
+    assert p["brightness"][0] == 0 and p["brightness"][1] == 1
+    assert p["saturation"][2] > 0.8 and p["saturation"][4] == 0
+    assert [HUES[h] for h in p["hue"][:5]] == ["grey", "grey", "red", "blue", "grey"]
+    assert p["contrast"][5] > 0.3 and p["contrast"][:5].max() == 0  # edges only where there are some
+
+
+def test_predictability_finds_the_property_latents_encode():
+    rng = np.random.default_rng(0)
+    brightness = rng.uniform(0, 1, 3000)
+    classes = rng.integers(0, 5, 3000)
+    mu = np.column_stack([brightness * 4, rng.normal(size=(3000, 7))]).astype(np.float32)  # brightness only
+    assert predictability(mu, brightness, "number") > 0.8
+    assert predictability(mu, classes, "category") < 0.3  # chance is 0.2
+    images = rng.integers(0, 256, (3000, 3, 4, 4), dtype=np.uint8)
+    ranked = what_latents_predict(mu, images, {"class": classes, "brightness": brightness})
+    assert [p.name for p in ranked] == ["brightness", "class"] and ranked[0].pixels < 0.2
+    assert "R² 0.9" in ranked[0].figure or "R² 1.0" in ranked[0].figure

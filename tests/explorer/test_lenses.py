@@ -1,0 +1,52 @@
+"""Lenses on the map, as a user meets them: colour by a property (with a colour bar), read which property
+the latents follow most, and click a bar to colour the map by it."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from core.lenses import LENSES
+from tests.explorer.gestures import choose, click_tab
+
+
+def drawn_colours(view) -> np.ndarray:
+    """[N, 3] RGB of the points as drawn, in map order."""
+    rgb = np.array([b.color().getRgb()[:3] for b in view.points.data["brush"]], float)
+    out = np.zeros((len(view.coords), 3))
+    out[view._drawn] = rgb
+    return out
+
+
+def test_colour_by_brightness_draws_a_scale_that_follows_the_images(explored_window, qtbot):
+    window, view = explored_window, explored_window.map_view
+    m = window.session.map
+    before = drawn_colours(view)
+    choose(qtbot, view.toolbar.colour_box, "brightness")
+    colours = drawn_colours(view)
+    assert not np.allclose(colours, before)
+    brightness = m.properties["brightness"] if m.properties else None
+    assert brightness is not None and view.colour_bar.bar is not None  # a number gets a colour bar
+    lo, hi = view.colour_bar.levels
+    assert lo == np.percentile(brightness, 1) and hi == np.percentile(brightness, 99)
+    # viridis runs from dark purple to yellow: its green channel rises with the value
+    assert np.corrcoef(colours[:, 1], np.clip(brightness, lo, hi))[0, 1] > 0.95
+
+    choose(qtbot, view.toolbar.colour_box, "dominant hue")  # a category: a legend, no colour bar
+    assert view.colour_bar.bar is None and view.lens_legend.isVisible() and "red" in view.lens_legend.text()
+    choose(qtbot, view.toolbar.colour_box, "class")
+    assert np.allclose(drawn_colours(view), before) and not view.lens_legend.isVisible()
+
+
+def test_the_lenses_tab_ranks_what_the_latents_predict_and_a_click_colours_the_map(explored_window, qtbot):
+    window, view, panel = explored_window, explored_window.map_view, explored_window.lenses
+    click_tab(qtbot, window.inspector.tabs, window.inspector.tabs.indexOf(panel))
+    qtbot.waitUntil(lambda: panel.report is not None, timeout=60_000)
+    names = [p.name for p in panel.report.ranked]
+    assert {"class", "brightness", "saturation", "hue", "contrast", "recon_error", "kl", "loss"} == set(names)
+    scores = [p.score for p in panel.report.ranked]
+    assert scores == sorted(scores, reverse=True)  # best first
+    assert LENSES[panel.report.ranked[0].name].title in panel.headline.text()
+    assert "Linear probe" in panel.probe.text()
+    target = panel.report.ranked[1].name
+    qtbot.mouseClick(panel.plot.viewport(), Qt.LeftButton, pos=panel.bar_position(target))
+    assert view.toolbar.colour_by() == target and view.colouring.name == target
