@@ -11,7 +11,8 @@ import numpy as np
 
 from core.data import ImageSet, Progress
 from core.latent import decode, encode, interpolate, knn_accuracy
-from core.lenses import IMAGE_LENSES, image_properties, kmeans_clusters, mixture_components, model_properties
+from core.lenses import (IMAGE_LENSES, contrast, image_properties, kmeans_clusters, medoids, mixture_components,
+                         model_properties)
 from core.model import ConvVAE
 from core.projection import PROJECTORS, Projected
 from core.selection import Directions, Neighbours, attribute_walk, latent_neighbours, traversal, traversal_directions
@@ -117,6 +118,8 @@ class SelectionSummary:
     class_counts: np.ndarray  # [classes] int
     per_class: str  # "cat 12, dog 3", largest first
     mean_image: np.ndarray  # uint8 [C, H, W]: the decoded mean latent
+    typical: np.ndarray | None = None  # [K] points: the selection's medoids in latent space, most typical first
+    contrasts: tuple = ()  # core.lenses.Contrast of each property: the selection against the rest of the map
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,8 @@ class Explorer:
         counts = np.bincount(self.map.labels[points], minlength=len(self.classes))
         text = ", ".join(f"{self.classes[k]} {counts[k]:,}" for k in np.argsort(-counts, kind="stable") if counts[k])
         mean = self.decode(self.latents()[points].mean(axis=0, keepdims=True))[0]
-        return SelectionSummary(len(points), counts, text, mean)
+        contrasts = tuple(contrast(self.map.properties, points)) if self.map.properties else ()
+        return SelectionSummary(len(points), counts, text, mean, medoids(self.latents(), points), contrasts)
 
     def place(self, image: np.ndarray, k: int = 8) -> Placement:
         """An image (uint8 [C, H, W], already the model's size) encoded and placed where the map puts it."""

@@ -158,6 +158,62 @@ def what_latents_predict(mu: np.ndarray, images: np.ndarray, properties: dict[st
 
 
 @dataclass(frozen=True)
+class Contrast:
+    """One property of a selection against the rest of the map."""
+
+    name: str
+    inside: float  # the selection's mean (numbers) or share of its commonest category
+    outside: float  # the same for the rest of the map
+    hist_inside: np.ndarray  # [BINS] shares over the map's range (numbers) or over the categories
+    hist_outside: np.ndarray
+    category: int | None = None  # the selection's commonest category (categories)
+
+    def sparkline(self, which: str) -> str:
+        bars = "▁▂▃▄▅▆▇█"
+        h = self.hist_inside if which == "inside" else self.hist_outside
+        top = max(float(h.max()), 1e-9)
+        return "".join(bars[min(int(v / top * (len(bars) - 1) + 0.5), len(bars) - 1)] for v in h)
+
+
+BINS = 10
+
+
+def contrast(properties: dict[str, np.ndarray], points: np.ndarray) -> list[Contrast]:
+    """Each property's distribution in the selected `points` against the other points of the map."""
+    rest = np.ones(len(properties["class"]), bool)
+    rest[points] = False
+    out = []
+    for name, values in properties.items():
+        if name not in LENSES or name == "class":
+            continue
+        inside, outside = values[points], values[rest] if rest.any() else values[:0]
+        if LENSES[name].kind == "number":
+            edges = np.linspace(*np.nanpercentile(values, [1, 99]), BINS + 1) if len(values) else np.arange(BINS + 1)
+            hist = [np.histogram(np.clip(v, edges[0], edges[-1]), edges)[0] / max(len(v), 1) for v in (inside, outside)]
+            out.append(Contrast(name, float(inside.mean()), float(outside.mean()) if len(outside) else float("nan"),
+                                *hist))
+        else:
+            k = int(values.max()) + 1
+            hist = [np.bincount(v.astype(np.int64), minlength=k) / max(len(v), 1) for v in (inside, outside)]
+            top = int(hist[0].argmax())
+            out.append(Contrast(name, float(hist[0][top]), float(hist[1][top]), *hist, category=top))
+    return out
+
+
+def medoids(mu: np.ndarray, points: np.ndarray, k: int = 8, sample: int = 1000, seed: int = 0) -> np.ndarray:
+    """The `k` selected points with the smallest mean distance in latent space to the others (a sample of
+    them for a large selection): the selection's most typical members, most typical first."""
+    if len(points) == 0:
+        return np.zeros(0, np.int64)
+    rng = np.random.default_rng(seed)
+    ref = points if len(points) <= sample else rng.choice(points, sample, replace=False)
+    x, r = mu[points].astype(np.float64), mu[ref].astype(np.float64)
+    d2 = (x * x).sum(1)[:, None] + (r * r).sum(1)[None] - 2 * x @ r.T
+    spread = np.sqrt(np.maximum(d2, 0)).mean(1)
+    return np.asarray(points)[np.argsort(spread, kind="stable")[:k]]
+
+
+@dataclass(frozen=True)
 class LensReport:
     """What a map's latents are organised by: each property ranked, and the linear class probe."""
 

@@ -71,6 +71,12 @@ class Inspector(QWidget):
         self.selection_text.setWordWrap(True)
         self.selection_grid = ImageView("the selected images appear here")
         self.selection_mean = ImageView("decoded mean latent", min_side=STRIP_PX)
+        self.selection_typical = ImageView("its most typical images (medoids in latent space)", min_side=STRIP_PX)
+        self.selection_properties = QLabel()
+        self.selection_properties.setWordWrap(True)
+        self.selection_properties.setToolTip("Each property in the selection against the rest of the map: the mean "
+                                             "(numbers) or the commonest category's share, and the distributions "
+                                             "over the map's range (selection | rest)")
         self.export_button = QPushButton("Export selection...")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_selection_requested)
@@ -84,6 +90,8 @@ class Inspector(QWidget):
         layout = QVBoxLayout(selection)
         layout.addWidget(self.selection_text)
         layout.addWidget(self.selection_grid, 3)
+        layout.addWidget(self.selection_typical, 1)
+        layout.addWidget(self.selection_properties)
         row = QHBoxLayout()
         row.addWidget(self.selection_mean, 1)
         buttons = QVBoxLayout()
@@ -201,9 +209,11 @@ class Inspector(QWidget):
     def show_strip(self, a: str, b: str, grid: np.ndarray) -> None:
         self.strip.set_image(grid, f"{self.mode}: {a} → {b}")
 
-    def show_selection(self, count: int, per_class: str, grid: np.ndarray | None, mean: np.ndarray | None) -> None:
-        """A selection: its size and counts per class, up to 64 of its images, its decoded mean latent. A new
-        selection brings its tab to the front; a cleared one leaves the tab shown as it is."""
+    def show_selection(self, count: int, per_class: str, grid: np.ndarray | None, mean: np.ndarray | None,
+                       typical: np.ndarray | None = None, properties: str = "") -> None:
+        """A selection: its size and counts per class, up to 64 of its images, its decoded mean latent, its most
+        typical images and a summary of its properties (rich text). A new selection brings its tab to the
+        front; a cleared one leaves the tab shown as it is."""
         if count:
             self.tabs.setCurrentWidget(self._selection_page)
         shown = "" if grid is None or count <= 64 else " (the first 64 shown)"
@@ -211,6 +221,8 @@ class Inspector(QWidget):
                                     "Nothing selected: drag around points with Drag: rectangle or lasso.")
         self.selection_grid.set_image(grid, "")
         self.selection_mean.set_image(mean, "decoded mean latent" if mean is not None else "")
+        self.selection_typical.set_image(typical, "most typical (medoids in latent space)" if typical is not None else "")
+        self.selection_properties.setText(properties)
         self.export_button.setEnabled(count > 0)
         self.group_button.setEnabled(count > 0)
 
@@ -227,7 +239,7 @@ class Inspector(QWidget):
 
     def _views(self) -> list[ImageView]:
         return [self.original, self.reconstruction, self.neighbours, self.strip, self.traversals, self.attribute,
-                self.selection_grid, self.selection_mean]
+                self.selection_grid, self.selection_mean, self.selection_typical]
 
     def current_image(self) -> np.ndarray | None:
         """The image an 'Export image' should write: of the tab shown, the main picture first."""

@@ -327,8 +327,28 @@ class MapController(QObject):
             self.inspector.show_selection(0, "", None, None)
             return
         summary = self.session.explorer.selection(points)
-        grid = image_grid(self.session.explorer.images()[points[:64]], nrow=8)
-        self.inspector.show_selection(summary.count, summary.per_class, grid, summary.mean_image)
+        images = self.session.explorer.images()
+        grid = image_grid(images[points[:64]], nrow=8)
+        typical = image_grid(images[summary.typical], nrow=8) if summary.typical is not None and len(summary.typical) else None
+        self.inspector.show_selection(summary.count, summary.per_class, grid, summary.mean_image, typical,
+                                      self._describe_contrasts(summary.contrasts))
+
+    def _describe_contrasts(self, contrasts) -> str:
+        """Rich text: a row per property, the selection beside the rest, sparkline histograms."""
+        from core.lenses import HUES, LENSES
+
+        rows = []
+        for c in contrasts:
+            lens = LENSES[c.name]
+            if lens.kind == "number":
+                figures = f"{c.inside:.3g} <span style='color:#888'>(rest {c.outside:.3g})</span>"
+            else:
+                kind = "component" if c.name == "mixture" else c.name
+                name = HUES[c.category] if c.name == "hue" else f"{kind} {c.category}"
+                figures = f"{name} {100 * c.inside:.0f}% <span style='color:#888'>(rest {100 * c.outside:.0f}%)</span>"
+            rows.append(f"<tr><td>{lens.title}</td><td>{figures}</td><td style='font-family:monospace'>"
+                        f"{c.sparkline('inside')} <span style='color:#888'>{c.sparkline('outside')}</span></td></tr>")
+        return "<table cellspacing=4>" + "".join(rows) + "</table>" if rows else ""
 
     def _on_empty_clicked(self, x: float, y: float) -> None:
         spot = self.session.explorer.decode_at([x, y])

@@ -3,10 +3,11 @@ the latents follow most, and click a bar to colour the map by it."""
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from core.lenses import LENSES
-from tests.explorer.gestures import choose, click_tab
+from tests.explorer.gestures import choose, click_tab, drag
 
 
 def drawn_colours(view) -> np.ndarray:
@@ -50,3 +51,24 @@ def test_the_lenses_tab_ranks_what_the_latents_predict_and_a_click_colours_the_m
     target = panel.report.ranked[1].name
     qtbot.mouseClick(panel.plot.viewport(), Qt.LeftButton, pos=panel.bar_position(target))
     assert view.toolbar.colour_by() == target and view.colouring.name == target
+
+
+def test_a_selected_region_is_summarised_against_the_rest(explored_window, qtbot):
+    window, view, inspector = explored_window, explored_window.map_view, explored_window.inspector
+    m = window.session.map
+    vb = view.plot.plotItem.vb
+    x_mid = float(np.median(m.coords[:, 0]))
+    (x0, y0), (x1, y1) = m.coords.min(0), m.coords.max(0)
+    choose(qtbot, view.toolbar.drag_box, "rectangle")
+    corners = [view.plot.mapFromScene(vb.mapViewToScene(pg.Point(x, y))) for x, y in ((x_mid, y0), (x1, y1))]
+    drag(qtbot, view, [corners[0], (corners[0] + corners[1]) / 2, corners[1]])
+    selected = window.session.selection
+    assert selected is not None and 0 < len(selected) < len(m.coords)
+    text = inspector.selection_properties.text()
+    inside = m.properties["brightness"][selected].mean()
+    assert "brightness" in text and f"{inside:.3g}" in text and "rest" in text
+    assert inspector.selection_typical.image() is not None  # the medoids' images
+    summary = window.session.explorer.selection(selected)
+    mu = window.session.explorer.latents()[selected]
+    spread = np.linalg.norm(mu[:, None] - mu[None], axis=2).mean(1)
+    assert summary.typical[0] == selected[np.argmin(spread)]  # the most typical: nearest the others on average
