@@ -214,6 +214,66 @@ def medoids(mu: np.ndarray, points: np.ndarray, k: int = 8, sample: int = 1000, 
 
 
 @dataclass(frozen=True)
+class ClusterLabel:
+    """A cluster of the map's latents, described in words at the middle of its points."""
+
+    cluster: int
+    xy: tuple[float, float]  # the median of its points on the map
+    size: int
+    text: str  # "dark, blue: ship 41 %"
+    medoid: int  # its most typical point
+
+
+def _words(properties: dict[str, np.ndarray], members: np.ndarray) -> list[str]:
+    """What sets a cluster apart, in words: each property whose cluster mean is in the map's outer thirds."""
+    words = []
+    for name, low, high in (("brightness", "dark", "bright"), ("saturation", "grey", "vivid"),
+                            ("contrast", "smooth", "busy")):
+        if name in properties:
+            lo, hi = np.percentile(properties[name], [33, 67])
+            mean = properties[name][members].mean()
+            words += [low] if mean < lo else [high] if mean > hi else []
+    if "hue" in properties:
+        counts = np.bincount(properties["hue"][members].astype(np.int64), minlength=len(HUES))
+        top = int(counts.argmax())
+        if HUES[top] != "grey" and counts[top] >= 0.35 * len(members):
+            words.append(HUES[top])
+    return words
+
+
+def choose_k(mu: np.ndarray, candidates=(2, 4, 6, 8, 10, 12, 16), seed: int = 0) -> int:
+    """The number of Gaussian-mixture components (diagonal covariances) with the lowest BIC."""
+    from sklearn.mixture import GaussianMixture
+
+    sample = mu if len(mu) <= 5000 else mu[np.random.default_rng(seed).choice(len(mu), 5000, replace=False)]
+    bics = {k: GaussianMixture(k, covariance_type="diag", random_state=seed).fit(sample).bic(sample)
+            for k in candidates if k < len(sample)}
+    return min(bics, key=bics.get) if bics else 1
+
+
+def cluster_labels(mu: np.ndarray, coords: np.ndarray, properties: dict[str, np.ndarray], classes: list[str],
+                   k: int = 0, seed: int = 0) -> list[ClusterLabel]:
+    """k-means clusters of the latent means (k = 0: k by BIC), each labelled with what sets it apart and its
+    commonest class, biggest first."""
+    k = k or choose_k(mu, seed=seed)
+    assign = kmeans_clusters(mu, k, seed)
+    labels = properties["class"]
+    out = []
+    for c in range(int(assign.max()) + 1):
+        members = np.flatnonzero(assign == c)
+        if not len(members):
+            continue
+        counts = np.bincount(labels[members], minlength=len(classes))
+        top = int(counts.argmax())
+        words = _words(properties, members)
+        share = f"{classes[top] if top < len(classes) else top} {100 * counts[top] / len(members):.0f} %"
+        text = (", ".join(words) + ": " if words else "") + share
+        xy = np.median(coords[members], axis=0)
+        out.append(ClusterLabel(c, (float(xy[0]), float(xy[1])), len(members), text, int(medoids(mu, members, 1)[0])))
+    return sorted(out, key=lambda label: -label.size)
+
+
+@dataclass(frozen=True)
 class LensReport:
     """What a map's latents are organised by: each property ranked, and the linear class probe."""
 

@@ -23,6 +23,7 @@ from PySide6.QtCore import QEasingCurve, QPointF, Qt, QTimeLine, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSlider, QSplitter, QVBoxLayout, QWidget
 
+from explorer.map_labels import ClusterLabels
 from explorer.map_lod import LevelOfDetail
 from explorer.map_marks import MapMarks
 from explorer.map_points import MapPoints
@@ -64,6 +65,7 @@ class LatentMapView(QWidget):
     frame_selected = Signal(int)
     selection_made = Signal(object)  # int64 [M] point indices (empty: selection cleared)
     colour_requested = Signal(str)  # the user chose what to colour by (a core.lenses.LENSES key)
+    labels_requested = Signal(object)  # cluster labels: None (off), 0 (k by BIC) or k
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -113,6 +115,8 @@ class LatentMapView(QWidget):
         self.toolbar.colour_box.currentIndexChanged.connect(
             lambda _: self.colour_requested.emit(self.toolbar.colour_box.currentData()))
         self.colour_bar = ColourBar(self.plot)
+        self.cluster_labels = ClusterLabels(self.plot)
+        self.toolbar.labels_changed.connect(lambda: self.labels_requested.emit(self.toolbar.cluster_count()))
         self.lens_legend = QLabel()
         self.lens_legend.setWordWrap(True)
         self.lens_legend.setVisible(False)
@@ -167,6 +171,7 @@ class LatentMapView(QWidget):
         self.legend.blockSignals(False)
         self.colouring = Colouring.by_class(self.labels, self.classes)
         self.colour_bar.show(None)
+        self.cluster_labels.set([])
         self.lens_legend.setVisible(False)
         self._set_axes(explained, projection)
         self.info.setText(caption)
@@ -258,6 +263,10 @@ class LatentMapView(QWidget):
             f"<span style='color:{c.name()}'>■</span> {text}" for text, c in legend))
         self.lens_legend.setVisible(bool(legend))
         self._restyle()
+
+    def set_cluster_labels(self, labels: list, images: list[np.ndarray] | None = None) -> None:
+        """Label clusters on the map (core.lenses.ClusterLabel, biggest first, with their medoids' images)."""
+        self.cluster_labels.set(labels, images)
 
     def mark_given(self, xy: np.ndarray | None) -> None:
         """Star the spot where an image the user brought lands (None: no star)."""

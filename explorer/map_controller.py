@@ -42,6 +42,7 @@ class MapController(QObject):
         view.frame_selected.connect(self.show_frame)
         view.selection_made.connect(session.select)
         view.colour_requested.connect(self._colour)
+        view.labels_requested.connect(self._label_clusters)
         inspector.traversals_shown.connect(self._show_traversals)
         inspector.attribute_changed.connect(self._show_attribute)
         inspector.group_requested.connect(self._save_group)
@@ -180,9 +181,30 @@ class MapController(QObject):
             self.view.set_images(ds.split(m.split).images if ds is not None else None, m.indices)
         self._colour()
         self._score_lenses(m)
+        if m.frame is None:
+            self._label_clusters(self.view.toolbar.cluster_count())
         self._update_timeline()
         self._place_given(show=False)
         self.map_ready.emit()
+
+    def _label_clusters(self, k: int | None) -> None:
+        """Cluster labels for the map shown (k: None off, 0 by BIC), in the background."""
+        from core.lenses import cluster_labels
+
+        m, ds = self.session.map, self.session.dataset
+        if k is None or m is None or m.properties is None or m.latent_map.mu is None or ds is None:
+            self.view.set_cluster_labels([])
+            if k is not None and m is not None:
+                self.view.info.setText("Cluster labels need an encoded map: press Encode.")
+            return
+        mu, coords, properties, classes = m.latent_map.mu, m.coords, m.properties, self.session.classes
+        images = ds.split(m.split).images
+
+        def done(labels) -> None:
+            self.view.set_cluster_labels(labels, [images[m.image_index(label.medoid)] for label in labels])
+
+        self.runner.run(lambda progress: cluster_labels(mu, coords, properties, classes, k), done,
+                        "Clustering the map failed", kind="clusters")
 
     def _score_lenses(self, m: "MapData") -> None:
         """Rank what the new map's latents predict, in the background (a live frame keeps the last ranking)."""

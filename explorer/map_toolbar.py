@@ -14,6 +14,7 @@ class MapToolbar(QWidget):
     encode_requested = Signal(str, str)  # split, projection ("pca", "tsne" or "umap")
     cancel_requested = Signal()
     style_changed = Signal()  # point size, opacity or hidden classes in grey
+    labels_changed = Signal()  # cluster labels turned on or off, or their count changed
 
     def __init__(self, thumbnail_px: int, parent: QWidget | None = None):
         super().__init__(parent)
@@ -43,6 +44,14 @@ class MapToolbar(QWidget):
             self.colour_box.setItemData(self.colour_box.count() - 1, lens.help, Qt.ToolTipRole)
         self.colour_box.setToolTip("Colour the points by a property of their images or of the model's view of them; "
                                    "the Lenses tab ranks how well the latents predict each")
+        self.labels_box = QCheckBox("cluster labels")
+        self.labels_box.setToolTip("Cluster the latents (k-means) and label each cluster on the map with what sets it "
+                                   "apart and its commonest class, with one typical image")
+        self.clusters_spin = QSpinBox(minimum=0, maximum=40, value=0)
+        self.clusters_spin.setSpecialValueText("k by BIC")
+        self.clusters_spin.setToolTip("How many clusters (k by BIC: the Gaussian mixture size with the lowest BIC)")
+        self.labels_box.toggled.connect(lambda _: self.labels_changed.emit())
+        self.clusters_spin.valueChanged.connect(lambda _: self.labels_box.isChecked() and self.labels_changed.emit())
         self.drag_box = QComboBox()
         self.drag_box.addItems(["pan", "rectangle", "lasso"])
         self.drag_box.setToolTip("What a left drag on the map does: pan the view, or select the points inside a "
@@ -67,10 +76,13 @@ class MapToolbar(QWidget):
         style = QHBoxLayout()  # two rows, so the map fits a 1024 px wide window beside the inspector
         for w in (QLabel("Drag:"), self.drag_box, QLabel("Points:"), self.size_box, QLabel("opacity"), self.opacity):
             style.addWidget(w)
+        for w in (self.labels_box, self.clusters_spin):
+            style.addWidget(w)
         style.addStretch(1)
         shown = QHBoxLayout()
         for w in (QLabel("Colour by:"), self.colour_box, self.images_box, self.grey_box, self.centroid_box):
             shown.addWidget(w)
+
         shown.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -85,6 +97,10 @@ class MapToolbar(QWidget):
     def projection(self) -> str:
         """The projection chosen: "pca", "tsne" or "umap"."""
         return self.projection_box.currentData()
+
+    def cluster_count(self) -> int | None:
+        """None: no cluster labels; 0: k by BIC; else k."""
+        return self.clusters_spin.value() if self.labels_box.isChecked() else None
 
     def colour_by(self) -> str:
         """What the points are coloured by: a core.lenses.LENSES key."""

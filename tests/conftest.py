@@ -232,6 +232,7 @@ def explored_window(map_window, qtbot):
     view.toolbar.images_box.setChecked(True)
     view.toolbar.drag_box.setCurrentText("pan")
     view.toolbar.set_colour_by("class")
+    view.toolbar.labels_box.setChecked(False)
     view.mark_given(None)
     view.plot.plotItem.vb.autoRange(padding=0.02)
     win.inspector.clear()

@@ -72,3 +72,46 @@ def test_a_selected_region_is_summarised_against_the_rest(explored_window, qtbot
     mu = window.session.explorer.latents()[selected]
     spread = np.linalg.norm(mu[:, None] - mu[None], axis=2).mean(1)
     assert summary.typical[0] == selected[np.argmin(spread)]  # the most typical: nearest the others on average
+
+
+def wheel(view, steps: int) -> None:
+    """Real mouse-wheel notches over the middle of the map (negative: zoom out)."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    viewport = view.plot.viewport()
+    pos = QPointF(viewport.width() / 2, viewport.height() / 2)
+    for _ in range(abs(steps)):
+        event = QWheelEvent(pos, viewport.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120 if steps > 0 else -120),
+                            Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+        QApplication.sendEvent(viewport, event)
+
+
+def test_cluster_labels_name_each_cluster_and_never_overlap(explored_window, qtbot):
+    window, view = explored_window, explored_window.map_view
+    m = window.session.map
+    spin = view.toolbar.clusters_spin
+    spin.setValue(6)  # as typed into the box
+    qtbot.mouseClick(view.toolbar.labels_box, Qt.LeftButton, pos=view.toolbar.labels_box.rect().center())
+    qtbot.waitUntil(lambda: len(view.cluster_labels.items) == 6, timeout=60_000)
+    classes = window.session.classes
+    texts = [item.textItem.toPlainText() for item in view.cluster_labels.items]
+    assert all(any(f"{c} " in t for c in classes) and t.endswith("%") for t in texts)
+
+    def visible_rects():
+        items = [i for i in view.cluster_labels.items if i.isVisible()]
+        return [i.textItem.mapRectToScene(i.textItem.boundingRect() | i.textItem.childrenBoundingRect()) for i in items]
+
+    def overlapping(rects):
+        return any(a.intersects(b) for k, a in enumerate(rects) for b in rects[k + 1:])
+
+    assert not overlapping(visible_rects())
+    wheel(view, -8)  # zoomed far out, the labels would pile up: the smaller clusters' give way
+    qtbot.wait(50)
+    rects = visible_rects()
+    assert 1 <= len(rects) < 6 and not overlapping(rects)
+    assert view.cluster_labels.items[0].isVisible()  # the biggest cluster keeps its label
+    qtbot.mouseClick(view.toolbar.labels_box, Qt.LeftButton, pos=view.toolbar.labels_box.rect().center())
+    qtbot.waitUntil(lambda: not view.cluster_labels.items, timeout=5_000)
+    assert m is window.session.map
