@@ -58,7 +58,7 @@ def test_a_selected_region_is_summarised_against_the_rest(explored_window, qtbot
     m = window.session.map
     vb = view.plot.plotItem.vb
     x_mid = float(np.median(m.coords[:, 0]))
-    (x0, y0), (x1, y1) = m.coords.min(0), m.coords.max(0)
+    (_, y0), (x1, y1) = m.coords.min(0), m.coords.max(0)
     choose(qtbot, view.toolbar.drag_box, "rectangle")
     corners = [view.plot.mapFromScene(vb.mapViewToScene(pg.Point(x, y))) for x, y in ((x_mid, y0), (x1, y1))]
     drag(qtbot, view, [corners[0], (corners[0] + corners[1]) / 2, corners[1]])
