@@ -186,7 +186,7 @@ class Trainer:
         """Encode the live map's subset with the model as it is now and add a frame."""
         if self.live_map is None:
             return None
-        frame = self.live_map.capture(self.model, self.dataset.test.images, self.step)
+        frame = self.live_map.capture(self.model, self.dataset.test.images, self.step, self.dataset.test.labels)
         self._live_clock.reset()
         return frame
 

@@ -39,12 +39,19 @@ class DiagnosticsPanel(QWidget):
         self.psnr_plot.setLabel("left", "test PSNR (dB)")
         self.psnr_curve = self.psnr_plot.plot([], [], pen=pg.mkPen(curve_color("test"), width=2), symbol="o",
                                               symbolSize=6, symbolBrush=curve_color("test"))
+        self.knn_plot = plot_widget()
+        self.knn_plot.setLabel("bottom", "step")
+        self.knn_plot.setLabel("left", "kNN of latent means (%)")
+        self.knn_curve = self.knn_plot.plot([], [], pen=pg.mkPen(curve_color("kld"), width=2), symbol="o",
+                                            symbolSize=6, symbolBrush=curve_color("kld"))
+        self.knn_plot.setXLink(self.psnr_plot)
         self.summary = QLabel("Diagnostics appear at the first epoch end (or when a checkpoint opens).")
         self.summary.setWordWrap(True)
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.kl_plot)
         split.addWidget(self.psnr_plot)
-        split.setSizes([500, 220])
+        split.addWidget(self.knn_plot)
+        split.setSizes([440, 180, 180])
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.evaluate_button, 0, Qt.AlignTop)
@@ -78,6 +85,7 @@ class DiagnosticsPanel(QWidget):
         if not with_dims:
             self.bars.setOpts(x=[], height=[])
             self.psnr_curve.setData([], [])
+            self.knn_curve.setData([], [])
             self.summary.setText("Diagnostics appear at the first epoch end (or when a checkpoint opens).")
             self._describe()
             return
@@ -90,6 +98,9 @@ class DiagnosticsPanel(QWidget):
         pad = max(0.5, 0.1 * (high - low))  # one point, or a flat curve: a readable span of a dB or more
         self.psnr_plot.setYRange(low - pad, high + pad, padding=0)
         self.psnr_plot.setXRange(0, max(steps) * 1.05, padding=0)  # from the start of training
+        knn = np.array([100 * getattr(e, "knn", np.nan) for e in self._epochs], float)
+        known = np.isfinite(knn)  # older checkpoints did not record it
+        self.knn_curve.setData(np.asarray(steps)[known], knn[known])
         self._describe()
 
     def _describe(self) -> None:

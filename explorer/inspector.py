@@ -91,7 +91,10 @@ class Inspector(QWidget):
         layout.addWidget(self.selection_text)
         layout.addWidget(self.selection_grid, 3)
         layout.addWidget(self.selection_typical, 1)
-        layout.addWidget(self.selection_properties)
+        properties = _scrolling(self.selection_properties)  # nine rows: they scroll where the window is short
+        properties.setFrameShape(QScrollArea.NoFrame)
+        properties.setMinimumHeight(90)
+        layout.addWidget(properties, 2)
         row = QHBoxLayout()
         row.addWidget(self.selection_mean, 1)
         buttons = QVBoxLayout()

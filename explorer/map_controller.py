@@ -151,9 +151,10 @@ class MapController(QObject):
     def _caption(self, m: MapData) -> str:
         n = f"{len(m.labels):,} {m.split} images"
         if m.frame is not None:
-            step = self.session.live.frames[m.frame].step
-            return (f"Live map: {n} encoded at step {step:,} (frame {m.frame + 1}). Click a point to inspect it, "
-                    f"empty space to decode it (PCA inverse).")
+            frame = self.session.live.frames[m.frame]
+            knn = f"; kNN accuracy (k=5) of the latent means {100 * frame.knn:.1f}%" if np.isfinite(frame.knn) else ""
+            return (f"Live map: {n} encoded at step {frame.step:,} (frame {m.frame + 1}){knn}. Click a point to "
+                    f"inspect it, empty space to decode it (PCA inverse).")
         knn = f" kNN accuracy (k=5) of the latent means {100 * m.knn:.1f}%" if m.knn is not None else ""
         pixels = f", of the raw pixels {100 * m.pixel_knn:.1f}%" if m.pixel_knn is not None else ""
         if not m.latent_map.exact:

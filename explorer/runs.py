@@ -68,14 +68,16 @@ class RunsController(QObject):
         """List every runs folder again (summaries only: fast) and redraw the ticked runs' curves."""
         from core.runs import list_runs
 
-        self.runs_root.mkdir(parents=True, exist_ok=True)
-        runs = list_runs(self.folders)
+        folders = [f for f in self.folders if f != self.runs_root or f.is_dir()]  # made by the first run
+        runs = list_runs(folders)
         self.runs = {str(r.path): r for r in runs}
         self.ticked = [p for p in self.ticked if p in self.runs]
         for path in self.runs:
             self.colours.setdefault(path, self._next_colour())
         watched = set(self.watcher.directories())
         wanted = {str(f) for f in self.folders if f.is_dir()}
+        if not self.runs_root.is_dir() and self.runs_root.parent.is_dir():
+            wanted.add(str(self.runs_root.parent))  # until a first run makes the runs folder
         if wanted - watched:
             self.watcher.addPaths(sorted(wanted - watched))
         self.panel.set_runs(runs, self.colours, set(self.ticked), [str(f) for f in self.folders])

@@ -60,7 +60,8 @@ def test_encode_writes_latents(cli_checkpoint, tmp_path, suffix):
         assert z["labels"].shape == (2000,) and 0 < z["explained_variance"].sum() <= 1
     else:
         lines = dest.read_text().splitlines()
-        assert lines[1].startswith("label,class,pc1,pc2,mu_0") and len(lines) == 2002
+        properties = "brightness,saturation,hue,contrast,recon_error,kl,loss,cluster,mixture"
+        assert lines[1].startswith(f"label,class,pc1,pc2,{properties},mu_0") and len(lines) == 2002
 
 
 # --split all (train then test, 12,000 rows) is covered with PCA by test_train_keeps_live_map_frames...

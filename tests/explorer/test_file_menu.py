@@ -15,12 +15,16 @@ def test_export_latents_menu_writes_the_map_as_csv(explored_window, tmp_path, mo
     with open(tmp_path / "lat.csv") as f:
         rows = [r for r in csv.reader(f) if not r[0].startswith("#")]
     header, rows = rows[0], rows[1:]
-    assert header[:4] == ["label", "class", "pc1", "pc2"] and len(header) == 4 + m.latent_map.mu.shape[1]
+    properties = [k for k in m.properties if k != "class"]  # brightness, ..., each image's lens values
+    dims = m.latent_map.mu.shape[1]
+    assert header == ["label", "class", "pc1", "pc2", *properties] + [f"mu_{i}" for i in range(dims)]
     assert len(rows) == len(m.labels)
     for i in (0, len(rows) // 2, len(rows) - 1):
         assert int(rows[i][0]) == m.labels[i] and rows[i][1] == explored_window.session.classes[m.labels[i]]
         np.testing.assert_allclose([float(v) for v in rows[i][2:4]], m.coords[i], rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose([float(v) for v in rows[i][4:]], m.latent_map.mu[i], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose([float(rows[i][4 + k]) for k in range(len(properties))],
+                                   [m.properties[p][i] for p in properties], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose([float(v) for v in rows[i][-dims:]], m.latent_map.mu[i], rtol=1e-5, atol=1e-5)
     assert not explored_window.files.export_latents(str(tmp_path / "no" / "such" / "dir.npz"))
     assert "cannot write" in explored_window.messages.last_error[1]
 

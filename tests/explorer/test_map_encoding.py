@@ -25,7 +25,7 @@ def test_a_map_encoded_for_an_old_dataset_is_never_shown(trained_window, qtbot, 
     import core.explore
     from tests.conftest import write_cifar_batches
 
-    release, real_encode = threading.Event(), core.explore.encode
+    release, real_encode = threading.Event(), core.explore.model_properties
     calls = []
 
     def held_encode(model, images, **kw):
@@ -34,7 +34,7 @@ def test_a_map_encoded_for_an_old_dataset_is_never_shown(trained_window, qtbot, 
             release.wait(30)  # the old encode is still running when the new dataset lands
         return real_encode(model, images, **kw)
 
-    monkeypatch.setattr(core.explore, "encode", held_encode)
+    monkeypatch.setattr(core.explore, "model_properties", held_encode)  # the encode-and-decode pass
     session = trained_window.session
     trained_window.maps.encode("train")  # the test split is already mapped (and cached)
     qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)

@@ -119,7 +119,7 @@ def test_exception_in_encoding_worker_becomes_a_message(trained_window, qtbot, m
     def broken(*a, **k):
         raise RuntimeError("simulated failure inside the encoder")
 
-    monkeypatch.setattr(core.explore, "encode", broken)
+    monkeypatch.setattr(core.explore, "model_properties", broken)  # the encode-and-decode pass
     trained_window.maps.encode("train")  # the test split is already mapped (and cached)
     qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
     assert trained_window.messages.last_error == ("Encoding failed", "simulated failure inside the encoder")
