@@ -32,6 +32,7 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) bench/projections.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/map_scale.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/runs.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/lenses.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui.py --simulate-gpu 600
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gpu.py --dry
 

@@ -21,6 +21,23 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Preset:
+    """A named loss weighting and beta, with what bench/sweep.py measured for it (README: the sweep)."""
+
+    name: str
+    loss: str
+    beta: float
+    measured: str
+
+
+# the sweep's two ends of the front after five CPU epochs of CIFAR-10 (README "Loss x beta: the sweep")
+PRESETS = (
+    Preset("sharp reconstructions", "calibrated", 1.0, "SHARP"),
+    Preset("class structure", "calibrated", 4.0, "STRUCTURE"),
+)
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Shape of the reference ConvVAE (see ../shared/reference/convvae.md)."""
 

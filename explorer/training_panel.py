@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget,
 )
 
-from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
+from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, PRESETS, ConfigError, ModelConfig, TrainConfig
 
 DATASETS = [("Shapes (synthetic, offline)", "shapes"), ("CIFAR-10", "cifar10"), ("Image folder...", "folder")]
 INT_FIELDS = ["latent_dim", "channels", "batch_size", "kl_warmup", "lr_warmup", "epochs", "seed", "threads"]
@@ -25,6 +25,13 @@ LABELS = {
     "device": "Device", "seed": "Seed", "threads": "CPU threads (0 = all)", "lr_schedule": "LR schedule",
     "lr_warmup": "LR warm-up (steps)", "grad_clip": "Gradient clip (0 = off)",
 }
+
+
+def _same(text: str, value: float) -> bool:
+    try:
+        return float(text) == value
+    except ValueError:
+        return False
 
 
 class TrainingPanel(QWidget):
@@ -74,6 +81,16 @@ class TrainingPanel(QWidget):
         m, t = ModelConfig(), TrainConfig()  # all cores: the training thread runs at a lower priority
         self.fields: dict[str, QLineEdit | QComboBox] = {}
         form = QFormLayout()
+        self.preset_box = QComboBox()
+        self.preset_box.addItem("custom")
+        for preset in PRESETS:
+            self.preset_box.addItem(preset.name)
+            self.preset_box.setItemData(self.preset_box.count() - 1, f"loss {preset.loss}, beta {preset.beta:g}: "
+                                        f"{preset.measured}", Qt.ToolTipRole)
+        self.preset_box.setToolTip("Named settings from the loss x beta sweep (README); hover an entry for what it "
+                                   "measured. Editing the loss or beta makes the form custom again.")
+        self.preset_box.textActivated.connect(self._apply_preset)
+        form.addRow("Preset", self.preset_box)
         for name in ["latent_dim", "channels", "batch_size", "lr", "lr_schedule", "lr_warmup", "grad_clip", "beta",
                      "loss", "kl_warmup", "epochs", "device", "seed", "threads"]:
             if name in CHOICES:
@@ -86,6 +103,9 @@ class TrainingPanel(QWidget):
                 w.textChanged.connect(self.validate)
             self.fields[name] = w
             form.addRow(LABELS[name], w)
+        self.fields["loss"].currentTextChanged.connect(self._match_preset)
+        self.fields["beta"].textChanged.connect(self._match_preset)
+        self._match_preset()
         self.form_error = QLabel("")
         self.form_error.setStyleSheet("color: #c0392b;")
         self.form_error.setWordWrap(True)
@@ -137,6 +157,18 @@ class TrainingPanel(QWidget):
         self.set_running(False)
 
     # ------------------------------------------------------------ form
+
+    def _apply_preset(self, name: str) -> None:
+        preset = next((p for p in PRESETS if p.name == name), None)
+        if preset is not None:
+            self.fields["loss"].setCurrentText(preset.loss)
+            self.fields["beta"].setText(f"{preset.beta:g}")
+
+    def _match_preset(self) -> None:
+        """Show the preset the loss and beta fields hold, or "custom"."""
+        loss, beta = self.fields["loss"].currentText(), self.fields["beta"].text()
+        match = next((p.name for p in PRESETS if p.loss == loss and beta and _same(beta, p.beta)), "custom")
+        self.preset_box.setCurrentText(match)
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """Parse and validate the form; raises ValueError naming the field and what it accepts."""

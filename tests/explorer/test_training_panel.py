@@ -189,3 +189,25 @@ def test_worker_autosaves_on_its_timer_and_at_the_end_not_every_epoch(shapes, sm
     assert len(epochs) == 4 and saves == [""] and len(snapshots) == 1  # once, when the run ended
     (folder,) = tmp_path.iterdir()
     assert load_checkpoint(folder / "checkpoint.pt").step == 16
+
+
+def test_a_preset_fills_the_loss_and_beta_and_editing_them_makes_the_form_custom(qtbot, tmp_path):
+    from core.config import PRESETS, TrainConfig
+    from explorer.training_panel import TrainingPanel
+    from tests.explorer.gestures import choose
+
+    panel = TrainingPanel(str(tmp_path))
+    qtbot.addWidget(panel)
+    panel.show()
+    defaults = TrainConfig()
+    default = next(p.name for p in PRESETS if (p.loss, p.beta) == (defaults.loss, defaults.beta))
+    assert panel.preset_box.currentText() == default  # the defaults are a preset
+    other = next(p for p in PRESETS if p.name != default)
+    choose(qtbot, panel.preset_box, other.name)
+    assert panel.fields["loss"].currentText() == other.loss and float(panel.fields["beta"].text()) == other.beta
+    assert panel.configs()[1].beta == other.beta  # what Start would train with
+    panel.fields["beta"].selectAll()
+    qtbot.keyClicks(panel.fields["beta"], "2.5")
+    assert panel.preset_box.currentText() == "custom"
+    tip = panel.preset_box.itemData(panel.preset_box.findText(other.name), Qt.ToolTipRole)
+    assert other.measured in tip and "dB" in tip  # the measured figures travel with the preset
