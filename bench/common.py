@@ -78,3 +78,25 @@ def plain_loop(data, device, steps: int, batch: int, model_config=None, caps=Non
         if device.type == "cuda":
             torch.cuda.synchronize(device)
     return steps * batch / sw.seconds
+
+
+def cifar_window(folder: Path, size: tuple[int, int] = (1400, 860), **settings):
+    """(app, the real MainWindow offscreen) on ../shared's CIFAR-10 once it has loaded, its settings in
+    `folder` (plus `settings`), errors recorded rather than shown: the screenshot scripts' start."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.main_window import MainWindow
+    from explorer.selftest import wait_until
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    stored = QSettings(str(folder / "settings.ini"), QSettings.IniFormat)
+    for key, value in {"data_dir": str(SHARED_CIFAR), "dataset": "cifar10", **settings}.items():
+        stored.setValue(key, value)
+    window = MainWindow(stored)
+    window.messages.interactive = False
+    window.resize(*size)
+    window.show()
+    window.start_loading()
+    wait_until(app, lambda: window.session.dataset is not None, 120, "CIFAR-10")
+    return app, window

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from common import ROOT, SHARED_CIFAR  # noqa: E402
+from common import ROOT, SHARED_CIFAR, cifar_window  # noqa: E402
 
 OUT = ROOT / "resources" / "screenshots"
 
@@ -37,23 +37,12 @@ def main() -> int:
             return code
 
     import numpy as np
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
 
-    from explorer.main_window import MainWindow
     from explorer.selftest import click, wait_until
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    settings = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
-    settings.setValue("data_dir", str(SHARED_CIFAR))
-    settings.setValue("dataset", "cifar10")
-    window = MainWindow(settings)
-    window.messages.interactive = False
-    window.resize(1400, 860)
-    window.show()
-    window.start_loading()
-    wait_until(app, lambda: window.session.dataset is not None, 120, "CIFAR-10")
+    app, window = cifar_window(tmp)
     window.loader.open_checkpoint(str(ckpt_path))
     wait_until(app, lambda: not window.runner.tasks and window.session.map is not None, 300, "the latent map")
     done = []
