@@ -262,7 +262,8 @@ class LatentMapView(QWidget):
         self.lens_legend.setText(f"<b>{self.colouring.title}</b><br>" + "<br>".join(
             f"<span style='color:{c.name()}'>■</span> {text}" for text, c in legend))
         self.lens_legend.setVisible(bool(legend))
-        self._restyle()
+        if not self._recolour():
+            self._restyle()
 
     def set_cluster_labels(self, labels: list, images: list[np.ndarray] | None = None) -> None:
         """Label clusters on the map (core.lenses.ClusterLabel, biggest first, with their medoids' images)."""
@@ -313,14 +314,36 @@ class LatentMapView(QWidget):
     def _shown_classes(self) -> list[int]:
         return [k for k in range(self.legend.count()) if self.legend.item(k).checkState() == Qt.Checked]
 
-    def _restyle(self, *_) -> None:
-        """Brushes from the colouring's colours at the chosen opacity, then redraw."""
+    def _make_brushes(self) -> None:
         alpha = self.toolbar.alpha()
         self._brushes = []
         for color in self.colouring.colours:
             color = QColor(color)
             color.setAlpha(alpha)
-            self._brushes.append(pg.mkBrush(color))  # one brush per class, shared by all its points
+            self._brushes.append(pg.mkBrush(color))  # one brush per colour, shared by all its points
+
+    def _recolour(self) -> bool:
+        """New colours for the points drawn now, in place (same points, order and greys); False where the
+        whole map must be redrawn (a density image, nothing drawn)."""
+        if self.lod.showing_density or not len(self._drawn):
+            return False
+        self._make_brushes()
+        self.lod.dirty = True
+        self.points.recolour(self._brushes + [pg.mkBrush(HIDDEN_GREY)], self._brush_codes()[self._drawn])
+        self._thumb_set = None
+        self._refresh_thumbnails()
+        return True
+
+    def _brush_codes(self) -> np.ndarray:
+        """Each point's index into self._brushes, or len(self._brushes) for grey (hidden or not selected)."""
+        coloured = np.isin(self.labels, self._shown_classes())
+        if self.selection is not None:
+            coloured &= np.isin(np.arange(len(self.labels)), self.selection)
+        return np.where(coloured, self.colouring.codes, len(self._brushes))
+
+    def _restyle(self, *_) -> None:
+        """Brushes from the colouring's colours at the chosen opacity, then redraw."""
+        self._make_brushes()
         self.lod.dirty = True
         self._rebuild_picker()
         self._redraw_points(self.coords)
@@ -356,10 +379,7 @@ class LatentMapView(QWidget):
         grey = self.toolbar.grey_box.isChecked() or self.selection is not None
         order = order if grey else order[shown]
         brushes = np.array(self._brushes + [pg.mkBrush(HIDDEN_GREY)], dtype=object)
-        coloured = np.isin(self.labels, self._shown_classes())
-        if self.selection is not None:
-            coloured &= np.isin(np.arange(len(self.labels)), self.selection)
-        label_brush = np.where(coloured, self.colouring.codes, len(self._brushes))
+        label_brush = self._brush_codes()
         if grey:  # grey points first, so the classes shown stay on top
             order = np.concatenate([order[~shown], order[shown]])
         self._drawn = order

@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
             self.train_panel.set_configs(ModelConfig(**saved["model"]), TrainConfig.from_dict(saved["train"]))
         except (KeyError, TypeError, ValueError):
             pass  # first run, or settings from another version: keep the defaults
+        self.map_view.toolbar.set_colour_by(self.settings.value("map_colour", "class"))  # unknown names: class
         spec = self.settings.value("dataset")
         if spec is None:  # first start: CIFAR-10 if it is there, else ask (the first-run panel)
             from core.data import find_cifar_folder
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("data_dir", self.train_panel.data_dir())
         self.settings.setValue("dataset", self.train_panel.dataset_spec)
+        self.settings.setValue("map_colour", self.map_view.toolbar.colour_by())
         try:
             model, train = self.train_panel.configs()
             self.settings.setValue("hyperparameters", json.dumps({"model": model.to_dict(), "train": train.to_dict()}))
@@ -269,6 +271,7 @@ class MainWindow(QMainWindow):
         if ds is not None:
             self.first_run.hide()
             self.settings.setValue("dataset", self.train_panel.dataset_spec)
+        self.settings.setValue("map_colour", self.map_view.toolbar.colour_by())
         self.dataset_label.setText(f"dataset: {ds.name}" if ds else "no dataset")
 
     def _on_checkpoint_opened(self, ckpt, path: str) -> None:

@@ -70,6 +70,22 @@ class MapPoints(pg.ScatterPlotItem):
         self.invalidate()
         self.sigPlotChanged.emit(self)
 
+    def recolour(self, brushes: list, codes: np.ndarray) -> None:
+        """The points drawn now, in their order, with new brushes: point i gets brushes[codes[i]]. The atlas is
+        asked once per brush (pyqtgraph's setBrush builds a style key per point: 0.3 s for 60,000)."""
+        if not (MapPoints.fast and self.opts["pxMode"] and self.opts["useCache"]) or len(codes) != len(self.data):
+            self.setBrush(list(np.asarray(brushes, dtype=object)[codes]))
+            return
+        table = np.empty(len(brushes), dtype=object)
+        table[:] = brushes
+        self.data["brush"] = table[codes]
+        symbol, size, pen = (col[0] for col in self._style(["symbol", "size", "pen"], idx=np.s_[:1]))
+        rects = self.fragmentAtlas[[(symbol, size, pen, brush) for brush in brushes]]  # every point is alike
+        self.data["sourceRect"] = np.array([tuple(r) for r in rects], dtype=self.data["sourceRect"].dtype)[codes]
+        self._maybeRebuildAtlas()
+        self._columns = None
+        self.invalidate()
+
     def viewTransformChanged(self):  # noqa: N802
         bounds = list(self.bounds)
         super().viewTransformChanged()

@@ -83,6 +83,7 @@ class RunCurves(QWidget):
             plot.scene().sigMouseClicked.connect(lambda ev, p=plot: self._on_click(p, ev))
             self.plots[name], self.cursors[name] = plot, line
             grid.addWidget(plot, i // 3, i % 3)
+        self.legend = self.plots["loss"].addLegend(offset=(-10, 10))  # each run's name in its colour
         self.values = QTableWidget(0, 1 + len(CHARTS))
         self.values.setHorizontalHeaderLabels(["run"] + [SHORT[c[0]] for c in CHARTS])
         self.values.verticalHeader().hide()

@@ -32,6 +32,16 @@ def test_colour_by_brightness_draws_a_scale_that_follows_the_images(explored_win
     # viridis runs from dark purple to yellow: its green channel rises with the value
     assert np.corrcoef(colours[:, 1], np.clip(brightness, lo, hi))[0, 1] > 0.95
 
+    def points_drawn():  # the plot below its top 60 px (where the colour bar may still be settling)
+        image = view.plot.grab().toImage()
+        return image.copy(0, 60, image.width(), image.height() - 60)
+
+    recoloured = points_drawn()  # drawn by recolouring the points in place
+    size = view.toolbar.size_box
+    qtbot.keyClick(size, Qt.Key_Up)
+    qtbot.keyClick(size, Qt.Key_Down)  # the same size again, every point restyled from scratch
+    assert points_drawn() == recoloured
+
     choose(qtbot, view.toolbar.colour_box, "dominant hue")  # a category: a legend, no colour bar
     assert view.colour_bar.bar is None and view.lens_legend.isVisible() and "red" in view.lens_legend.text()
     choose(qtbot, view.toolbar.colour_box, "class")
