@@ -89,10 +89,13 @@ def plot(paths: list[Path], out: Path) -> None:
     rows = [r for p in paths for r in csv.DictReader(p.open())]
     app = QApplication.instance() or QApplication([])
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
-    plot_item = pg.PlotWidget(title="Loss x beta: reconstruction against class structure").getPlotItem()
+    widget = pg.PlotWidget(title="Loss x beta: reconstruction against class structure")  # keeps the item alive
+    widget.resize(900, 600)
+    plot_item = widget.getPlotItem()
+    plot_item.getViewBox().setDefaultPadding(0.1)  # room for the labels at the ends
     plot_item.addLegend(offset=(10, 10))
     plot_item.setLabel("bottom", "test PSNR (dB)")
-    plot_item.setLabel("left", "kNN of the latent means minus raw pixels (points)")
+    plot_item.setLabel("left", "kNN minus raw pixels (points)")
     print(HEADER)
     for colour, epochs in zip(("#1f77b4", "#d62728", "#2ca02c"), sorted({int(r["epochs"]) for r in rows})):
         group = [r for r in rows if int(r["epochs"]) == epochs]
