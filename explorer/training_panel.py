@@ -236,7 +236,7 @@ class TrainingPanel(QWidget):
             self.pause_button.setText("Pause")
             self.pause_button.blockSignals(False)
         for w in [self.dataset_box, self.load_button, self.download_button, self.browse_button, self.data_dir_edit,
-                  *self.fields.values()]:
+                  self.preset_box, *self.fields.values()]:
             w.setEnabled(not running and self.ready)
         self.validate()
 

@@ -199,6 +199,8 @@ def test_a_preset_fills_the_loss_and_beta_and_editing_them_makes_the_form_custom
     panel = TrainingPanel(str(tmp_path))
     qtbot.addWidget(panel)
     panel.show()
+    assert not panel.preset_box.isEnabled()  # like every field, until the libraries have loaded
+    panel.set_ready(True)
     defaults = TrainConfig()
     default = next(p.name for p in PRESETS if (p.loss, p.beta) == (defaults.loss, defaults.beta))
     assert panel.preset_box.currentText() == default  # the defaults are a preset
