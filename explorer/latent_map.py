@@ -96,6 +96,7 @@ class LatentMapView(QWidget):
         self._images: tuple | None = None  # (images of the split [M, C, H, W], indices of the points or None)
         self._thumb_set: np.ndarray | None = None  # the points whose images are drawn
         self.lod = LevelOfDetail(self.plot)  # very large maps: a density image when zoomed out
+        self.cluster_labels = ClusterLabels(self.plot)  # captions of the latents' clusters, when asked
         self.plot.plotItem.vb.sigRangeChanged.connect(_while_alive(self, LatentMapView._on_range_changed))
         # shown or resized (a map made while its tab was hidden): the images' size follows the view's
         self.plot.plotItem.vb.sigResized.connect(_while_alive(self, LatentMapView._refresh_thumbnails))
@@ -115,7 +116,6 @@ class LatentMapView(QWidget):
         self.toolbar.colour_box.currentIndexChanged.connect(
             lambda _: self.colour_requested.emit(self.toolbar.colour_box.currentData()))
         self.colour_bar = ColourBar(self.plot)
-        self.cluster_labels = ClusterLabels(self.plot)
         self.toolbar.labels_changed.connect(lambda: self.labels_requested.emit(self.toolbar.cluster_count()))
         self.lens_legend = QLabel()
         self.lens_legend.setWordWrap(True)
@@ -367,6 +367,7 @@ class LatentMapView(QWidget):
 
     def _on_range_changed(self, *_) -> None:
         self._update_thumbnails()
+        self.cluster_labels.declutter()
         if self._animation.state() != QTimeLine.Running and self.lod.needs_redraw(len(self.coords),
                                                                                           self._view_rect()):
             self._redraw_points(self.coords)

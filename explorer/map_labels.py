@@ -20,9 +20,10 @@ def _pixmap(image: np.ndarray) -> QPixmap:
 
 class ClusterLabels:
     def __init__(self, plot: pg.PlotWidget):
+        """The owner calls `declutter` when the view's range changes (through its own guarded slot: a window
+        being destroyed still emits range changes)."""
         self.plot = plot
         self.items: list[pg.TextItem] = []  # biggest cluster first
-        plot.plotItem.vb.sigRangeChanged.connect(lambda *_: self.declutter())
 
     def set(self, labels: list, images: list[np.ndarray] | None = None) -> None:
         """Show these core.lenses.ClusterLabel (biggest first), each with its medoid's image; [] clears."""
@@ -43,6 +44,8 @@ class ClusterLabels:
 
     def declutter(self) -> None:
         """Show each label unless it overlaps a bigger cluster's label shown already."""
+        if not self.items:
+            return
         taken, vb = [], self.plot.plotItem.vb
         for item in self.items:
             # in screen pixels from the anchor (the items themselves move only when next painted)
