@@ -37,7 +37,7 @@ class RunsController(QObject):
         self.runs: dict[str, object] = {}  # path -> core.runs.RunSummary
         self.colours: dict[str, str] = json.loads(settings.value("run_colours", "{}") or "{}")
         self.ticked: list[str] = []
-        self._histories: dict[str, tuple[float, object]] = {}  # path -> (checkpoint mtime, History)
+        self._histories: dict[str, tuple] = {}  # path -> (checkpoint mtime, History, images per step)
         self.watcher = QFileSystemWatcher(self)
         self.watcher.directoryChanged.connect(lambda _: self._soon.start())
         self._soon = QTimer(self, singleShot=True, interval=500)  # a save touches a folder several times
@@ -138,17 +138,19 @@ class RunsController(QObject):
         self.ticked = list(paths)
         self._overlay()
 
-    def _history(self, run):
-        """The run's History, read again only when its checkpoint changed."""
-        from core.runs import read_history
+    def _curves(self, run) -> tuple:
+        """(History, images per step) of a run from one peek at its checkpoint, read again only when it changed."""
+        from core.checkpoint import peek_checkpoint
 
         path = run.checkpoint
         mtime = path.stat().st_mtime if path.exists() else 0.0
         cached = self._histories.get(str(run.path))
         if cached is None or cached[0] != mtime:
-            cached = (mtime, read_history(run))
+            ckpt = peek_checkpoint(path)
+            batch = ckpt.train_config.batch_size if ckpt.train_config is not None else 1  # for "images seen"
+            cached = (mtime, ckpt.history, batch)
             self._histories[str(run.path)] = cached
-        return cached[1]
+        return cached[1], cached[2]
 
     def _overlay(self) -> None:
         from core.checkpoint import CheckpointError
@@ -157,22 +159,12 @@ class RunsController(QObject):
         for path in self.ticked:
             run = self.runs[path]
             try:
-                history = self._history(run)
+                history, batch = self._curves(run)
             except (CheckpointError, OSError) as e:
                 self._report("Cannot read the run's curves", str(e), "")
                 continue
-            batch = self._batch(run)
             shown.append(Curves(path, run.name, self.colours[path], history, batch))
         self.curves.set_runs(shown)
-
-    def _batch(self, run) -> int:
-        from core.checkpoint import peek_checkpoint
-
-        try:
-            tc = peek_checkpoint(run.checkpoint).train_config
-        except Exception:  # the curves are read; a missing batch size only affects "images seen"
-            return 1
-        return tc.batch_size if tc is not None else 1
 
     def compare_runs(self, path_a: str, path_b: str) -> None:
         """Map the first COMPARE_IMAGES test images with both runs' models, B aligned to A (in the background)."""
