@@ -12,6 +12,7 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("VAE_EXPLORER_PACKAGING_TESTS") != "1",
                        reason="set VAE_EXPLORER_PACKAGING_TESTS=1 to build and run the frozen app"),
     pytest.mark.xdist_group("build"),  # one worker builds at a time: both write the project's build/ and egg-info
+    pytest.mark.timeout(1200),  # the build and the self-test (about 5 minutes; pyproject's limit is per test)
 ]
 
 
