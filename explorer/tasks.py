@@ -16,20 +16,45 @@ from core.data import Progress  # progress(done, total) -> False once cancelled:
 
 
 class GuiThreadGarbage:
-    """While worker threads run Python, cycles are collected on the GUI thread only.
+    """While any window lives, Python's cycle collector runs on the GUI thread only.
 
     Python's cycle collector runs on whichever thread allocates. On a training thread it destroyed
     Qt objects held in garbage cycles (pyqtgraph items and their menus) while the GUI thread was
     destroying others, and the two threads deadlocked (a Qt mutex against the GIL). pyqtgraph's
-    GarbageCollector turns automatic collection off and collects on a timer of this thread instead;
-    `stop` turns it back on."""
+    GarbageCollector turns automatic collection off and collects on a timer of this thread instead.
+
+    The switch is process-wide, so it is counted: every window holds it from `__init__` to `stop`,
+    and automatic collection comes back only when the last holder stops, after one collection here
+    (a closed window's cycles die on this thread). Before, the first window to close turned it back
+    on under the others, and their encode and training threads, or any other Python thread, then
+    destroyed Qt objects off the GUI thread."""
+
+    _holders = 0
+    _collector: GarbageCollector | None = None
 
     def __init__(self, interval_s: float = 1.0) -> None:
-        self._collector = GarbageCollector(interval=interval_s)
+        cls = type(self)
+        if cls._holders == 0:
+            cls._collector = GarbageCollector(interval=interval_s)
+        cls._holders += 1
+        self._holding = True
 
     def stop(self) -> None:
-        self._collector.timer.stop()
-        gc.enable()
+        if not self._holding:
+            return
+        self._holding = False
+        cls = type(self)
+        cls._holders -= 1
+        if cls._holders == 0:
+            cls._collector.timer.stop()
+            cls._collector = None
+            gc.collect()
+            gc.enable()
+
+    @classmethod
+    def holders(cls) -> int:
+        """How many windows hold collection on the GUI thread now."""
+        return cls._holders
 
 
 def start_in_thread(worker: QObject, parent: QObject, on_finished: Callable[[], None] | None = None) -> QThread:

@@ -2,6 +2,7 @@
 3.11 decrefs None in every void call, and the interpreter aborts at exit ("deallocating None");
 pyproject pins it out. And while a window lives, Python's cycle collector must not destroy Qt objects
 on a worker thread: that deadlocked the GUI thread (a Qt mutex against the GIL)."""
+import gc
 import sys
 import threading
 
@@ -18,7 +19,9 @@ def test_void_qt_calls_keep_none_alive(qtbot):
     assert sys.getrefcount(None) >= before - 50  # a broken binding loses ~1000 here
 
 
-def test_garbage_holding_qt_objects_is_destroyed_on_the_gui_thread_while_training_threads_run(window, qtbot):
+def _destroyed_on_after_a_worker_allocates(qtbot) -> list[int]:
+    """Leave a garbage cycle holding a Qt object, let a worker thread allocate as a training thread does,
+    and answer the threads the object was destroyed on."""
     destroyed_on = []
 
     class Plot:  # a cycle holding a Qt object, as pyqtgraph items and their menus make
@@ -28,7 +31,8 @@ def test_garbage_holding_qt_objects_is_destroyed_on_the_gui_thread_while_trainin
     plot.menu, plot.me = QObject(), plot
     plot.menu.destroyed.connect(lambda *_: destroyed_on.append(threading.get_ident()), Qt.DirectConnection)
     del plot
-    def allocate():  # as a training thread does: enough cycles to start a collection
+
+    def allocate():  # enough cycles to start a collection
         for _ in range(20_000):
             cycle = []
             cycle.append(cycle)
@@ -37,4 +41,25 @@ def test_garbage_holding_qt_objects_is_destroyed_on_the_gui_thread_while_trainin
     worker.start()
     worker.join()
     qtbot.waitUntil(lambda: len(destroyed_on) > 0, timeout=5_000)
-    assert destroyed_on == [threading.get_ident()]
+    return destroyed_on
+
+
+def test_garbage_holding_qt_objects_is_destroyed_on_the_gui_thread_while_training_threads_run(window, qtbot):
+    assert _destroyed_on_after_a_worker_allocates(qtbot) == [threading.get_ident()]
+
+
+def test_closing_one_window_keeps_collection_on_the_gui_thread_for_the_windows_still_open(window, qtbot,
+                                                                                            tmp_path):
+    """A second window opened and closed (as a test, or a user with two windows, does) must not hand the
+    cycle collector back to every thread while the first still runs encode and training threads."""
+    from PySide6.QtCore import QSettings
+
+    from explorer.main_window import MainWindow
+    from tests.conftest import close_window
+
+    other = MainWindow(QSettings(str(tmp_path / "other.ini"), QSettings.IniFormat))
+    other.messages.interactive = False
+    other.show()
+    close_window(other, qtbot)
+    assert not gc.isenabled()  # `window` is still open
+    assert _destroyed_on_after_a_worker_allocates(qtbot) == [threading.get_ident()]
