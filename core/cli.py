@@ -212,17 +212,21 @@ def _train(args, ranks) -> None:
         print(f"epoch end at step {m.step}: test MSE {m.test_mse:.4f}, PSNR {m.test_psnr:.2f} dB, "
               f"KL/dim {m.kl_per_dim:.3f}", flush=True)
 
-    trainer.run(on_step=on_step, on_epoch=on_epoch)
-    if not ranks.main:
-        return
-    path = save()
-    final = trainer.history.epochs[-1]
-    print(f"final test PSNR {final.test_psnr:.2f} dB; saved {path}")
-    if args.metrics_csv:
-        from core.export import write_metrics_csv
+    try:
+        trainer.run(on_step=on_step, on_epoch=on_epoch)
+        if not ranks.main:
+            return
+        path = save()
+        final = trainer.history.epochs[-1]
+        print(f"final test PSNR {final.test_psnr:.2f} dB; saved {path}")
+        if args.metrics_csv:
+            from core.export import write_metrics_csv
 
-        write_metrics_csv(args.metrics_csv, trainer.history.steps, trainer.history.epochs)
-        print(f"wrote the training history to {args.metrics_csv}")
+            write_metrics_csv(args.metrics_csv, trainer.history.steps, trainer.history.epochs)
+            print(f"wrote the training history to {args.metrics_csv}")
+    finally:  # its event writer's threads end with the run
+        if run is not None:
+            run.close()
 
 
 def cmd_sample(args) -> None:

@@ -111,7 +111,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 class RunFolder:
-    """The folder one training run saves into: checkpoint, summary and TensorBoard events."""
+    """The folder one training run saves into: checkpoint, summary and TensorBoard events.
+
+    The first save opens a TensorBoard event writer, which runs a thread; `close` (or leaving a `with`
+    block) ends it. Whoever runs the training closes its folder when the run ends."""
 
     def __init__(self, folder: Path, created: str | None = None, since_step: int = 0) -> None:
         """`since_step`: the step this session starts at (a continued run's earlier events are on disk)."""
@@ -151,6 +154,12 @@ class RunFolder:
         except (OSError, ValueError, AttributeError):
             created = None
         return cls(path.parent, created if isinstance(created, str) else None, step)
+
+    def __enter__(self) -> "RunFolder":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
 
     @property
     def checkpoint(self) -> Path:
@@ -193,6 +202,7 @@ class RunFolder:
         self._events.flush()
 
     def close(self) -> None:
+        """End the event writer (its thread and queue); a later save opens a new one."""
         if self._events is not None:
             self._events.close()
             self._events = None

@@ -45,19 +45,19 @@ def read_events(folder) -> dict[str, list[tuple[int, float]]]:
 
 def test_each_run_gets_its_own_folder_and_none_overwrites_another(tmp_path, trained):
     now = datetime(2026, 12, 4, 9, 30, 0)
-    a = RunFolder.create(tmp_path, "shapes", "elbo", now)
-    b = RunFolder.create(tmp_path, "shapes", "elbo", now)  # the same second: a second folder, not the first
-    assert a.folder.name == "2026-12-04_093000_shapes_elbo" and b.folder.name == "2026-12-04_093000_shapes_elbo-2"
-    a.save(trained)
-    b.save(trained)
+    with RunFolder.create(tmp_path, "shapes", "elbo", now) as a, RunFolder.create(tmp_path, "shapes", "elbo", now) as b:
+        # the same second: a second folder, not the first
+        assert a.folder.name == "2026-12-04_093000_shapes_elbo" and b.folder.name == "2026-12-04_093000_shapes_elbo-2"
+        a.save(trained)
+        b.save(trained)
     assert {p.name for p in a.folder.iterdir()} >= {"checkpoint.pt", "run.json"}
     (run_b, run_a) = list_runs([tmp_path])
     assert run_a.path == a.folder and run_b.path == b.folder
 
 
 def test_the_summary_holds_the_settings_and_the_latest_results(tmp_path, trained):
-    run = RunFolder.create(tmp_path, "shapes", "elbo")
-    run.save(trained)
+    with RunFolder.create(tmp_path, "shapes", "elbo") as run:
+        run.save(trained)
     (summary,) = list_runs([tmp_path])
     last = trained.history.epochs[-1]
     assert (summary.dataset, summary.loss, summary.beta, summary.latent_dim) == ("shapes", "elbo", 2.0, 8)
@@ -94,9 +94,9 @@ def test_a_continued_run_writes_only_its_new_scalars(tmp_path, trained):
 
 
 def test_rename_keeps_the_folder_and_delete_removes_only_that_run(tmp_path, trained):
-    a, b = RunFolder.create(tmp_path, "shapes", "elbo"), RunFolder.create(tmp_path, "shapes", "calibrated")
-    a.save(trained)
-    b.save(trained)
+    with RunFolder.create(tmp_path, "shapes", "elbo") as a, RunFolder.create(tmp_path, "shapes", "calibrated") as b:
+        a.save(trained)
+        b.save(trained)
     (tmp_path / "notes.txt").write_text("mine")
     run_a = next(r for r in list_runs([tmp_path]) if r.path == a.folder)
     rename_run(run_a, "  beta   two ")
@@ -133,8 +133,8 @@ junk = st.one_of(st.binary(max_size=300), st.text(max_size=200).map(str.encode),
                                 st.booleans(), junk), max_size=6))
 def test_a_folder_full_of_junk_is_listed_with_errors_and_never_stops_the_listing(tmp_path_factory, trained, files):
     root = tmp_path_factory.mktemp("junk")
-    good = RunFolder.create(root, "shapes", "elbo")
-    good.save(trained)
+    with RunFolder.create(root, "shapes", "elbo") as good:
+        good.save(trained)
     for i, (name, in_folder, data) in enumerate(files):
         place = root / f"junk{i}" if in_folder else root
         place.mkdir(exist_ok=True)
