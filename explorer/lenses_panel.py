@@ -2,7 +2,8 @@
 property (R^2 for numbers, k-NN accuracy above chance for categories) with raw pixels beside each as the
 reference, the linear class probe, and a button per row that colours the map by that property.
 
-Fed with `set_report(core.lenses.LensReport)`; says `colour_requested(name)` when a bar is clicked.
+Fed with `set_report(core.lenses.LensReport)`; says `colour_requested(name)` when a bar is clicked, and
+`shown_changed(shown)` when it comes into view or leaves it (the report is computed only for a panel in view).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ LATENT, PIXELS = "#4e79a7", "#bab0ac"
 
 class LensesPanel(QWidget):
     colour_requested = Signal(str)
+    shown_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -40,6 +42,14 @@ class LensesPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(legend)
         layout.addWidget(self.probe)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.shown_changed.emit(True)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.shown_changed.emit(False)
 
     def clear(self, text: str) -> None:
         self.report = None

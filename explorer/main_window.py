@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self.maps.map_ready.connect(self.map_ready)
         self.maps.lenses_ready.connect(self.lenses.set_report)
         self.maps.lenses_cleared.connect(self.lenses.clear)
+        self.lenses.shown_changed.connect(self.maps.set_lenses_shown)
         self.lenses.colour_requested.connect(self.map_view.toolbar.set_colour_by)
         self.image_drop.given.connect(self.maps.show_given_image)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))

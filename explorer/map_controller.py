@@ -55,6 +55,8 @@ class MapController(QObject):
         session.dataset_changed.connect(self._on_dataset_changed)
         self._shown: MapData | None = None
         self._cache: dict[tuple, MapData] = {}  # (generation, split, projection) -> map
+        self._lenses_shown = False  # the Lenses tab is in view: only then is a map's lens report computed
+        self._scored: MapData | None = None  # the map whose lens report was asked for last
 
     # ------------------------------------------------------------ when to encode
 
@@ -207,13 +209,28 @@ class MapController(QObject):
         self.runner.run(lambda progress: cluster_labels(mu, coords, properties, classes, k), done,
                         "Clustering the map failed", kind="clusters")
 
-    def _score_lenses(self, m: "MapData") -> None:
-        """Rank what the new map's latents predict, in the background (a live frame keeps the last ranking)."""
+    def set_lenses_shown(self, shown: bool) -> None:
+        """The Lenses tab came into view (or left it): the map shown is scored when it is in view."""
+        self._lenses_shown = shown
+        if shown:
+            self._score_lenses(self.session.map)
+
+    def _score_lenses(self, m: "MapData | None") -> None:
+        """Rank what the map's latents predict, in the background, once per map and only while the Lenses tab is
+        in view (a live frame keeps the last ranking)."""
         from core.lenses import lens_report
 
         ds = self.session.dataset
-        if m.frame is not None or m.properties is None or ds is None or m.latent_map.mu is None:
+        if m is None or m.frame is not None or m.properties is None or ds is None or m.latent_map.mu is None:
             return
+        if not self._lenses_shown:
+            if m is not self._scored:
+                self._scored = None
+                self.lenses_cleared.emit("Scoring what these latents predict...")
+            return
+        if m is self._scored:
+            return
+        self._scored = m
         images = ds.split(m.split).images if m.indices is None else ds.split(m.split).images[m.indices]
         mu, properties = m.latent_map.mu, m.properties
         self.lenses_cleared.emit("Scoring what these latents predict...")

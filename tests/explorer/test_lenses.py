@@ -63,6 +63,27 @@ def test_the_lenses_tab_ranks_what_the_latents_predict_and_a_click_colours_the_m
     assert view.toolbar.colour_by() == target and view.colouring.name == target
 
 
+def test_the_lens_report_is_computed_only_while_its_tab_is_in_view(window, qtbot, monkeypatch, shapes_checkpoint):
+    """Scoring the lenses (kNN fits and probes) is work nobody asked for while the Lenses tab is hidden."""
+    import core.lenses
+
+    view, panel = window.map_view, window.lenses
+    calls, real = [], core.lenses.lens_report
+    monkeypatch.setattr(core.lenses, "lens_report", lambda *a: calls.append(a) or real(*a))
+    window.loader.open_checkpoint(str(shapes_checkpoint[1]))
+    qtbot.waitUntil(lambda: window.session.map is not None and not window.runner.busy, timeout=60_000)
+    qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)  # the map is shown again
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    assert calls == [] and panel.report is None and not panel.isVisible()
+    click_tab(qtbot, window.tabs, 1)
+    click_tab(qtbot, window.inspector.tabs, window.inspector.tabs.indexOf(panel))
+    qtbot.waitUntil(lambda: panel.report is not None, timeout=60_000)
+    assert len(calls) == 1
+    qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    assert len(calls) == 1 and panel.report is not None  # the same map is scored once
+
+
 def test_a_selected_region_is_summarised_against_the_rest(explored_window, qtbot):
     window, view, inspector = explored_window, explored_window.map_view, explored_window.inspector
     m = window.session.map
