@@ -1,10 +1,16 @@
 """Shared fixtures: small seeded data and models that keep the suite fast on two CPU cores."""
 from __future__ import annotations
 
+import copy
+import faulthandler
 import io
 import os
 import pickle
+import shutil
+import signal
+import sys
 import tarfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -14,6 +20,8 @@ import pytest
 import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# .ci/run's last resort against a hang ends the run with SIGTERM: each test process prints where it was first
+faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
 # `make test` runs the suite in one process per core (pytest-xdist): then torch takes one thread each
 torch.set_num_threads(1 if "PYTEST_XDIST_WORKER" in os.environ else max(1, min(2, os.cpu_count() or 1)))
 
@@ -26,6 +34,16 @@ SHARED_CIFAR = SHARED / "datasets" / "cifar10"
 def _user_data(tmp_path_factory, monkeypatch):
     """Keep every test's autosaves and settings out of the real user folders."""
     monkeypatch.setenv("VAE_EXPLORER_DATA", str(tmp_path_factory.mktemp("userdata")))
+
+
+@pytest.fixture(autouse=True)
+def _no_event_writer_outlives_its_test():
+    """Each run's TensorBoard event writer (a thread, a queue and its feeder thread) ends with its run: a test
+    that leaves one open fails here, after its windows have closed."""
+    yield
+    module = sys.modules.get("tensorboardX.event_file_writer")
+    left = [t for t in threading.enumerate() if module and isinstance(t, module._EventLoggerThread)]
+    assert not left, f"{len(left)} TensorBoard event writer(s) left open: close each RunFolder when its run ends"
 
 
 @pytest.fixture(scope="session")
@@ -98,18 +116,26 @@ def serve_cifar(monkeypatch, tmp_path: Path, delay_s: float = 0.0, corrupt: bool
     return urls
 
 
-@pytest.fixture
-def trained_checkpoint(shapes, small_model_config, tmp_path):
-    """A checkpoint after 60 steps on shapes, saved to disk: (Checkpoint, path)."""
+@pytest.fixture(scope="session")
+def _trained_once(shapes, tmp_path_factory):
+    """60 steps on shapes with the small model, trained once per session: (Checkpoint, path)."""
     from core.checkpoint import save_checkpoint
-    from core.config import TrainConfig
+    from core.config import ModelConfig, TrainConfig
     from core.train import Trainer
 
-    trainer = Trainer(shapes, TrainConfig(steps=60, batch_size=32, log_every=20), small_model_config)
+    trainer = Trainer(shapes, TrainConfig(steps=60, batch_size=32, log_every=20), ModelConfig(latent_dim=8, channels=8))
     trainer.run()
     ckpt = trainer.checkpoint()
-    path = save_checkpoint(ckpt, tmp_path / "model.pt")
-    return ckpt, path
+    return ckpt, save_checkpoint(ckpt, tmp_path_factory.mktemp("trained-once") / "model.pt")
+
+
+@pytest.fixture
+def trained_checkpoint(_trained_once, tmp_path):
+    """A checkpoint after 60 steps on shapes, saved to disk: (Checkpoint, path), each test its own copy of
+    both (tests change them)."""
+    ckpt, path = _trained_once
+    shutil.copyfile(path, tmp_path / "model.pt")
+    return copy.deepcopy(ckpt), tmp_path / "model.pt"
 
 
 # ---------------------------------------------------------------- the real window (pytest-qt, offscreen)
