@@ -5,6 +5,7 @@ become float in [0,1] on the training device. User-caused problems raise Dataset
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import pickle
@@ -344,8 +345,11 @@ def _shapes_split(n: int, img_size: int, in_ch: int, seed: int) -> ImageSet:
     return ImageSet(images, labels)
 
 
+@functools.lru_cache(maxsize=2)
 def make_shapes(n_train: int = 10000, n_test: int = 2000, img_size: int = 32, in_ch: int = 3, seed: int = 0) -> Dataset:
-    """Ten classes of visibly different shapes, random colour/size/position; deterministic by seed."""
+    """Ten classes of visibly different shapes, random colour/size/position; deterministic by seed. Made once
+    per process and size (1.4 s for the default; a second window, or choosing Shapes again, shares it):
+    nothing writes into a dataset's arrays."""
     return Dataset(
         "shapes", list(SHAPE_CLASSES),
         _shapes_split(n_train, img_size, in_ch, seed), _shapes_split(n_test, img_size, in_ch, seed + 10_000),

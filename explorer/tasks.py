@@ -111,6 +111,10 @@ class TaskWorker(QObject):
             self.done.emit()
 
 
+def _never_current() -> bool:
+    return False
+
+
 class Task(QObject):
     """GUI-thread handle of one TaskWorker; its callbacks always run in the GUI thread."""
 
@@ -128,11 +132,12 @@ class Task(QObject):
         self.thread = start_in_thread(self.worker, self, self._on_thread_finished)
 
     def cancel(self) -> None:
-        self.worker.cancelled = True
+        if self.worker is not None:
+            self.worker.cancelled = True
 
     @property
     def cancelled(self) -> bool:
-        return self.worker.cancelled
+        return self.worker is None or self.worker.cancelled
 
     @Slot(object)
     def _on_result(self, value) -> None:
@@ -152,6 +157,16 @@ class Task(QObject):
     @Slot()
     def _on_thread_finished(self) -> None:
         self.finished.emit(self)
+
+    def release(self) -> None:
+        """Let go of the callbacks and the worker once the thread has ended, before the task is deleted.
+
+        They close over the runner, its controllers and the session. Held until the task's deferred delete,
+        the last reference to a runner could go with them, inside the task's destructor; the runner then
+        deleted its children, this task among them, a second time (a segfault in QObject::~QObject)."""
+        self._on_result_cb = self._on_failed_cb = self._on_progress_cb = None
+        self.is_current = _never_current
+        self.worker = None
 
 
 class TaskRunner(QObject):
@@ -181,9 +196,11 @@ class TaskRunner(QObject):
             return None
         if kind:
             self.cancel(kind)
-        generation = self._generation()
-        is_current = (lambda: self._generation() == generation) if tagged else (lambda: True)
-        on_failed = on_failed or (lambda message, details: self._report(failure_title, message, details))
+        # the task's callbacks hold the document's generation and the error policy, never this runner
+        generation_of, report = self._generation, self._report
+        generation = generation_of()
+        is_current = (lambda: generation_of() == generation) if tagged else (lambda: True)
+        on_failed = on_failed or (lambda message, details: report(failure_title, message, details))
         task = Task(fn, on_result, on_failed, on_progress, kind, is_current, parent=self)
         task.finished.connect(self._on_task_finished)
         self.tasks.append(task)
@@ -210,6 +227,7 @@ class TaskRunner(QObject):
         if task in self.tasks:
             self.tasks.remove(task)
         task.thread.wait()  # already finished: returns at once
+        task.release()
         task.deleteLater()
         if not self.tasks:
             self.idle.emit()

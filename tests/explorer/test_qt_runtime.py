@@ -4,6 +4,7 @@ pyproject pins it out. And while a window lives, Python's cycle collector must n
 on a worker thread: that deadlocked the GUI thread (a Qt mutex against the GIL)."""
 import gc
 import sys
+import time
 import threading
 
 from PySide6.QtCore import QObject, Qt
@@ -63,3 +64,34 @@ def test_closing_one_window_keeps_collection_on_the_gui_thread_for_the_windows_s
     close_window(other, qtbot)
     assert not gc.isenabled()  # `window` is still open
     assert _destroyed_on_after_a_worker_allocates(qtbot) == [threading.get_ident()]
+
+
+def test_deleting_a_finished_task_never_deletes_its_runner_and_so_the_task_again(qtbot):
+    """The order of events that crashed a test worker after test_task_runner_notices_tasks_that_end_at_once:
+    a runner nobody else holds, a task that has finished and waits for its deferred delete, and cycle collection
+    off (as on the GUI thread while a window lives). Deleting the task released its callbacks, which held the
+    last reference to the runner; the runner went, deleting its child, the task being deleted, a second time
+    (a segfault in QObject::~QObject). A finished task now lets go of its callbacks before it is deleted."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from explorer.session import Session
+    from explorer.tasks import TaskRunner
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        session, results = Session(), []
+        runner = TaskRunner(lambda: session.generation, lambda *a: None)
+        for i in range(2):  # the first one's deferred delete comes while the second runs
+            runner.run(lambda progress, i=i: i, results.append, "x")
+        deadline = time.monotonic() + 10
+        while runner.busy and time.monotonic() < deadline:  # events of this loop level: the deletes stay queued
+            QCoreApplication.processEvents()
+        destroyed = []
+        runner.destroyed.connect(lambda *_: destroyed.append(True))
+        del runner  # only what the finished task holds could keep it now
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        assert sorted(results) == [0, 1] and destroyed == [True]  # the runner went, and the task only once
+    finally:
+        if was_enabled:
+            gc.enable()
