@@ -37,12 +37,12 @@ def test_picking_near_points_in_the_densest_region_with_unequal_axes(explored_wi
     size = view.plot.viewport().size()
     on_screen = np.flatnonzero((screen[:, 0] > 10) & (screen[:, 0] < size.width() - 10)
                                & (screen[:, 1] > 10) & (screen[:, 1] < size.height() - 10))
-    for i in rng.permutation(on_screen):
+    for i in np.repeat(rng.permutation(on_screen), 4):  # a few spots around each point (the region is sparse)
         spot = np.round(screen[i] + rng.uniform(-4, 4, 2))
         d = np.hypot(*(screen - spot).T)
         view_xy = view.plot.plotItem.vb.mapSceneToView(view.plot.mapToScene(QPoint(*map(int, spot))))
         in_data_units = int(np.argmin(np.hypot(c[:, 0] - view_xy.x(), c[:, 1] - view_xy.y())))
-        if d.min() < 5 and in_data_units != int(np.argmin(d)):
+        if d.min() < 5 and in_data_units != int(np.argmin(d)) and int(np.argmin(d)) not in [e for _, e in spots]:
             spots.append((spot, int(np.argmin(d))))
         if len(spots) == 5:
             break
