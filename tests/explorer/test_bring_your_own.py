@@ -8,8 +8,8 @@ from explorer.image_view import to_qimage
 from tests.explorer.gestures import drop, file_mime
 
 
-def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_nothing(trained_window, tmp_path):
-    window, view, inspector = trained_window, trained_window.map_view, trained_window.inspector
+def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_nothing(explored_window, tmp_path):
+    window, view, inspector = explored_window, explored_window.map_view, explored_window.inspector
     window.tabs.setCurrentIndex(1)
     m, k = window.session.map, 123
     image = window.session.explorer.images()[k]
@@ -34,8 +34,8 @@ def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_noth
     assert inspector.original.image() is shown and window.session.given[0] == "mine.png"
 
 
-def test_a_pasted_image_is_placed_on_every_projection(trained_window, qtbot):
-    window, view = trained_window, trained_window.map_view
+def test_a_pasted_image_is_placed_on_every_projection(explored_window, qtbot):
+    window, view = explored_window, explored_window.map_view
     window.tabs.setCurrentIndex(1)
     image = window.session.explorer.images()[7]
     QGuiApplication.clipboard().setImage(to_qimage(image))

@@ -57,8 +57,8 @@ def choose(qtbot, box, index):
         qtbot.keyClick(box, Qt.Key_Down if box.currentIndex() < index else Qt.Key_Up)
 
 
-def test_tsne_map_runs_in_the_background_and_cancel_keeps_the_previous_map(trained_window, qtbot):
-    window, view = trained_window, trained_window.map_view
+def test_tsne_map_runs_in_the_background_and_cancel_keeps_the_previous_map(explored_window, qtbot):
+    window, view = explored_window, explored_window.map_view
     window.tabs.setCurrentIndex(1)
     pca_map = window.session.map
     choose(qtbot, view.toolbar.projection_box, 1)
@@ -84,8 +84,8 @@ def test_tsne_map_runs_in_the_background_and_cancel_keeps_the_previous_map(train
     assert window.session.map is pca_map  # cached for this model and split: back at once
 
 
-def test_umap_map_cancels_mid_layout_and_then_draws_with_its_own_axes(trained_window, qtbot):
-    window, view = trained_window, trained_window.map_view
+def test_umap_map_cancels_mid_layout_and_then_draws_with_its_own_axes(explored_window, qtbot):
+    window, view = explored_window, explored_window.map_view
     window.tabs.setCurrentIndex(1)
     pca_map, n = window.session.map, len(window.session.map.labels)
     choose(qtbot, view.toolbar.projection_box, 2)

@@ -113,14 +113,14 @@ def test_every_invalid_cli_value_exits_2_with_one_line(tmp_path, args):
     assert r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_exception_in_encoding_worker_becomes_a_message(trained_window, qtbot, monkeypatch):
+def test_exception_in_encoding_worker_becomes_a_message(explored_window, qtbot, monkeypatch):
     import core.explore
 
     def broken(*a, **k):
         raise RuntimeError("simulated failure inside the encoder")
 
     monkeypatch.setattr(core.explore, "model_properties", broken)  # the encode-and-decode pass
-    trained_window.maps.encode("train")  # the test split is already mapped (and cached)
-    qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
-    assert trained_window.messages.last_error == ("Encoding failed", "simulated failure inside the encoder")
-    assert trained_window.map_view.point_count() > 0  # the previous map stays
+    explored_window.maps.encode("train")  # the test split is already mapped (and cached)
+    qtbot.waitUntil(lambda: explored_window.messages.last_error is not None, timeout=30_000)
+    assert explored_window.messages.last_error == ("Encoding failed", "simulated failure inside the encoder")
+    assert explored_window.map_view.point_count() > 0  # the previous map stays

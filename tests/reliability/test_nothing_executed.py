@@ -34,15 +34,15 @@ def test_cli_refuses_a_pickle_payload(tmp_path):
     assert not marker.exists()
 
 
-def test_app_refuses_a_pickle_payload_and_keeps_its_model(trained_window, qtbot, tmp_path):
+def test_app_refuses_a_pickle_payload_and_keeps_its_model(explored_window, qtbot, tmp_path):
     marker, evil = tmp_path / "marker", tmp_path / "evil.pt"
     write_payload(evil, marker)
-    before = trained_window.session.checkpoint
-    trained_window.loader.open_checkpoint(str(evil))
-    qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
-    assert "could run code" in trained_window.messages.last_error[1]
+    before = explored_window.session.checkpoint
+    explored_window.loader.open_checkpoint(str(evil))
+    qtbot.waitUntil(lambda: explored_window.messages.last_error is not None, timeout=30_000)
+    assert "could run code" in explored_window.messages.last_error[1]
     assert not marker.exists()
-    assert trained_window.session.checkpoint is before and trained_window.map_view.point_count() > 0
+    assert explored_window.session.checkpoint is before and explored_window.map_view.point_count() > 0
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +137,11 @@ def test_plain_pickle_file_is_refused(tmp_path):
     assert not marker.exists()
 
 
-def test_app_shows_damaged_checkpoint_and_keeps_its_model(trained_window, qtbot, tmp_path, good_bytes):
-    before = trained_window.session.checkpoint
+def test_app_shows_damaged_checkpoint_and_keeps_its_model(explored_window, qtbot, tmp_path, good_bytes):
+    before = explored_window.session.checkpoint
     bad = tmp_path / "half.pt"
     bad.write_bytes(good_bytes[: len(good_bytes) // 3])
-    trained_window.loader.open_checkpoint(str(bad))
-    qtbot.waitUntil(lambda: trained_window.messages.last_error is not None, timeout=30_000)
-    assert trained_window.messages.last_error[0] == "Cannot open checkpoint"
-    assert trained_window.session.checkpoint is before
+    explored_window.loader.open_checkpoint(str(bad))
+    qtbot.waitUntil(lambda: explored_window.messages.last_error is not None, timeout=30_000)
+    assert explored_window.messages.last_error[0] == "Cannot open checkpoint"
+    assert explored_window.session.checkpoint is before
