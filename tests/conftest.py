@@ -141,6 +141,19 @@ def trained_checkpoint(_trained_once, tmp_path):
 # ---------------------------------------------------------------- the real window (pytest-qt, offscreen)
 
 @pytest.fixture
+def training_form(qtbot, tmp_path):
+    """The training form alone, as the window's Train tab holds it once the libraries have loaded: for checks of
+    the form itself, which need no window."""
+    from explorer.training_panel import TrainingPanel
+
+    panel = TrainingPanel(str(tmp_path))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_ready(True)
+    return panel
+
+
+@pytest.fixture
 def window(qtbot, tmp_path):
     """A real MainWindow, offscreen, settings in tmp_path, after start-up, with a tiny model in the form."""
     from PySide6.QtCore import QSettings

@@ -81,8 +81,8 @@ def test_loss_falls_and_preview_appears(trained_window, qtbot):
     ("beta", "", "Beta"),
     ("epochs", "0", "Epochs"),
 ])
-def test_invalid_field_disables_start_with_reason(window, field, text, reason):
-    panel = window.train_panel
+def test_invalid_field_disables_start_with_reason(training_form, field, text, reason):
+    panel = training_form
     good = panel.fields[field].text()
     panel.fields[field].setText(text)
     assert not panel.start_button.isEnabled()

@@ -12,6 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from core.checkpoint import load_checkpoint
 from core.metrics import Outcome
@@ -90,13 +91,19 @@ def test_nan_loss_in_the_app_stops_with_message_and_keeps_last_good_checkpoint(w
     ("batch_size", "0"), ("batch_size", "999999"), ("lr", "0"), ("lr", "2"), ("lr", "nan?"),
     ("beta", "-1"), ("beta", "1e9"), ("kl_warmup", "-1"), ("epochs", "0"), ("seed", "s"), ("threads", "-2"),
 ])
-def test_every_invalid_form_value_is_refused_with_a_reason(window, field, text):
+def test_every_invalid_form_value_is_refused_with_a_reason(training_form, qtbot, field, text):
     from explorer.training_panel import LABELS
 
-    window.train_panel.fields[field].setText(text)
-    assert not window.train_panel.start_button.isEnabled()
-    assert window.train_panel.form_error.text().startswith(LABELS[field])
-    window.start_training()  # even if called directly, nothing starts
+    training_form.fields[field].setText(text)
+    assert not training_form.start_button.isEnabled()
+    assert training_form.form_error.text().startswith(LABELS[field])
+    with qtbot.assertNotEmitted(training_form.start_requested):
+        qtbot.mouseClick(training_form.start_button, Qt.LeftButton)
+
+
+def test_the_window_starts_nothing_from_an_invalid_form_even_when_asked_directly(window):
+    window.train_panel.fields["lr"].setText("2")
+    window.start_training()
     assert window.training.worker is None and window.messages.last_error[0] == "Invalid hyperparameter"
 
 
