@@ -289,17 +289,23 @@ def _close_popups() -> None:
         QApplication.activePopupWidget().close()
 
 
+def _shares_module_fixture(item) -> bool:
+    defs = getattr(item, "_fixtureinfo", None)
+    return defs is not None and any(d and d[-1].scope == "module" for d in defs.name2fixturedefs.values())
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """A module's tests that share its window (`map_window`) run on one worker, one after another: spread over
-    workers, each worker opened the window again whenever it came back to the module. The frozen app's build
-    (minutes) goes first: under pytest-xdist one worker builds while the others run the rest."""
+    """A module's tests that share a module-scoped fixture (its window, `map_window`, or a model trained once)
+    run on one worker, one after another: spread over workers, each worker made the fixture again whenever it
+    came back to the module (70 s of setup for two file-menu tests). The frozen app's build (minutes) goes
+    first: under pytest-xdist one worker builds while the others run the rest."""
     for item in items:
-        if "map_window" in getattr(item, "fixturenames", ()) and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(f"window of {item.module.__name__}"))
+        if _shares_module_fixture(item) and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(f"fixtures of {item.module.__name__}"))
 
     def order(item) -> int:
         group = item.get_closest_marker("xdist_group")
         return 2 if group is None else 0 if group.args == ("build",) else 1
 
-    items.sort(key=order)  # the build, then the windows' groups (long), then single tests fill the gaps
+    items.sort(key=order)  # the build, then the shared fixtures' groups (long), then single tests fill the gaps
