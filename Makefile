@@ -23,7 +23,7 @@ run: setup
 
 test: setup
 	$(VENV)/bin/lint-imports
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n auto --dist loadgroup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n auto --dist loadgroup --durations=15
 
 bench: setup
 	$(PY) bench/train_throughput.py
