@@ -80,9 +80,10 @@ def plain_loop(data, device, steps: int, batch: int, model_config=None, caps=Non
     return steps * batch / sw.seconds
 
 
-def cifar_window(folder: Path, size: tuple[int, int] = (1400, 860), **settings):
-    """(app, the real MainWindow offscreen) on ../shared's CIFAR-10 once it has loaded, its settings in
-    `folder` (plus `settings`), errors recorded rather than shown: the screenshot scripts' start."""
+def bench_window(folder: Path, size: tuple[int, int] = (1400, 860), dataset: str = "cifar10", **settings):
+    """(app, the real MainWindow offscreen) once `dataset` has loaded (CIFAR-10 from ../shared, or "shapes"),
+    its settings in `folder` (plus `settings`), errors recorded rather than shown: the screenshot and soak
+    scripts' start."""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -91,12 +92,13 @@ def cifar_window(folder: Path, size: tuple[int, int] = (1400, 860), **settings):
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     stored = QSettings(str(folder / "settings.ini"), QSettings.IniFormat)
-    for key, value in {"data_dir": str(SHARED_CIFAR), "dataset": "cifar10", **settings}.items():
+    data_dir = {"data_dir": str(SHARED_CIFAR)} if dataset == "cifar10" else {}
+    for key, value in {**data_dir, "dataset": dataset, **settings}.items():
         stored.setValue(key, value)
     window = MainWindow(stored)
     window.messages.interactive = False
     window.resize(*size)
     window.show()
     window.start_loading()
-    wait_until(app, lambda: window.session.dataset is not None, 120, "CIFAR-10")
+    wait_until(app, lambda: window.session.dataset is not None and not window.runner.busy, 120, dataset)
     return app, window

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from common import ROOT, SHARED_CIFAR, cifar_window  # noqa: E402
+from common import ROOT, SHARED_CIFAR, bench_window  # noqa: E402
 
 OUT = ROOT / "resources" / "screenshots"
 
@@ -42,7 +42,7 @@ def main() -> int:
 
     from explorer.selftest import click, wait_until
 
-    app, window = cifar_window(tmp)
+    app, window = bench_window(tmp)
     window.loader.open_checkpoint(str(ckpt_path))
     wait_until(app, lambda: not window.runner.tasks and window.session.map is not None, 300, "the latent map")
     done = []

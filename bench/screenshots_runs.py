@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from common import ROOT, cifar_window  # noqa: E402
+from common import ROOT, bench_window  # noqa: E402
 
 OUT = ROOT / "resources" / "screenshots"
 
@@ -33,7 +33,7 @@ def main() -> int:
 
     from explorer.selftest import wait_until
 
-    app, window = cifar_window(tmp, (1400, 900), run_folders=json.dumps([str(args.runs.resolve())]))
+    app, window = bench_window(tmp, (1400, 900), run_folders=json.dumps([str(args.runs.resolve())]))
     panel = window.runs_panel
     window.tabs.setCurrentIndex(window.tabs.count() - 1)
     wait_until(app, lambda: panel.proxy.rowCount() > 0, 30, "the runs")
