@@ -51,11 +51,6 @@ class GuiThreadGarbage:
             gc.collect()
             gc.enable()
 
-    @classmethod
-    def holders(cls) -> int:
-        """How many windows hold collection on the GUI thread now."""
-        return cls._holders
-
 
 def start_in_thread(worker: QObject, parent: QObject, on_finished: Callable[[], None] | None = None) -> QThread:
     """Move `worker` to a new QThread, run `worker.run` there, quit the thread when it emits `done`.
@@ -111,10 +106,6 @@ class TaskWorker(QObject):
             self.done.emit()
 
 
-def _never_current() -> bool:
-    return False
-
-
 class Task(QObject):
     """GUI-thread handle of one TaskWorker; its callbacks always run in the GUI thread."""
 
@@ -164,9 +155,8 @@ class Task(QObject):
         They close over the runner, its controllers and the session. Held until the task's deferred delete,
         the last reference to a runner could go with them, inside the task's destructor; the runner then
         deleted its children, this task among them, a second time (a segfault in QObject::~QObject)."""
-        self._on_result_cb = self._on_failed_cb = self._on_progress_cb = None
-        self.is_current = _never_current
-        self.worker = None
+        self._on_result_cb = self._on_failed_cb = self._on_progress_cb = self.is_current = None
+        self.worker = None  # so `cancelled`: nothing that still arrives is delivered
 
 
 class TaskRunner(QObject):
