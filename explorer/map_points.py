@@ -15,15 +15,23 @@ import pyqtgraph as pg
 log = logging.getLogger(__name__)
 
 
+# what MapPoints reads of ScatterPlotItem beyond its public API: methods, then attributes with the members used
+PRIVATE_METHODS = ("_style", "_maybeRebuildAtlas", "pixelVectors")
+PRIVATE_MEMBERS = {"_pixmapFragments": ("resize", "ndarray", "drawargs"),
+                   "fragmentAtlas": ("devicePixelRatio", "__getitem__")}
+
+
 def has_internals(item: pg.ScatterPlotItem) -> bool:
-    """Whether `item` still has what the fast frame reads (pyqtgraph 0.13.4 to 0.14 have it)."""
-    fragments = getattr(item, "_pixmapFragments", None)
-    atlas = getattr(item, "fragmentAtlas", None)
-    return (hasattr(item, "_exportOpts") and fragments is not None
-            and all(callable(getattr(fragments, name, None)) for name in ("resize", "ndarray", "drawargs"))
-            and atlas is not None and callable(getattr(atlas, "devicePixelRatio", None))
-            and {"sourceRect", "visible", "x", "y"} <= set(item.data.dtype.names or ())
-            and "useCache" in item.opts and callable(getattr(item, "pixelVectors", None)))
+    """Whether `item` still has everything the fast frame and `recolour` read (pyqtgraph 0.13.4 to 0.14 have it):
+    every private method, attribute and member they use, the data columns and the cache option."""
+    if not hasattr(item, "_exportOpts") or not all(callable(getattr(item, name, None)) for name in PRIVATE_METHODS):
+        return False
+    for name, members in PRIVATE_MEMBERS.items():
+        value = getattr(item, name, None)
+        if value is None or not all(callable(getattr(value, member, None)) for member in members):
+            return False
+    return (isinstance(getattr(type(item.fragmentAtlas), "pixmap", None), property) and "useCache" in item.opts
+            and {"sourceRect", "visible", "x", "y", "brush"} <= set(item.data.dtype.names or ()))
 
 
 class MapPoints(pg.ScatterPlotItem):
