@@ -209,7 +209,7 @@ class TrainingController(QObject):
         self.runs_root = runs_root  # each run autosaves into a new folder here (core.runs)
         self.worker: TrainWorker | None = None
         self.thread = None
-        self._pending: tuple | None = None  # (continue_, model_config, config, dataset_spec)
+        self._pending: tuple | None = None  # (continue_, model_config, config, dataset_spec, steps)
         self._start_step = 0
         self._preview_images: np.ndarray | None = None
         self._shut_down = False
