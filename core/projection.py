@@ -7,6 +7,7 @@ the distance-weighted mean of the latents of the nearest map points, and the int
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -86,14 +87,28 @@ def tsne(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = No
 
 
 class _EpochReport:
-    """A file for umap-learn's tqdm bar (format "n/total"): reports each epoch, and stops UMAP when told to."""
+    """A file for umap-learn's tqdm bar (format "n/total"): reports each epoch, and stops UMAP when told to.
+
+    It stops UMAP by raising from `write`, which tqdm calls from `refresh` while it holds its process-wide lock,
+    released only when the call returns (tqdm/std.py: acquire, display, release, no `finally`). So the raise
+    first releases that one level; before, a cancelled UMAP left the lock held by a finished thread and the
+    next UMAP (or any tqdm bar) in the process waited for ever. It raises once, only on UMAP's own thread (tqdm's
+    monitor thread also refreshes bars) and only before the last epoch (`close` writes under its own lock)."""
 
     def __init__(self, progress: Callable[[int, int], bool | None]):
-        self.progress = progress
+        self.progress, self.thread, self.stopped = progress, threading.get_ident(), False
 
     def write(self, text: str) -> None:
         match = re.search(r"(\d+)/(\d+)", text)
-        if match and self.progress(int(match[1]), int(match[2])) is False:
+        if not match:
+            return
+        done, total = int(match[1]), int(match[2])
+        if self.progress(done, total) is False and not self.stopped and done < total \
+                and threading.get_ident() == self.thread:
+            from tqdm.auto import tqdm  # the class umap-learn's bar is, and so its lock
+
+            self.stopped = True
+            tqdm.get_lock().release()
             raise InterruptedError("UMAP cancelled")
 
     def flush(self) -> None:

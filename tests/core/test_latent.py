@@ -172,3 +172,29 @@ def test_inside_polygon_and_selection_export(tmp_path):
     assert rows[0] == ["index", "label", "class", "mu_0", "mu_1"] and rows[1][:3] == ["4", "1", "b"]
     with pytest.raises(ValueError, match=".npz or .csv"):
         save_selection(tmp_path / "s.txt", np.array([4]), np.array([1]), ["a", "b"], mu[:1])
+
+
+def test_a_cancelled_umap_leaves_tqdm_free_for_the_next_one():
+    """UMAP is stopped from inside its tqdm bar. tqdm's process-wide lock must not stay held: a cancelled UMAP map
+    made the next UMAP in the process (or any tqdm bar) wait for ever, in the app and in this suite."""
+    import threading
+
+    from tqdm.auto import tqdm
+
+    from core.projection import PROJECTORS
+
+    mu = np.random.default_rng(1).normal(size=(200, 6)).astype(np.float32)
+    with pytest.raises(InterruptedError):
+        PROJECTORS["umap"].fit(mu, progress=lambda done, total: False)  # stopped at its first report
+    taken = []
+
+    def take() -> None:  # another thread, as the next map's task is
+        for lock in tqdm.get_lock().locks:
+            taken.append(lock.acquire(timeout=5))
+            if taken[-1]:
+                lock.release()
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join()
+    assert taken and all(taken)

@@ -1,5 +1,6 @@
 """Build the PyInstaller bundle with `packaging/build.py` (what `make package` runs) and prove it
 works by running the frozen app's --self-test. About 5 minutes here; see README "Standalone app"."""
+import faulthandler
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ pytestmark = [
 
 
 def test_frozen_app_builds_and_passes_its_self_test(tmp_path):
+    faulthandler.cancel_dump_traceback_later()  # minutes by design: no stack dump at pyproject's faulthandler_timeout
     build = subprocess.run([sys.executable, str(ROOT / "packaging" / "build.py")], cwd=ROOT,
                            capture_output=True, text=True, timeout=1800)
     assert build.returncode == 0, build.stderr[-3000:]
