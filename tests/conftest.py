@@ -36,13 +36,18 @@ def _user_data(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("VAE_EXPLORER_DATA", str(tmp_path_factory.mktemp("userdata")))
 
 
+def event_writers() -> list[threading.Thread]:
+    """The TensorBoard event writers' threads alive in this process (none before tensorboardX is imported)."""
+    module = sys.modules.get("tensorboardX.event_file_writer")
+    return [t for t in threading.enumerate() if module and isinstance(t, module._EventLoggerThread)]
+
+
 @pytest.fixture(autouse=True)
 def _no_event_writer_outlives_its_test():
     """Each run's TensorBoard event writer (a thread, a queue and its feeder thread) ends with its run: a test
     that leaves one open fails here, after its windows have closed."""
     yield
-    module = sys.modules.get("tensorboardX.event_file_writer")
-    left = [t for t in threading.enumerate() if module and isinstance(t, module._EventLoggerThread)]
+    left = event_writers()
     assert not left, f"{len(left)} TensorBoard event writer(s) left open: close each RunFolder when its run ends"
 
 

@@ -2,21 +2,17 @@
 feeder thread) ends with the run, and ten runs trained one after another in one window leave the process
 with the threads it had."""
 import os
-import sys
 import threading
 
 import pytest
+
+from tests.conftest import event_writers
 
 
 def os_threads() -> int:
     """Every thread of this process, Qt's and torch's included (Python's own list misses those)."""
     task = f"/proc/{os.getpid()}/task"
     return len(os.listdir(task)) if os.path.isdir(task) else threading.active_count()
-
-
-def event_writers() -> list[threading.Thread]:
-    module = sys.modules.get("tensorboardX.event_file_writer")
-    return [t for t in threading.enumerate() if module and isinstance(t, module._EventLoggerThread)]
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts the threads of /proc")
