@@ -55,12 +55,12 @@ def main() -> None:
         return 1000 * (time.perf_counter() - t)
 
     unchanged = min(frame(lambda: None) for _ in range(5))
-    from explorer.map_colours import Colouring
+    from core.colours import colouring
 
     recolour = []
     for _ in range(3):
         recolour.append(frame(lambda: view.set_colouring(
-            Colouring.of("brightness", "brightness", "number", props["brightness"]))))
+            colouring("brightness", props["brightness"], data.classes))))
         frame(lambda: view.set_colouring(None))
     print(f"recolouring a {len(images):,}-point map by brightness: {min(recolour):.0f} ms to the repainted frame "
           f"(target < 50 ms); reference, repainting it unchanged: {unchanged:.0f} ms")

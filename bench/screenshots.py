@@ -72,7 +72,8 @@ def main() -> int:
         wait_until(app, lambda: window.session.map.frame == k, 30, f"frame {k}")
         wait_until(app, lambda: view._animation.state() == view._animation.State.NotRunning, 30, "the move")
         grab(name, 1)
-    window.maps.encode("test", "pca")
+    window.session.choose(split="test", projection="pca")
+    window.maps.encode()
     wait_until(app, lambda: idle() and window.session.map.frame is None, 300, "encoding")
     coords = view.coords
     a, b = int(np.argmax(coords[:, 0])), int(np.argmin(coords[:, 0]))
@@ -98,10 +99,10 @@ def main() -> int:
     grab("map_selection.png", 1)
     window.session.select(None)
     view.plot.plotItem.vb.autoRange()
-    window.maps.show_given_image("icon.png", str(ROOT / "resources" / "icon.png"))  # what a drop does
+    window.inspecting.show_given_image("icon.png", str(ROOT / "resources" / "icon.png"))  # what a drop does
     grab("map_dropped.png", 1)
     view.toolbar.projection_box.setCurrentIndex(1)  # t-SNE, as a user picks it
-    window.maps.encode("test", "tsne")
+    window.maps.encode()
     wait_until(app, lambda: idle() and window.session.map.explained is None, 900, "t-SNE")
     grab("tsne.png", 1)
     wait_until(app, lambda: window.sampling.has_mixture, 600, "the mixture")

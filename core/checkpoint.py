@@ -39,6 +39,13 @@ class Checkpoint:
     classes: list[str] | None = None
     map_frames: dict | None = None  # core.live_map.LiveMap.to_dict(): the run's live-map frames
 
+    def check_images(self, images, name: str, data_name: str) -> None:
+        """ValueError naming both sizes unless uint8 [N, C, H, W] `images` are the size this model takes."""
+        c = self.model_config
+        if (c.img_size, c.in_ch) != (images.shape[2], images.shape[1]):
+            raise ValueError(f"{name} takes {c.img_size} px, {c.in_ch}-channel images; {data_name} has "
+                             f"{images.shape[2]} px, {images.shape[1]}-channel ones")
+
     def build_model(self) -> ConvVAE:
         """A new CPU model holding these weights (strict: every key and shape must match)."""
         model = ConvVAE.from_config(self.model_config)

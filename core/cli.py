@@ -257,7 +257,7 @@ def cmd_sample(args) -> None:
 
 def cmd_encode(args) -> None:
     from core.checkpoint import load_checkpoint
-    from core.explore import encode_and_project
+    from core.maps import MapLenses, encode_and_project, pixel_knn_accuracy
     from core.latent import LATENT_SUFFIXES, save_latents
 
     if args.out is None and (args.timeline is None or args.projector is not None):
@@ -278,13 +278,15 @@ def cmd_encode(args) -> None:
             return
     data = _load_data(args, ckpt.model_config)
     split = data.split(args.split)
-    m = encode_and_project(ckpt.build_model(), args.split, split, args.projection)
-    mu, how = m.latent_map.mu, m.latent_map.settings
+    model = ckpt.build_model()
+    m = encode_and_project(model, args.split, split, args.projection)
+    mu, how = m.projection.mu, m.projection.settings
     if m.explained is not None:
         how = f"PCA explains {100 * m.explained.sum():.1f}%"
-    save_latents(args.out, mu, split.labels, data.classes, m.coords, m.explained, args.projection, m.properties)
+    columns = MapLenses(split.labels, split.images, mu).fill(model=model)  # every lens, a column each
+    save_latents(args.out, mu, split.labels, data.classes, m.coords, m.explained, args.projection, columns)
     print(f"encoded {len(mu)} {args.split} images; {how}; kNN accuracy (k=5) of the latent means "
-          f"{100 * m.knn:.1f}% (raw pixels {100 * m.pixel_knn:.1f}%); wrote {args.out}")
+          f"{100 * m.knn:.1f}% (raw pixels {100 * pixel_knn_accuracy(split):.1f}%); wrote {args.out}")
     if args.projector:
         from core.export import write_projector
 
@@ -333,15 +335,14 @@ def cmd_compare(args) -> None:
     from core.latent import save_png
 
     a, b = load_checkpoint(args.a), load_checkpoint(args.b)
-    if a.model_config.img_size != b.model_config.img_size or a.model_config.in_ch != b.model_config.in_ch:
-        raise ValueError(f"{args.a} and {args.b} take different images ({a.model_config.img_size} px, "
-                         f"{a.model_config.in_ch} ch vs {b.model_config.img_size} px, {b.model_config.in_ch} ch)")
     args.dataset = args.dataset or a.dataset or b.dataset
     if not args.dataset:
         raise ValueError("neither checkpoint names its dataset; pass --dataset cifar10|shapes|PATH")
     data = _load_data(args, a.model_config)
     split = data.split(args.split)
     n = min(args.images, len(split))
+    for ckpt, path in ((a, args.a), (b, args.b)):
+        ckpt.check_images(split.images, str(path), args.dataset)
     pair = compare_models(a.build_model(), b.build_model(), split.images[:n], split.labels[:n], args.projection)
     picture = render_pair(pair, data.classes, (args.a.stem if args.a.name != "checkpoint.pt" else args.a.parent.name,
                                                 args.b.stem if args.b.name != "checkpoint.pt" else args.b.parent.name))

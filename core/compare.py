@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.colours import colouring, viridis
 from core.data import Progress
 from core.latent import encode
 from core.model import ConvVAE
@@ -98,23 +99,6 @@ def compare_models(model_a: ConvVAE, model_b: ConvVAE, images: np.ndarray, label
 
 
 
-def _class_colours(n: int) -> np.ndarray:
-    import json
-    from importlib import resources
-
-    colours = json.loads(resources.files("resources").joinpath("palette.json").read_text(encoding="utf-8"))["classes"]
-    return np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colours], np.uint8)[np.arange(n) % len(colours)]
-
-
-def agreement_colours(agreement: np.ndarray) -> np.ndarray:
-    """[N] shares 0..1 -> [N, 3] uint8 on a perceptually ordered ramp (viridis' end points and middle)."""
-    stops = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)
-    x = np.clip(agreement, 0, 1) * (len(stops) - 1)
-    lo = np.minimum(x.astype(int), len(stops) - 2)
-    t = (x - lo)[:, None]
-    return ((1 - t) * stops[lo] + t * stops[lo + 1]).astype(np.uint8)
-
-
 def _scatter(coords: np.ndarray, colours: np.ndarray, box: tuple[float, float, float, float], side: int) -> np.ndarray:
     """Points drawn as 3 x 3 squares on a white [side, side, 3] canvas, the same box for both maps."""
     x0, y0, x1, y1 = box
@@ -136,8 +120,8 @@ def render_pair(pair: MapPair, classes: list[str], titles: tuple[str, str], side
     lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
     pad = (hi - lo) * 0.05 + 1e-6
     box = (lo[0] - pad[0], lo[1] - pad[1], hi[0] + pad[0], hi[1] + pad[1])
-    by_class = _class_colours(max(len(classes), int(pair.labels.max()) + 1))[pair.labels]
-    by_agreement = agreement_colours(pair.agreement)
+    by_class = colouring("class", pair.labels, classes).point_rgb
+    by_agreement = viridis(pair.agreement)  # the map's viridis (core.colours)
     gap, head = 16, 22
     rows = [[_scatter(c, colours, box, side) for c in (pair.coords_a, pair.coords_b)]
             for colours in (by_class, by_agreement)]

@@ -14,6 +14,7 @@ import numpy as np
 
 HUES = ("red", "yellow", "green", "cyan", "blue", "magenta", "grey")
 IMAGE_LENSES = ("brightness", "saturation", "hue", "contrast")  # from the pixels alone (no model)
+MODEL_LENSES = ("recon_error", "kl", "loss")  # the model's view: one encode-and-decode pass
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,15 @@ SELECTION_PNG_LIMIT = 1024  # images in an exported selection's PNG grid
 
 class FileActions(QObject):
     """`current_image()` returns the picture "Export image" writes (the visible tab's), or None;
-    `about_text()` returns the folders the About box lists."""
+    `about_text()` returns the folders the About box lists; `with_lenses(names, then)` calls `then` once the
+    map shown has those lens values (MapController.with_lenses: in the background)."""
 
     def __init__(self, window: QMainWindow, session: Session, settings: QSettings, messages: Messages,
-                 loader: Loader, current_image: Callable[[], np.ndarray | None], about_text: Callable[[], str]):
+                 loader: Loader, current_image: Callable[[], np.ndarray | None], about_text: Callable[[], str],
+                 with_lenses: Callable):
         super().__init__(window)
         self.window, self.session, self.settings, self.messages, self.loader = window, session, settings, messages, loader
-        self._current_image, self._about_text = current_image, about_text
+        self._current_image, self._about_text, self._with_lenses = current_image, about_text, with_lenses
         file_menu = window.menuBar().addMenu("&File")
         self.actions: dict[str, QAction] = {}
         for key, text, shortcut, slot in [
@@ -93,8 +95,8 @@ class FileActions(QObject):
 
         m = self.session.map
         return self._export("Cannot export latents", lambda: save_latents(
-            path, self.session.explorer.latents(), m.labels, self.session.classes, m.coords, m.explained, m.latent_map.name,
-            m.properties),
+            path, self.session.query.latents(), m.labels, self.session.classes, m.coords, m.explained, m.projection.name,
+            self.session.lenses.known()),
             f"wrote {len(m.labels):,} latents to {path}")
 
     def export_metrics(self, path: str) -> bool:
@@ -109,7 +111,7 @@ class FileActions(QObject):
 
         m = self.session.map
         return self._export("Cannot export for the Projector", lambda: write_projector(
-            folder, self.session.explorer.latents(), m.labels, self.session.classes, self.session.explorer.images()),
+            folder, self.session.query.latents(), m.labels, self.session.classes, self.session.query.images()),
             f"wrote {len(m.labels):,} embeddings for the TensorBoard Projector to {folder}")
 
     def export_image(self, path: str, image: np.ndarray) -> bool:
@@ -131,11 +133,11 @@ class FileActions(QObject):
 
         m = self.session.map
         png = Path(path).with_suffix(".png")
-        images = self.session.explorer.images()[points[:SELECTION_PNG_LIMIT]]
+        images = self.session.query.images()[points[:SELECTION_PNG_LIMIT]]
 
         def write() -> None:
             indices = np.array([m.image_index(i) for i in points], np.int64)
-            save_selection(path, indices, m.labels[points], self.session.classes, self.session.explorer.latents()[points])
+            save_selection(path, indices, m.labels[points], self.session.classes, self.session.query.latents()[points])
             try:
                 save_png(image_grid(images, nrow=int(np.ceil(np.sqrt(len(images))))), png)
             except OSError as e:
@@ -185,8 +187,12 @@ class FileActions(QObject):
     def _on_export_latents(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, "Export latents", str(user_data_dir() / "latents.npz"),
                                               "NumPy (*.npz);;CSV (*.csv)")
-        if path:
-            self.export_latents(path)
+        if path:  # with a column for every lens value of the map, computed first where none asked yet
+            from core.lenses import LENSES
+
+            m = self.session.map
+            self.messages.status(f"computing the lens values of {len(m.labels):,} points for {path}...", 0)
+            self._with_lenses(LENSES, lambda: self.session.map is m and self.export_latents(path))
 
     def _on_export_metrics(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, "Export metrics", str(user_data_dir() / "metrics.csv"),

@@ -163,7 +163,9 @@ class Inspector(QWidget):
 
     def set_attribute_sources(self, names: list[str]) -> None:
         """What an attribute vector can start and end at: class names, "selection" when there is one, and
-        the groups ("group A", ...)."""
+        the groups ("group A", ...). The same names leave the boxes alone (an open list stays open)."""
+        if [self.attribute_from.itemText(i) for i in range(self.attribute_from.count())] == names:
+            return
         for box, default in ((self.attribute_from, 0), (self.attribute_to, 1)):
             current = box.currentText()
             box.blockSignals(True)
@@ -228,6 +230,10 @@ class Inspector(QWidget):
         self.selection_properties.setText(properties)
         self.export_button.setEnabled(count > 0)
         self.group_button.setEnabled(count > 0)
+
+    def show_contrasts(self, properties: str) -> None:
+        """The selection's properties against the rest of the map (rich text), once they are known."""
+        self.selection_properties.setText(properties)
 
     def show_groups(self, text: str) -> None:
         self.groups_text.setText(text)

@@ -4,10 +4,11 @@ model trains (positions animate between frames; a timeline scrubs back through t
 Fed by the MapController: `set_data(coords [N,2], labels [N], classes, explained, caption, projection)`
 for a new map, `move_to(coords, explained, caption)` for a new frame of the same points, and
 `set_timeline(count, index, text)`. It answers with signals and never decodes anything itself, nor keeps
-what the user chose: point_clicked(index, shift), empty_clicked(x, y), encode_requested(split,
-projection), cancel_requested(), frame_selected(index), selection_made(indices) (a rectangle or lasso
-drag, explorer.map_select, over the visible points; empty when a click clears it). The controller
-feeds back what the document keeps: `show_selection(indices)` (the others turn grey),
+what the user chose: point_clicked(index, shift), empty_clicked(x, y), encode_requested(),
+cancel_requested(), frame_selected(index), selection_made(indices) (a rectangle or lasso drag,
+explorer.map_select, over the visible points; empty when a click clears it), choice_requested(name, value)
+(a toolbar control or a legend tick: an explorer.choices.Choices field). The controller feeds back what the
+document keeps: `set_choices(choices, changed)` (it draws with those), `show_selection(indices)` (the others turn grey),
 `mark_point(index)`, `mark_neighbours(indices)` rings points and `mark_given(xy)` stars an image the
 user brought (explorer.map_marks); its controls are in explorer.map_toolbar. Points are
 one ScatterPlotItem drawn in a fixed random order (no class paints over another), with one QBrush per
@@ -28,7 +29,9 @@ from explorer.map_lod import LevelOfDetail
 from explorer.map_marks import MapMarks
 from explorer.map_points import MapPoints
 from explorer.map_select import DragSelect
-from explorer.map_colours import ColourBar, Colouring
+from core.colours import Colouring, colouring
+from explorer.choices import Choices
+from explorer.map_colours import ColourBar, qcolours
 from explorer.map_toolbar import MapToolbar
 from explorer.style import FitLabel, class_colors, plot_widget, swatch
 from explorer.thumbnails import ThumbnailLayer
@@ -60,12 +63,11 @@ def _while_alive(widget: QWidget, method):
 class LatentMapView(QWidget):
     point_clicked = Signal(int, bool)  # point index, shift held
     empty_clicked = Signal(float, float)
-    encode_requested = Signal(str, str)  # split, projection ("pca", "tsne" or "umap")
+    encode_requested = Signal()  # map the split and projection chosen
     cancel_requested = Signal()
     frame_selected = Signal(int)
     selection_made = Signal(object)  # int64 [M] point indices (empty: selection cleared)
-    colour_requested = Signal(str)  # the user chose what to colour by (a core.lenses.LENSES key)
-    labels_requested = Signal(object)  # cluster labels: None (off), 0 (k by BIC) or k
+    choice_requested = Signal(str, object)  # an explorer.choices.Choices field and the value asked for
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -75,7 +77,8 @@ class LatentMapView(QWidget):
         self.order = np.zeros(0, np.int64)  # draw order: a fixed random permutation of the points
         self._picker = None  # core.latent.PixelPicker over the visible points
         self._brushes: list[pg.QtGui.QBrush] = []
-        self.colouring = Colouring.by_class(self.labels, [])  # each point's colour code, and their colours
+        self.choices = Choices()  # what the user chose, as the session holds it (set_choices)
+        self.colouring = colouring("class", self.labels, [])  # each point's colour code, and their colours
         self._animation = QTimeLine(MOVE_MS, self)  # emits t from 0 to 1
         self._animation.setUpdateInterval(MOVE_FRAME_MS)
         self._animation.setEasingCurve(QEasingCurve.Linear)
@@ -110,17 +113,12 @@ class LatentMapView(QWidget):
         self.toolbar = MapToolbar(THUMBNAIL_MIN_PX)
         self.toolbar.encode_requested.connect(self.encode_requested)
         self.toolbar.cancel_requested.connect(self.cancel_requested)
-        self.toolbar.style_changed.connect(self._restyle)
-        self.toolbar.centroid_box.toggled.connect(self._redraw_centroids)
-        self.toolbar.images_box.toggled.connect(self._refresh_thumbnails)
-        self.toolbar.colour_box.currentIndexChanged.connect(
-            lambda _: self.colour_requested.emit(self.toolbar.colour_box.currentData()))
+        self.toolbar.choice_requested.connect(self.choice_requested)
         self.colour_bar = ColourBar(self.plot)
-        self.toolbar.labels_changed.connect(lambda: self.labels_requested.emit(self.toolbar.cluster_count()))
         self.lens_legend = QLabel()
         self.lens_legend.setWordWrap(True)
         self.lens_legend.setVisible(False)
-        self.dragging = DragSelect(self.plot, lambda: self.toolbar.drag_mode() if len(self.labels) else "pan",
+        self.dragging = DragSelect(self.plot, lambda: self.choices.drag_mode if len(self.labels) else "pan",
                                    self._select_inside)
         self.timeline = QSlider(Qt.Horizontal)
         self.timeline.valueChanged.connect(self.frame_selected)
@@ -166,10 +164,10 @@ class LatentMapView(QWidget):
         for k, (name, color) in enumerate(zip(classes, class_colors(len(classes)))):
             entry = QListWidgetItem(swatch(color, 14), f"{name} ({int(np.sum(self.labels == k)):,})")
             entry.setFlags(entry.flags() | Qt.ItemIsUserCheckable)
-            entry.setCheckState(Qt.Checked)
+            entry.setCheckState(Qt.Unchecked if k in self.choices.hidden_classes else Qt.Checked)
             self.legend.addItem(entry)
         self.legend.blockSignals(False)
-        self.colouring = Colouring.by_class(self.labels, self.classes)
+        self.colouring = colouring("class", self.labels, self.classes)
         self.colour_bar.show(None)
         self.cluster_labels.set([])
         self.lens_legend.setVisible(False)
@@ -234,33 +232,34 @@ class LatentMapView(QWidget):
         x0, x1, y0, y1 = self._view_rect()
         vb = self.plot.plotItem.vb
         width, height = vb.width(), vb.height()
-        showing = (self.toolbar.images_box.isChecked() and self._images is not None and self._picker is not None
+        showing = (self.choices.images and self._images is not None and self._picker is not None
                    and self._animation.state() != QTimeLine.Running and min(width, height) >= THUMBNAIL_MIN_PX)
         band = self._picker.within(x0, x1, y0, y1) if showing else np.zeros(0, np.int64)
         side_px = 0.8 * np.sqrt(width * height / max(len(band), 1))
         if not 0 < len(band) <= THUMBNAIL_POINTS or side_px < THUMBNAIL_MIN_PX:
             self.thumbnails.clear()
             self._thumb_set = None
-            self.marks.fit(self.toolbar.point_size())
+            self.marks.fit(self.choices.point_size)
             return
         if self._thumb_set is not None and np.array_equal(band, self._thumb_set):
             return  # the same images: they scale with the zoom on their own
         side_px = min(side_px, THUMBNAIL_PX)
         images, indices = self._images
         faded = None if self.selection is None else ~np.isin(band, self.selection)  # greyed like their points
-        colors = self.colouring.colours
+        colors = qcolours(self.colouring.rgb)
         self.thumbnails.set_points(self.coords[band], images[band if indices is None else indices[band]],
                                    side_px * (x1 - x0) / width, faded, [colors[k] for k in self.colouring.codes[band]])
         self.marks.fit(side_px)
         self._thumb_set = band
 
-    def set_colouring(self, colouring: Colouring | None) -> None:
-        """Colour the points by a lens (explorer.map_colours; None: by class), with its colour bar or legend."""
-        self.colouring = colouring or Colouring.by_class(self.labels, self.classes)
+    def set_colouring(self, lens: Colouring | None) -> None:
+        """Colour the points by a lens (a core.colours.Colouring; None: by class), with its colour bar or legend."""
+        self.colouring = lens or colouring("class", self.labels, self.classes)
         self.colour_bar.show(self.colouring)
         legend = self.colouring.legend if self.colouring.name != "class" else []
+        colours = qcolours(self.colouring.rgb)
         self.lens_legend.setText(f"<b>{self.colouring.title}</b><br>" + "<br>".join(
-            f"<span style='color:{c.name()}'>■</span> {text}" for text, c in legend))
+            f"<span style='color:{colours[k].name()}'>■</span> {text}" for text, k in legend))
         self.lens_legend.setVisible(bool(legend))
         if not self._recolour():
             self._restyle()
@@ -289,9 +288,24 @@ class LatentMapView(QWidget):
         """Mark the clicked point (None: no mark)."""
         self.marks.click_point(self.coords[index] if index is not None else None)
 
-    def map_choice(self) -> tuple[str, str]:
-        """(split, projection) chosen in the toolbar."""
-        return self.toolbar.split(), self.toolbar.projection()
+    def set_choices(self, choices: Choices, changed=frozenset()) -> None:
+        """Draw with the session's choices; `changed` names the fields that changed (empty: all may have)."""
+        self.choices = choices
+        self.toolbar.set_choices(choices)
+        self.legend.blockSignals(True)
+        for k in range(self.legend.count()):
+            self.legend.item(k).setCheckState(Qt.Unchecked if k in choices.hidden_classes else Qt.Checked)
+        self.legend.blockSignals(False)
+        if not changed or changed & {"hidden_classes", "point_size", "opacity", "grey_hidden"}:
+            self._restyle()
+        elif "centroids" in changed:
+            self._redraw_centroids()
+        elif "images" in changed:
+            self._refresh_thumbnails()
+
+    def show_message(self, text: str) -> None:
+        """A line under the map (its caption, or why a choice cannot be shown)."""
+        self.info.setText(text)
 
     def set_progress(self, done: int, total: int) -> None:
         """The Encode button's progress (done == total: finished)."""
@@ -312,12 +326,12 @@ class LatentMapView(QWidget):
         self.plot.setLabel("left", f"PC2 ({100 * explained[1]:.1f}% variance)")
 
     def _shown_classes(self) -> list[int]:
-        return [k for k in range(self.legend.count()) if self.legend.item(k).checkState() == Qt.Checked]
+        return [k for k in range(len(self.classes)) if k not in self.choices.hidden_classes]
 
     def _make_brushes(self) -> None:
-        alpha = self.toolbar.alpha()
+        alpha = self.choices.alpha
         self._brushes = []
-        for color in self.colouring.colours:
+        for color in qcolours(self.colouring.rgb):
             color = QColor(color)
             color.setAlpha(alpha)
             self._brushes.append(pg.mkBrush(color))  # one brush per colour, shared by all its points
@@ -358,7 +372,7 @@ class LatentMapView(QWidget):
         if self._picker is None:
             self._rebuild_picker()
         near = self.lod.points_to_draw(coords, self.colouring.codes, np.isin(self.labels, self._shown_classes()),
-                                       self.colouring.colours, self._picker, self._view_rect())
+                                       self.colouring.rgb, self._picker, self._view_rect())
         if near is None:  # the density image stands for them
             self._drawn = np.zeros(0, np.int64)
             self.points.setData([], [])
@@ -377,7 +391,7 @@ class LatentMapView(QWidget):
         shown = np.isin(self.labels[order], self._shown_classes())
         if self.selection is not None:  # selected points in colour on top, the rest grey
             shown &= np.isin(order, self.selection)
-        grey = self.toolbar.grey_box.isChecked() or self.selection is not None
+        grey = self.choices.grey_hidden or self.selection is not None
         order = order if grey else order[shown]
         brushes = np.array(self._brushes + [pg.mkBrush(HIDDEN_GREY)], dtype=object)
         label_brush = self._brush_codes()
@@ -385,10 +399,10 @@ class LatentMapView(QWidget):
             order = np.concatenate([order[~shown], order[shown]])
         self._drawn = order
         self.points.setData(pos=coords[order], data=order, brush=list(brushes[label_brush[order]]),
-                            size=self.toolbar.point_size(), pen=None)
+                            size=self.choices.point_size, pen=None)
 
     def _redraw_centroids(self, *_) -> None:
-        shown = self._shown_classes() if self.toolbar.centroid_box.isChecked() else []
+        shown = self._shown_classes() if self.choices.centroids else []
         colors = class_colors(len(self.classes))
         self.marks.set_centroids([self.coords[self.labels == k] for k in shown], [colors[k] for k in shown])
 
@@ -403,7 +417,10 @@ class LatentMapView(QWidget):
             self._redraw_centroids()
 
     def _on_legend_changed(self, entry: QListWidgetItem) -> None:
-        self._restyle()
+        """A class ticked or unticked: ask for the classes hidden now."""
+        k = self.legend.row(entry)
+        hidden = self.choices.hidden_classes - {k} if entry.checkState() == Qt.Checked else self.choices.hidden_classes | {k}
+        self.choice_requested.emit("hidden_classes", frozenset(hidden))
 
     def _rebuild_picker(self) -> None:
         from core.latent import PixelPicker
@@ -442,7 +459,7 @@ class LatentMapView(QWidget):
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.LeftButton or not len(self.labels):
             return
-        if self.toolbar.drag_mode() != "pan" and self.selection is not None:  # a click clears a selection
+        if self.choices.drag_mode != "pan" and self.selection is not None:  # a click clears a selection
             self.selection_made.emit(np.zeros(0, np.int64))
             return
         index = self.pick(event.scenePos())

@@ -16,7 +16,7 @@ from explorer.tasks import Progress, TaskRunner
 def import_heavy(progress: Progress) -> str:
     """Runs on a worker thread at start-up: torch, torchvision, scikit-learn, scipy -> device label."""
     import core.checkpoint  # noqa: F401
-    import core.explore  # noqa: F401  (and with it core.latent, core.projection, scikit-learn and scipy)
+    import core.maps  # noqa: F401  (and with it core.latent, core.projection, scikit-learn and scipy)
     from core.devices import device_label, select_device
 
     return device_label(select_device("auto"))

@@ -2,7 +2,8 @@
 and the session together. It holds no state of its own beyond settings and a closing flag.
 
 Controllers: TaskRunner (background tasks), Loader (libraries, datasets, checkpoints),
-TrainingController, MapController, FileActions (menus). The window shows before torch loads.
+TrainingController, MapController, InspectController, RunsController, SamplesController, FileActions
+(menus). The window shows before torch loads.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from explorer.file_actions import APP_NAME, FileActions
 from explorer.first_run import FirstRunPanel
 from explorer.image_drop import ImageDrop
 from explorer.image_view import ImageView
+from explorer.choices import Choices
+from explorer.inspecting import InspectController
 from explorer.inspector import Inspector
 from explorer.latent_map import LatentMapView
 from explorer.loading import Loader
@@ -71,14 +74,16 @@ class MainWindow(QMainWindow):
         self.loader = Loader(self.session, self.runner, self.messages.error, self)
         self.training = TrainingController(self.session, self.messages.error, self.messages.ask,
                                            self.runs_root, self.runner, self)
-        self.maps = MapController(self.session, self.runner, self.map_view, self.inspector,
-                                  self.train_panel.device, self.messages.error, self)
+        self.maps = MapController(self.session, self.runner, self.map_view, self.train_panel.device,
+                                  self.messages.error, self)
+        self.inspecting = InspectController(self.session, self.map_view, self.inspector, self.maps.with_lenses,
+                                            self.messages.error, self)
         self.image_drop = ImageDrop(self.map_view.plot.viewport(), self.map_view)
         self.runs = RunsController(self.session, self.runner, self.settings, self.runs_root, self.runs_panel,
                                    self.run_curves, self.map_compare, self.messages.error, self.messages.ask, self)
         self.sampling = SamplesController(self.session, self.runner, self.samples, self.train_panel.device, self)
         self.files = FileActions(self, self.session, self.settings, self.messages, self.loader,
-                                 self._current_image, self._about_text)
+                                 self._current_image, self._about_text, self.maps.with_lenses)
         self._restore_settings()
         self._connect()
 
@@ -150,8 +155,8 @@ class MainWindow(QMainWindow):
         self.maps.lenses_ready.connect(self.lenses.set_report)
         self.maps.lenses_cleared.connect(self.lenses.clear)
         self.lenses.shown_changed.connect(self.maps.set_lenses_shown)
-        self.lenses.colour_requested.connect(self.map_view.toolbar.set_colour_by)
-        self.image_drop.given.connect(self.maps.show_given_image)
+        self.lenses.colour_requested.connect(lambda name: self.maps.choose("colour_by", name))
+        self.image_drop.given.connect(self.inspecting.show_given_image)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         self.inspector.save_image_requested.connect(self.files.export_image_dialog)
         self.diagnostics.evaluate_requested.connect(training.evaluate_now)
@@ -187,7 +192,10 @@ class MainWindow(QMainWindow):
             self.train_panel.set_configs(ModelConfig(**saved["model"]), TrainConfig.from_dict(saved["train"]))
         except (KeyError, TypeError, ValueError):
             pass  # first run, or settings from another version: keep the defaults
-        self.map_view.toolbar.set_colour_by(self.settings.value("map_colour", "class"))  # unknown names: class
+        try:  # the user's choices (explorer.choices): what a restart keeps, each unknown value at its default
+            self.session.choose(**vars(Choices.from_dict(json.loads(self.settings.value("choices", "{}")))))
+        except (TypeError, ValueError):
+            pass
         spec = self.settings.value("dataset")
         if spec is None:  # first start: CIFAR-10 if it is there, else ask (the first-run panel)
             from core.data import find_cifar_folder
@@ -200,7 +208,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("data_dir", self.train_panel.data_dir())
         self.settings.setValue("dataset", self.train_panel.dataset_spec)
-        self.settings.setValue("map_colour", self.map_view.toolbar.colour_by())
+        self.settings.setValue("choices", json.dumps(self.session.choices.to_dict()))
         try:
             model, train = self.train_panel.configs()
             self.settings.setValue("hyperparameters", json.dumps({"model": model.to_dict(), "train": train.to_dict()}))
@@ -261,7 +269,6 @@ class MainWindow(QMainWindow):
         self.train_panel.set_running(self.session.training)
         self.train_panel.set_paused(self.session.training_state is TrainingState.PAUSED)
 
-
     def _on_preview(self, originals: np.ndarray, recons: np.ndarray) -> None:
         from core.latent import image_grid
 
@@ -272,7 +279,6 @@ class MainWindow(QMainWindow):
         if ds is not None:
             self.first_run.hide()
             self.settings.setValue("dataset", self.train_panel.dataset_spec)
-        self.settings.setValue("map_colour", self.map_view.toolbar.colour_by())
         self.dataset_label.setText(f"dataset: {ds.name}" if ds else "no dataset")
 
     def _on_checkpoint_opened(self, ckpt, path: str) -> None:

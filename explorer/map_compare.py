@@ -14,7 +14,9 @@ from PySide6.QtCore import QTimeLine, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
+from core.colours import colouring, viridis
 from core.selection import inside_polygon
+from explorer.map_colours import qcolours
 from explorer.map_marks import Mark
 from explorer.map_points import MapPoints
 from explorer.map_select import DragSelect
@@ -22,14 +24,7 @@ from explorer.style import class_colors, plot_widget
 
 HOVER_RADIUS_PX = 8
 GREY = QColor(205, 205, 205, 120)
-AGREEMENT_STOPS = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]  # viridis
-
-
-def agreement_colour(share: float) -> QColor:
-    x = min(max(share, 0.0), 1.0) * (len(AGREEMENT_STOPS) - 1)
-    i = min(int(x), len(AGREEMENT_STOPS) - 2)
-    t = x - i
-    return QColor(*[round((1 - t) * a + t * b) for a, b in zip(AGREEMENT_STOPS[i], AGREEMENT_STOPS[i + 1])])
+AGREEMENT_LEVELS = 11  # k = 10 nearest neighbours: eleven possible shares
 
 
 class _Pane:
@@ -47,16 +42,22 @@ class _Pane:
         self.plot.scene().sigMouseMoved.connect(lambda pos: owner._on_hover(self, pos))
         self.plot.scene().sigMouseClicked.connect(lambda ev: owner._on_click(self, ev))
         self.coords = np.zeros((0, 2), np.float32)
+        self._picker = None  # core.latent.PixelPicker over `coords`, made when first asked (torch loads late)
+
+    def set_coords(self, coords: np.ndarray) -> None:
+        self.coords, self._picker = coords, None
 
     def nearest(self, scene_pos) -> int | None:
+        """The point within HOVER_RADIUS_PX screen pixels of a scene position (the map's own pixel picker)."""
         vb = self.plot.plotItem.vb
         if not len(self.coords) or not vb.sceneBoundingRect().contains(scene_pos):
             return None
+        if self._picker is None:
+            from core.latent import PixelPicker
+
+            self._picker = PixelPicker(self.coords)
         p = vb.mapSceneToView(scene_pos)
-        px, py = vb.viewPixelSize()
-        d2 = ((self.coords[:, 0] - p.x()) / px) ** 2 + ((self.coords[:, 1] - p.y()) / py) ** 2
-        i = int(np.argmin(d2))
-        return i if d2[i] <= HOVER_RADIUS_PX ** 2 else None
+        return self._picker.nearest(p.x(), p.y(), *vb.viewPixelSize(), HOVER_RADIUS_PX)
 
     def view_to_widget(self, i: int):
         """Where point `i` is, in the plot's viewport coordinates (for tests and tooltips)."""
@@ -114,12 +115,17 @@ class MapCompare(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.info)
 
+    def show_message(self, text: str) -> None:
+        """A line under the maps (what is being computed)."""
+        self.info.setText(text)
+
     def set_pair(self, pair, classes: list[str], titles: tuple[str, str]) -> None:
         """Show two maps (a core.compare.MapPair) of the same images."""
         self.pair, self.classes, self.picked, self.selection = pair, list(classes), None, None
         self.a.plot.setTitle(f"A: {titles[0]}", size="9pt")
         self.b.plot.setTitle(f"B: {titles[1]} (aligned to A)", size="9pt")
-        self.a.coords, self.b.coords = pair.coords_a, pair.coords_b
+        self.a.set_coords(pair.coords_a)
+        self.b.set_coords(pair.coords_b)
         self.timeline.stop()
         self.morph.blockSignals(True)
         self.morph.setValue(0)
@@ -131,12 +137,13 @@ class MapCompare(QWidget):
     def _brushes(self) -> list:
         pair = self.pair
         if self.colour_by.currentText() == "class":
-            palette = [pg.mkBrush(c) for c in class_colors(max(len(self.classes), int(pair.labels.max()) + 1))]
-            brushes = [palette[k] for k in pair.labels]
+            by_class = colouring("class", pair.labels, self.classes)
+            palette, codes = [pg.mkBrush(c) for c in qcolours(by_class.rgb)], by_class.codes
         else:
-            levels = np.round(pair.agreement * 10).astype(int)  # k = 10: eleven possible shares
-            palette = [pg.mkBrush(agreement_colour(v / 10)) for v in range(11)]
-            brushes = [palette[v] for v in levels]
+            shares = np.linspace(0, 1, AGREEMENT_LEVELS)
+            palette = [pg.mkBrush(c) for c in qcolours(viridis(shares))]
+            codes = np.round(pair.agreement * (AGREEMENT_LEVELS - 1)).astype(int)
+        brushes = [palette[k] for k in codes]
         if self.selection is not None:
             grey, chosen = pg.mkBrush(GREY), np.zeros(len(pair.labels), bool)
             chosen[self.selection] = True
@@ -154,13 +161,14 @@ class MapCompare(QWidget):
             self.legend.setText("  ".join(f"<span style='color:{c.name()}'>■</span> {n}"
                                           for n, c in zip(self.classes, class_colors(len(self.classes)))))
         else:
-            self.legend.setText(f"<span style='color:{agreement_colour(0).name()}'>■</span> 0% of the 10 nearest "
-                                f"neighbours shared … <span style='color:{agreement_colour(1).name()}'>■</span> 100%")
+            low, high = qcolours(viridis([0.0, 1.0]))
+            self.legend.setText(f"<span style='color:{low.name()}'>■</span> 0% of the 10 nearest neighbours shared "
+                                f"… <span style='color:{high.name()}'>■</span> 100%")
 
     def _on_morph(self, value: int) -> None:
         if self.pair is None:
             return
-        self.a.coords = self.pair.morph(value / 100)
+        self.a.set_coords(self.pair.morph(value / 100))
         self.a.points.setData(pos=self.a.coords, brush=self._brushes(), pen=None, size=5)
         self._mark(self.picked)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
 
 DENSITY_MAP_POINTS = 200_000  # maps up to this size are always drawn as points (60,000 for CIFAR-10 "all")
 DENSITY_VIEW_POINTS = 50_000  # above it, more points than this in view draw as a density image
@@ -15,7 +14,7 @@ DENSITY_BINS = 512  # bins of the density image along its longer side
 Rect = tuple[float, float, float, float]  # x0, x1, y0, y1 in data units
 
 
-def density_image(coords: np.ndarray, labels: np.ndarray, colors: list[QColor], bins: int = DENSITY_BINS):
+def density_image(coords: np.ndarray, labels: np.ndarray, colors: np.ndarray, bins: int = DENSITY_BINS):
     """-> (rgba uint8 [W, H, 4] for pyqtgraph's ImageItem, (x, y, w, h) it covers). Each bin's colour
     is the count-weighted mean of its classes' colours; its opacity grows with log(count)."""
     lo, hi = coords.min(axis=0), coords.max(axis=0)
@@ -26,7 +25,7 @@ def density_image(coords: np.ndarray, labels: np.ndarray, colors: list[QColor], 
     counts = np.bincount((labels * shape[0] + cell[:, 0]) * shape[1] + cell[:, 1],
                          minlength=k * shape[0] * shape[1]).reshape(k, shape[0], shape[1])  # [K, W, H]
     total = counts.sum(axis=0)
-    rgb = np.array([[c.red(), c.green(), c.blue()] for c in colors], float)  # [K, 3]
+    rgb = np.asarray(colors, float).reshape(-1, 3)  # [K, 3] uint8 colours (core.colours)
     mix = np.einsum("kwh,kc->whc", counts, rgb) / np.maximum(total, 1)[..., None]
     alpha = np.log1p(total) / max(np.log1p(total.max()), 1e-9)
     rgba = np.concatenate([mix, 255 * (0.25 + 0.75 * alpha)[..., None] * (total > 0)[..., None]], axis=2)
@@ -60,7 +59,7 @@ class LevelOfDetail:
     def showing_density(self) -> bool:
         return self.image.isVisible()
 
-    def points_to_draw(self, coords: np.ndarray, labels: np.ndarray, shown: np.ndarray, colors: list[QColor],
+    def points_to_draw(self, coords: np.ndarray, labels: np.ndarray, shown: np.ndarray, colors: np.ndarray,
                        picker, view: Rect) -> np.ndarray | None:
         """bool [N]: the points to draw for this view, or None when the density image stands for them.
         `shown` [N]: the points of the classes shown; `picker`: a core.latent.PixelPicker over them."""

@@ -1,6 +1,8 @@
 """MapToolbar: the latent map's two rows of controls. What to map (the split, the projection, Encode,
 and the progress of that work with Cancel) and how to draw it (what a drag does, point size and
-opacity, hidden classes in grey, class ellipses, images when zoomed in). It draws nothing itself.
+opacity, hidden classes in grey, class ellipses, images when zoomed in). It draws nothing itself and keeps
+no choice: a control changed asks with `choice_requested(name, value)` (an explorer.choices.Choices field),
+and `set_choices` shows the choices the session holds.
 """
 from __future__ import annotations
 
@@ -11,10 +13,9 @@ from PySide6.QtWidgets import (
 
 
 class MapToolbar(QWidget):
-    encode_requested = Signal(str, str)  # split, projection ("pca", "tsne" or "umap")
+    encode_requested = Signal()  # map the split chosen with the projection chosen
     cancel_requested = Signal()
-    style_changed = Signal()  # point size, opacity or hidden classes in grey
-    labels_changed = Signal()  # cluster labels turned on or off, or their count changed
+    choice_requested = Signal(str, object)  # a Choices field and the value the user gave it
 
     def __init__(self, thumbnail_px: int, parent: QWidget | None = None):
         super().__init__(parent)
@@ -29,7 +30,7 @@ class MapToolbar(QWidget):
                                        "for about 20 s. Each map is cached per model and split.")
         self.encode_button = QPushButton("Encode")
         self.encode_button.setToolTip("Encode the chosen split with the current model and map it to 2D with the chosen projection")
-        self.encode_button.clicked.connect(lambda: self.encode_requested.emit(self.split(), self.projection()))
+        self.encode_button.clicked.connect(self.encode_requested)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
@@ -50,8 +51,6 @@ class MapToolbar(QWidget):
         self.clusters_spin = QSpinBox(minimum=0, maximum=40, value=0)
         self.clusters_spin.setSpecialValueText("k by BIC")
         self.clusters_spin.setToolTip("How many clusters (k by BIC: the Gaussian mixture size with the lowest BIC)")
-        self.labels_box.toggled.connect(lambda _: self.labels_changed.emit())
-        self.clusters_spin.valueChanged.connect(lambda _: self.labels_box.isChecked() and self.labels_changed.emit())
         self.drag_box = QComboBox()
         self.drag_box.addItems(["pan", "rectangle", "lasso"])
         self.drag_box.setToolTip("What a left drag on the map does: pan the view, or select the points inside a "
@@ -64,9 +63,20 @@ class MapToolbar(QWidget):
         self.images_box.setChecked(True)
         self.images_box.setToolTip(f"Draw the points as their images (framed in their class colour) when each "
                                    f"would get {thumbnail_px} pixels or more: zoom in")
-        for box in (self.size_box, self.opacity):
-            box.valueChanged.connect(self.style_changed)
-        self.grey_box.toggled.connect(self.style_changed)
+        self._asking = True  # False while set_choices draws (no request goes back)
+        for name, signal, value in (
+                ("split", self.split_box.currentIndexChanged, self.split_box.currentText),
+                ("projection", self.projection_box.currentIndexChanged, self.projection_box.currentData),
+                ("colour_by", self.colour_box.currentIndexChanged, self.colour_box.currentData),
+                ("cluster_labels", self.labels_box.toggled, self.labels_box.isChecked),
+                ("cluster_k", self.clusters_spin.valueChanged, self.clusters_spin.value),
+                ("drag_mode", self.drag_box.currentIndexChanged, self.drag_box.currentText),
+                ("point_size", self.size_box.valueChanged, self.size_box.value),
+                ("opacity", self.opacity.valueChanged, self.opacity.value),
+                ("grey_hidden", self.grey_box.toggled, self.grey_box.isChecked),
+                ("centroids", self.centroid_box.toggled, self.centroid_box.isChecked),
+                ("images", self.images_box.toggled, self.images_box.isChecked)):
+            signal.connect(self._asker(name, value))
 
         top = QHBoxLayout()
         for w in (QLabel("Split:"), self.split_box, QLabel("Projection:"), self.projection_box, self.encode_button):
@@ -90,37 +100,29 @@ class MapToolbar(QWidget):
         layout.addLayout(style)
         layout.addLayout(shown)
 
-    def split(self) -> str:
-        """The split chosen: "test", "train" or "all"."""
-        return self.split_box.currentText()
+    def _asker(self, name: str, value):
+        def ask(*_) -> None:
+            if self._asking:
+                self.choice_requested.emit(name, value())
+        return ask
 
-    def projection(self) -> str:
-        """The projection chosen: "pca", "tsne" or "umap"."""
-        return self.projection_box.currentData()
-
-    def cluster_count(self) -> int | None:
-        """None: no cluster labels; 0: k by BIC; else k."""
-        return self.clusters_spin.value() if self.labels_box.isChecked() else None
-
-    def colour_by(self) -> str:
-        """What the points are coloured by: a core.lenses.LENSES key."""
-        return self.colour_box.currentData()
-
-    def set_colour_by(self, name: str) -> None:
-        index = self.colour_box.findData(name)
-        if index >= 0:
-            self.colour_box.setCurrentIndex(index)
-
-    def drag_mode(self) -> str:
-        """What a left drag does: "pan", "rectangle" or "lasso"."""
-        return self.drag_box.currentText()
-
-    def point_size(self) -> int:
-        return self.size_box.value()
-
-    def alpha(self) -> int:
-        """The points' opacity, 0-255."""
-        return int(255 * self.opacity.value() / 100)
+    def set_choices(self, choices) -> None:
+        """Show the session's explorer.choices.Choices (asking for nothing)."""
+        self._asking = False
+        try:
+            self.split_box.setCurrentText(choices.split)
+            self.projection_box.setCurrentIndex(self.projection_box.findData(choices.projection))
+            self.colour_box.setCurrentIndex(self.colour_box.findData(choices.colour_by))
+            self.labels_box.setChecked(choices.cluster_labels)
+            self.clusters_spin.setValue(choices.cluster_k)
+            self.drag_box.setCurrentText(choices.drag_mode)
+            self.size_box.setValue(choices.point_size)
+            self.opacity.setValue(choices.opacity)
+            self.grey_box.setChecked(choices.grey_hidden)
+            self.centroid_box.setChecked(choices.centroids)
+            self.images_box.setChecked(choices.images)
+        finally:
+            self._asking = True
 
     def set_progress(self, done: int, total: int, text: str = "%p%") -> None:
         """Background work on a map (encoding, a projection): visible with Cancel until done == total."""

@@ -17,7 +17,7 @@ from explorer.map_compare import MapCompare
 from explorer.run_curves import Curves, RunCurves
 from explorer.runs_panel import RunsPanel
 from explorer.session import Session
-from explorer.style import palette
+from core.colours import palette
 from explorer.tasks import TaskRunner
 
 COMPARE_IMAGES = 5000  # test images both models map
@@ -36,7 +36,6 @@ class RunsController(QObject):
             panel, curves, compare, report, ask, window)
         self.runs: dict[str, object] = {}  # path -> core.runs.RunSummary
         self.colours: dict[str, str] = json.loads(settings.value("run_colours", "{}") or "{}")
-        self.ticked: list[str] = []
         self._histories: dict[str, tuple] = {}  # path -> (checkpoint mtime, History, images per step)
         self.watcher = QFileSystemWatcher(self)
         self.watcher.directoryChanged.connect(lambda _: self._soon.start())
@@ -48,9 +47,15 @@ class RunsController(QObject):
         panel.reveal_requested.connect(lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(
             path if Path(path).is_dir() else str(Path(path).parent))))
         panel.colour_requested.connect(self._choose_colour)
-        panel.ticked_changed.connect(self._on_ticked)
+        panel.ticked_changed.connect(lambda paths: session.choose(ticked_runs=tuple(paths)))
+        session.choices_changed.connect(self._on_choices_changed)
         panel.compare_requested.connect(self.compare_runs)
         panel.add_folder_requested.connect(self._add_folder_dialog)
+
+    @property
+    def ticked(self) -> list[str]:
+        """The runs ticked (the session's choice) that are listed."""
+        return [p for p in self.session.choices.ticked_runs if p in self.runs]
 
     @property
     def folders(self) -> list[Path]:
@@ -71,7 +76,6 @@ class RunsController(QObject):
         folders = [f for f in self.folders if f != self.runs_root or f.is_dir()]  # made by the first run
         runs = list_runs(folders)
         self.runs = {str(r.path): r for r in runs}
-        self.ticked = [p for p in self.ticked if p in self.runs]
         for path in self.runs:
             self.colours.setdefault(path, self._next_colour())
         watched = set(self.watcher.directories())
@@ -134,9 +138,10 @@ class RunsController(QObject):
         if folder:
             self.add_folder(folder)
 
-    def _on_ticked(self, paths: list) -> None:
-        self.ticked = list(paths)
-        self._overlay()
+    def _on_choices_changed(self, changed: frozenset) -> None:
+        if "ticked_runs" in changed:
+            self.panel.set_ticked(self.ticked)
+            self._overlay()
 
     def _curves(self, run) -> tuple:
         """(History, images per step) of a run from one peek at its checkpoint, read again only when it changed."""
@@ -186,14 +191,12 @@ class RunsController(QObject):
         def work(progress):
             ckpt_a, ckpt_b = load_checkpoint(a.checkpoint), load_checkpoint(b.checkpoint)
             for ckpt, run in ((ckpt_a, a), (ckpt_b, b)):
-                if (ckpt.model_config.img_size, ckpt.model_config.in_ch) != (images.shape[2], images.shape[1]):
-                    raise ValueError(f"{run.name} takes {ckpt.model_config.img_size} px, {ckpt.model_config.in_ch}-"
-                                     f"channel images; {ds.name} has {images.shape[2]} px, {images.shape[1]}")
+                ckpt.check_images(images, run.name, ds.name)
             return compare_models(ckpt_a.build_model(), ckpt_b.build_model(), images, labels, progress=progress)
 
         def done(pair) -> None:
             self.compare.set_pair(pair, ds.classes, (a.name, b.name))
             self.compared.emit()
 
-        self.compare.info.setText(f"Mapping {n:,} test images with both models...")
+        self.compare.show_message(f"Mapping {n:,} test images with both models...")
         self.runner.run(work, done, "Cannot compare the maps", kind="compare", tagged=False)

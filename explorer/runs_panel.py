@@ -1,7 +1,8 @@
 """RunsPanel: the table of kept runs (core.runs), with a text filter, sorting by any column, ticks that
 overlay a run's curves (each in its own colour), and buttons to open, rename, delete, reveal and compare.
 
-Fed by the runs controller with `set_runs`; it says what the user asked for with signals (paths as str).
+Fed by the runs controller with `set_runs` and `set_ticked` (the ticks are the session's: explorer.choices);
+it says what the user asked for with signals (paths as str).
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class RunsPanel(QWidget):
     delete_requested = Signal(str)
     reveal_requested = Signal(str)
     colour_requested = Signal(str)  # change this run's colour
-    ticked_changed = Signal(list)  # paths of the runs whose curves to overlay
+    ticked_changed = Signal(list)  # the runs the user wants ticked now (paths): their curves overlaid
     compare_requested = Signal(str, str)  # two ticked runs' paths: their maps side by side
     add_folder_requested = Signal()
 
@@ -94,11 +95,12 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.summary)
         self._filling = False
+        self._ticked: list[str] = []  # the ticks drawn (the session's)
         self._update_buttons()
 
     def set_runs(self, runs: list, colours: dict[str, str], ticked: set[str], folders: list[str]) -> None:
         """Show `runs` (core.runs.RunSummary); `colours` and `ticked` by path; the selection is kept."""
-        selected = self.selected_path()
+        selected, self._ticked = self.selected_path(), [str(r.path) for r in runs if str(r.path) in ticked]
         self._filling = True
         self.model.removeRows(0, self.model.rowCount())
         for run in runs:
@@ -146,9 +148,21 @@ class RunsPanel(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return rows[0].data(PATH) if rows else None
 
+    def set_ticked(self, ticked: list[str]) -> None:
+        """Tick these runs (paths) and no others."""
+        self._filling = True
+        self._ticked = []
+        for r in range(self.model.rowCount()):
+            item = self.model.item(r, 0)
+            on = item.data(PATH) in ticked and item.isCheckable()
+            item.setCheckState(Qt.Checked if on else Qt.Unchecked)
+            self._ticked += [item.data(PATH)] if on else []
+        self._filling = False
+        self._update_buttons()
+
     def ticked(self) -> list[str]:
-        return [self.model.item(r, 0).data(PATH) for r in range(self.model.rowCount())
-                if self.model.item(r, 0).checkState() == Qt.Checked]
+        """The runs drawn ticked."""
+        return list(self._ticked)
 
     def _emit_selected(self, signal) -> None:
         path = self.selected_path()
@@ -174,7 +188,9 @@ class RunsPanel(QWidget):
         if self._filling or item.column() != 0:
             return
         path = item.data(PATH)
-        self.ticked_changed.emit(self.ticked())
+        if (item.checkState() == Qt.Checked) != (path in self._ticked):  # a tick, not a rename
+            self.ticked_changed.emit([p for p in self._ticked if p != path]
+                                     + ([path] if item.checkState() == Qt.Checked else []))
         name = item.text().strip()
         if name and name != item.data(SORT) and name.lower() != item.data(SORT):
             self.rename_requested.emit(path, name)

@@ -1,9 +1,9 @@
 """Session: the app's one document: dataset, model snapshot, latent map, what is clicked, selected and
-grouped on it, training state, history.
+grouped on it, training state, history, and every choice the user made (explorer.choices).
 
 Controllers change it and the window subscribes to its signals; widgets never see it (the window
-feeds them). It keeps state and computes nothing: questions about the map go to its `explorer`
-(core.explore, Qt-free). `generation` changes with the dataset or the model; background results carry the
+feeds them). It keeps state and computes nothing itself: questions about the map go to its `query`
+(core.maps.MapQuery, Qt-free), and the map's lens values are a core.maps.MapLenses filled when asked. `generation` changes with the dataset or the model; background results carry the
 generation they were computed for, and a stale one is dropped (see explorer/tasks.py).
 The model held here is a CPU copy built from a snapshot, never the one a worker is training.
 """
@@ -16,9 +16,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from core.metrics import History
+from explorer.choices import Choices
 
-if TYPE_CHECKING:  # core.explore brings torch, which loads after the window shows
-    from core.explore import Explorer, MapData
+if TYPE_CHECKING:  # core.maps brings torch, which loads after the window shows
+    from core.maps import MapData, MapLenses, MapQuery
 
 
 class TrainingState(Enum):
@@ -41,6 +42,7 @@ class Session(QObject):
     picked_changed = Signal()  # the clicked point changed (or was cleared)
     selection_changed = Signal()  # the selected points changed (or were cleared)
     groups_changed = Signal()
+    choices_changed = Signal(object)  # frozenset of the names of the Choices fields that changed
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,7 +56,10 @@ class Session(QObject):
         self.training_device = "cpu"  # the device type the running training uses
         self.history = History()  # the current model's StepMetrics and EpochMetrics, as numpy columns
         self.live = None  # core.live_map.LiveMap: the frames of the current model's training run
-        self._explorer: "Explorer | None" = None  # answers about self.map with self.model (made when asked)
+        self._query: "MapQuery | None" = None  # answers about self.map with self.model (made when asked)
+        self._lenses: "MapLenses | None" = None  # lens values of self.map's points (made when asked)
+        self._lenses_of: tuple | None = None  # whose they are: (generation, split) of an encoded map, else its id
+        self.choices = Choices()
         self.given: tuple[str, np.ndarray] | None = None  # (name, uint8 [C, H, W]): an image the user brought
         self.picked: int | None = None  # the point last clicked, an index into self.map
         self.selection: np.ndarray | None = None  # selected points of self.map, sorted; None: no selection
@@ -89,6 +94,8 @@ class Session(QObject):
         self.dataset = dataset
         self.generation += 1
         self.groups = {}
+        if self.choices.hidden_classes:
+            self.choose(hidden_classes=frozenset())
         self.dataset_changed.emit()
         self.set_map(None)
         self.groups_changed.emit()
@@ -102,7 +109,7 @@ class Session(QObject):
             self.model.load_state_dict(checkpoint.model_state)  # every epoch: reuse, don't re-initialise
         else:
             self.model = checkpoint.build_model().eval()
-        self.checkpoint, self._explorer = checkpoint, None
+        self.checkpoint, self._query = checkpoint, None
         self.generation += 1
         if path is not None:
             self.checkpoint_path = str(path)
@@ -142,7 +149,10 @@ class Session(QObject):
         """Show another map. The clicked point and the selection stay when it has the same points (another
         frame of the live map), and are cleared otherwise."""
         same = data is not None and data.same_points(self.map)
-        self.map, self._explorer = data, None
+        self.map, self._query = data, None
+        lenses_of = None if data is None else (self.generation, data.split) if data.frame is None else id(data)
+        if lenses_of != self._lenses_of:  # every projection of a split shares its lens values
+            self._lenses, self._lenses_of = None, lenses_of
         picked, selected = self.picked is not None, self.selection is not None
         if not same:
             self.picked, self.selection = None, None
@@ -153,16 +163,35 @@ class Session(QObject):
             self.selection_changed.emit()
 
     @property
-    def explorer(self) -> "Explorer":
-        """core.explore.Explorer of the map shown, with the current model (there must be both)."""
-        from core.explore import Explorer
+    def query(self) -> "MapQuery":
+        """core.maps.MapQuery of the map shown, with the current model (there must be both)."""
+        from core.maps import MapQuery
 
-        if self._explorer is None:
+        if self._query is None:
             epochs = self.history.epochs
             kl = epochs.column("kl_dims")[-1] if len(epochs) and epochs.column("kl_dims").ndim == 2 else None
             images = self.dataset.split(self.map.split).images
-            self._explorer = Explorer(self.model, images, self.map, self.classes, kl)
-        return self._explorer
+            self._query = MapQuery(self.model, images, self.map, self.classes, kl)
+        return self._query
+
+    @property
+    def lenses(self) -> "MapLenses":
+        """core.maps.MapLenses of the map shown (there must be one and its dataset): filled when something asks,
+        shared by every projection of the same split and model."""
+        from core.maps import MapLenses
+
+        if self._lenses is None:
+            images = self.dataset.split(self.map.split).images
+            self._lenses = MapLenses(self.map.labels, images if self.map.indices is None else images[self.map.indices],
+                                     self.map.projection.mu)
+        return self._lenses
+
+    def choose(self, **changes) -> None:
+        """Change the user's choices (explorer.choices.Choices fields); says which changed, if any did."""
+        old, self.choices = self.choices, self.choices.with_changes(**changes)
+        changed = frozenset(k for k in changes if getattr(old, k) != getattr(self.choices, k))
+        if changed:
+            self.choices_changed.emit(changed)
 
     def pick(self, point: int | None) -> None:
         self.picked = point

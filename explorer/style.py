@@ -1,8 +1,6 @@
 """Bundled resources (palette, icon) read with importlib.resources, so they work when frozen too."""
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from importlib import resources
 
 import pyqtgraph as pg
@@ -10,16 +8,12 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QWidget
 
-
-@lru_cache(maxsize=1)
-def palette() -> dict:
-    return json.loads(resources.files("resources").joinpath("palette.json").read_text(encoding="utf-8"))
+from core.colours import class_rgb, palette
 
 
 def class_colors(n: int = 10) -> list[QColor]:
-    """The fixed class colours; more than ten classes cycle through them."""
-    colors = palette()["classes"]
-    return [QColor(colors[i % len(colors)]) for i in range(n)]
+    """The fixed class colours (core.colours); more than ten classes cycle through them."""
+    return [QColor(int(r), int(g), int(b)) for r, g, b in class_rgb(n)]
 
 
 def curve_color(name: str) -> str:

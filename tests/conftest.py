@@ -258,25 +258,16 @@ def explored_window(map_window, qtbot):
     """The module's window on its first map, as a user finds it after opening the checkpoint: nothing clicked,
     selected, brought or hidden, the Latent map tab in front (tests that change the model or the dataset take
     `trained_window` instead)."""
-    from PySide6.QtCore import Qt
+    from explorer.choices import Choices
 
     win, view = map_window, map_window.map_view
     _close_popups()
     win.session.given, win.session.groups = None, {}
-    view.toolbar.split_box.setCurrentText("test")
-    view.toolbar.projection_box.setCurrentIndex(0)
     win.samples.temperature.setValue(win.first_temperature)
     win.session.set_map(win.first_map)
     win.session.select(None)
     win.session.pick(None)
-    for k in range(view.legend.count()):
-        view.legend.item(k).setCheckState(Qt.Checked)
-    for box in (view.toolbar.grey_box, view.toolbar.centroid_box):
-        box.setChecked(False)
-    view.toolbar.images_box.setChecked(True)
-    view.toolbar.drag_box.setCurrentText("pan")
-    view.toolbar.set_colour_by("class")
-    view.toolbar.labels_box.setChecked(False)
+    win.session.choose(**vars(Choices()))  # every choice at its default
     view.mark_given(None)
     view.plot.plotItem.vb.autoRange(padding=0.02)
     win.inspector.clear()

@@ -12,12 +12,12 @@ def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_noth
     window, view, inspector = explored_window, explored_window.map_view, explored_window.inspector
     window.tabs.setCurrentIndex(1)
     m, k = window.session.map, 123
-    image = window.session.explorer.images()[k]
+    image = window.session.query.images()[k]
     save_png(image, tmp_path / "mine.png")
     drop(view, file_mime(tmp_path / "mine.png"))
 
     xy = np.array(view.given_position())
-    expected = m.latent_map.transform(encode(window.session.model, image[None]))[0]
+    expected = m.projection.transform(encode(window.session.model, image[None]))[0]
     np.testing.assert_allclose(xy, expected, atol=1e-4)
     np.testing.assert_allclose(xy, m.coords[k], atol=1e-3 * np.ptp(m.coords))  # on its own point of the map
     assert "mine.png" in inspector.title.text() and np.array_equal(inspector.original.image(), image)
@@ -37,7 +37,7 @@ def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_noth
 def test_a_pasted_image_is_placed_on_every_projection(explored_window, qtbot):
     window, view = explored_window, explored_window.map_view
     window.tabs.setCurrentIndex(1)
-    image = window.session.explorer.images()[7]
+    image = window.session.query.images()[7]
     QGuiApplication.clipboard().setImage(to_qimage(image))
     view.activateWindow()
     view.plot.setFocus()
@@ -50,5 +50,5 @@ def test_a_pasted_image_is_placed_on_every_projection(explored_window, qtbot):
     qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton, pos=QPoint(5, 5))
     qtbot.waitUntil(lambda: window.session.map.split == "train", timeout=60_000)
     z = encode(window.session.model, image[None])
-    np.testing.assert_allclose(view.given_position(), window.session.map.latent_map.transform(z)[0], atol=1e-4)
+    np.testing.assert_allclose(view.given_position(), window.session.map.projection.transform(z)[0], atol=1e-4)
     assert view.given_position() != first

@@ -8,23 +8,27 @@ from PySide6.QtWidgets import QFileDialog
 from tests.explorer.gestures import save_dialog_returns
 
 
-def test_export_latents_menu_writes_the_map_as_csv(explored_window, tmp_path, monkeypatch):
+def test_export_latents_menu_writes_the_map_as_csv(explored_window, qtbot, tmp_path, monkeypatch):
+    from core.lenses import LENSES
+
     m = explored_window.session.map
     save_dialog_returns(monkeypatch, tmp_path / "lat.csv")
     explored_window.files.actions["export_latents"].trigger()  # what choosing File > Export latents does
+    qtbot.waitUntil(lambda: (tmp_path / "lat.csv").is_file(), timeout=60_000)  # after every lens value is known
     with open(tmp_path / "lat.csv") as f:
         rows = [r for r in csv.reader(f) if not r[0].startswith("#")]
     header, rows = rows[0], rows[1:]
-    properties = [k for k in m.properties if k != "class"]  # brightness, ..., each image's lens values
-    dims = m.latent_map.mu.shape[1]
+    lenses = explored_window.session.lenses.known()
+    properties = [k for k in LENSES if k != "class"]  # brightness, ..., each image's lens values, all of them
+    dims = m.projection.mu.shape[1]
     assert header == ["label", "class", "pc1", "pc2", *properties] + [f"mu_{i}" for i in range(dims)]
     assert len(rows) == len(m.labels)
     for i in (0, len(rows) // 2, len(rows) - 1):
         assert int(rows[i][0]) == m.labels[i] and rows[i][1] == explored_window.session.classes[m.labels[i]]
         np.testing.assert_allclose([float(v) for v in rows[i][2:4]], m.coords[i], rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose([float(rows[i][4 + k]) for k in range(len(properties))],
-                                   [m.properties[p][i] for p in properties], rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose([float(v) for v in rows[i][-dims:]], m.latent_map.mu[i], rtol=1e-5, atol=1e-5)
+                                   [lenses[p][i] for p in properties], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose([float(v) for v in rows[i][-dims:]], m.projection.mu[i], rtol=1e-5, atol=1e-5)
     assert not explored_window.files.export_latents(str(tmp_path / "no" / "such" / "dir.npz"))
     assert "cannot write" in explored_window.messages.last_error[1]
 
@@ -43,7 +47,7 @@ def test_file_menu_exports_metrics_and_projector_files(explored_window, tmp_path
     explored_window.files.actions["export_projector"].trigger()
     tensors = np.loadtxt(tmp_path / "projector" / "tensors.tsv", delimiter="\t")
     meta = (tmp_path / "projector" / "metadata.tsv").read_text().splitlines()
-    assert tensors.shape == session.map.latent_map.mu.shape and len(meta) == len(session.map.labels) + 1
+    assert tensors.shape == session.map.projection.mu.shape and len(meta) == len(session.map.labels) + 1
 
 
 def test_open_checkpoint_fills_map_and_samples(window, qtbot, trained_checkpoint):

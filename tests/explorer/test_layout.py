@@ -130,7 +130,7 @@ def test_every_screen_fits_after_real_gestures(window, qtbot, tmp_path, size):
     assert window.session.selection is not None and problems(window) == []  # a selection and its groups
     view.toolbar.drag_box.setCurrentText("pan")
 
-    image = window.session.explorer.images()[5]
+    image = window.session.query.images()[5]
     save_png(image, tmp_path / "my own picture with a long name.png")
     drop(view, file_mime(tmp_path / "my own picture with a long name.png"))
     settle(qtbot)

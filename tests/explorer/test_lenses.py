@@ -23,9 +23,10 @@ def test_colour_by_brightness_draws_a_scale_that_follows_the_images(explored_win
     m = window.session.map
     before = drawn_colours(view)
     choose(qtbot, view.toolbar.colour_box, "brightness")
+    qtbot.waitUntil(lambda: view.colouring.name == "brightness", timeout=30_000)  # computed when first asked
     colours = drawn_colours(view)
     assert not np.allclose(colours, before)
-    brightness = m.properties["brightness"] if m.properties else None
+    brightness = window.session.lenses.get("brightness")
     assert brightness is not None and view.colour_bar.bar is not None  # a number gets a colour bar
     lo, hi = view.colour_bar.levels
     assert lo == np.percentile(brightness, 1) and hi == np.percentile(brightness, 99)
@@ -43,6 +44,7 @@ def test_colour_by_brightness_draws_a_scale_that_follows_the_images(explored_win
     assert points_drawn() == recoloured
 
     choose(qtbot, view.toolbar.colour_box, "dominant hue")  # a category: a legend, no colour bar
+    qtbot.waitUntil(lambda: view.colouring.name == "hue", timeout=30_000)
     assert view.colour_bar.bar is None and view.lens_legend.isVisible() and "red" in view.lens_legend.text()
     choose(qtbot, view.toolbar.colour_box, "class")
     assert np.allclose(drawn_colours(view), before) and not view.lens_legend.isVisible()
@@ -60,28 +62,47 @@ def test_the_lenses_tab_ranks_what_the_latents_predict_and_a_click_colours_the_m
     assert "Linear probe" in panel.probe.text()
     target = panel.report.ranked[1].name
     qtbot.mouseClick(panel.plot.viewport(), Qt.LeftButton, pos=panel.bar_position(target))
-    assert view.toolbar.colour_by() == target and view.colouring.name == target
+    assert window.session.choices.colour_by == target
+    qtbot.waitUntil(lambda: view.colouring.name == target, timeout=30_000)
 
 
-def test_the_lens_report_is_computed_only_while_its_tab_is_in_view(window, qtbot, monkeypatch, shapes_checkpoint):
-    """Scoring the lenses (kNN fits and probes) is work nobody asked for while the Lenses tab is hidden."""
+def test_lenses_are_computed_only_when_asked_a_hidden_tab_starts_nothing(window, qtbot, monkeypatch,
+                                                                          shapes_checkpoint):
+    """A PCA map coloured by class with the Lenses tab hidden starts no k-means, mixture, kNN fit, probe, image
+    statistics or decoding pass; showing the tab starts them (once per map), and so do cluster labels."""
     import core.lenses
+    import core.maps
 
+    calls: dict[str, int] = {}
+
+    def counted(module, name):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, **k: calls.update({name: calls.get(name, 0) + 1}) or real(*a, **k))
+
+    for name in ("kmeans_clusters", "mixture_components", "image_properties", "model_properties"):
+        counted(core.maps, name)  # what MapLenses calls
+    for name in ("predictability", "linear_probe_accuracy", "lens_report", "cluster_labels"):
+        counted(core.lenses, name)
     view, panel = window.map_view, window.lenses
-    calls, real = [], core.lenses.lens_report
-    monkeypatch.setattr(core.lenses, "lens_report", lambda *a: calls.append(a) or real(*a))
     window.loader.open_checkpoint(str(shapes_checkpoint[1]))
     qtbot.waitUntil(lambda: window.session.map is not None and not window.runner.busy, timeout=60_000)
     qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)  # the map is shown again
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
-    assert calls == [] and panel.report is None and not panel.isVisible()
+    assert calls == {} and panel.report is None and not panel.isVisible()
+
     click_tab(qtbot, window.tabs, 1)
     click_tab(qtbot, window.inspector.tabs, window.inspector.tabs.indexOf(panel))
     qtbot.waitUntil(lambda: panel.report is not None, timeout=60_000)
-    assert len(calls) == 1
+    assert calls["lens_report"] == 1 and calls["predictability"] >= 8 and calls["linear_probe_accuracy"] == 2
+    assert calls["image_properties"] == calls["model_properties"] == 1 and "kmeans_clusters" not in calls
     qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
-    assert len(calls) == 1 and panel.report is not None  # the same map is scored once
+    assert calls["lens_report"] == 1 and panel.report is not None  # the same map is scored once
+
+    qtbot.mouseClick(view.toolbar.labels_box, Qt.LeftButton)  # cluster labels: k-means, with the values known
+    qtbot.waitUntil(lambda: calls.get("cluster_labels") == 1 and not window.runner.busy, timeout=60_000)
+    assert calls["image_properties"] == calls["model_properties"] == 1 and "mixture_components" not in calls
+    assert len(view.cluster_labels.items) > 0
 
 
 def test_a_selected_region_is_summarised_against_the_rest(explored_window, qtbot):
@@ -95,12 +116,13 @@ def test_a_selected_region_is_summarised_against_the_rest(explored_window, qtbot
     drag(qtbot, view, [corners[0], (corners[0] + corners[1]) / 2, corners[1]])
     selected = window.session.selection
     assert selected is not None and 0 < len(selected) < len(m.coords)
+    qtbot.waitUntil(lambda: "brightness" in inspector.selection_properties.text(), timeout=60_000)  # when computed
     text = inspector.selection_properties.text()
-    inside = m.properties["brightness"][selected].mean()
+    inside = window.session.lenses.get("brightness")[selected].mean()
     assert "brightness" in text and f"{inside:.3g}" in text and "rest" in text
     assert inspector.selection_typical.image() is not None  # the medoids' images
-    summary = window.session.explorer.selection(selected)
-    mu = window.session.explorer.latents()[selected]
+    summary = window.session.query.selection(selected)
+    mu = window.session.query.latents()[selected]
     spread = np.linalg.norm(mu[:, None] - mu[None], axis=2).mean(1)
     assert summary.typical[0] == selected[np.argmin(spread)]  # the most typical: nearest the others on average
 

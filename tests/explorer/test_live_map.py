@@ -62,7 +62,7 @@ def test_tsne_map_runs_in_the_background_and_cancel_keeps_the_previous_map(explo
     window.tabs.setCurrentIndex(1)
     pca_map = window.session.map
     choose(qtbot, view.toolbar.projection_box, 1)
-    assert view.toolbar.projection() == "tsne"
+    assert window.session.choices.projection == "tsne"
     qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     n = len(pca_map.labels)
     qtbot.waitUntil(lambda: view.toolbar.progress.value() > n + 50, timeout=120_000)  # inside the t-SNE iterations
@@ -89,7 +89,7 @@ def test_umap_map_cancels_mid_layout_and_then_draws_with_its_own_axes(explored_w
     window.tabs.setCurrentIndex(1)
     pca_map, n = window.session.map, len(window.session.map.labels)
     choose(qtbot, view.toolbar.projection_box, 2)
-    assert view.toolbar.projection() == "umap"
+    assert window.session.choices.projection == "umap"
     qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: view.toolbar.progress.value() > n, timeout=120_000)  # inside the layout epochs
     qtbot.mouseClick(view.toolbar.cancel_button, Qt.LeftButton)

@@ -90,7 +90,7 @@ def test_clicking_a_point_lists_and_rings_its_true_latent_neighbours(explored_wi
     target = int(np.argmax(view.coords[:, 1]))  # the top point: alone on screen
     with qtbot.waitSignal(view.point_clicked, timeout=2_000):
         click(qtbot, view, view.screen_pos(target))
-    mu = session.map.latent_map.mu
+    mu = session.map.projection.mu
     _, expected = NearestNeighbors(n_neighbors=9).fit(mu).kneighbors(mu[target:target + 1])
     expected = [i for i in expected[0] if i != target][:8]
     ringed = np.stack(view.marks.neighbour_item.getData(), axis=1)
@@ -110,7 +110,7 @@ def test_traversal_strips_follow_the_picked_point(explored_window, qtbot):
         with qtbot.waitSignal(view.point_clicked, timeout=2_000):
             click(qtbot, view, view.screen_pos(target))
         grids.append(inspector.traversals.image())
-        recon = explored_window.session.explorer.point(target).reconstruction
+        recon = explored_window.session.query.point(target).reconstruction
         middle = grids[-1][:, 2:2 + 32, 2 + 3 * 34:2 + 3 * 34 + 32]  # row 1 (PC1), column 4 of 7: the point itself
         assert np.array_equal(middle, recon)
     assert grids[0].shape == (3, 10 * 34 + 2, 7 * 34 + 2)  # 10 directions x 7 steps of 32 px images
@@ -134,10 +134,10 @@ def test_an_attribute_vector_between_two_classes_moves_the_picked_point(explored
     assert inspector.attribute_choice() == (a, b, 1.0)
     strip = inspector.attribute.image()  # 8 images of 32 px in a row
     assert strip.shape == (3, 2 * 34 + 2, 4 * 34 + 2)  # 8 images of 32 px, two rows of four
-    mu, labels = session.map.latent_map.mu, session.map.labels
+    mu, labels = session.map.projection.mu, session.map.labels
     vector = mu[labels == 5].mean(axis=0) - mu[labels == 2].mean(axis=0)
     end = decode(session.model, (mu[target] + vector)[None])[0]
-    assert np.array_equal(strip[:, 2:34, 2:34], session.explorer.point(target).reconstruction)  # starts at the point itself
+    assert np.array_equal(strip[:, 2:34, 2:34], session.query.point(target).reconstruction)  # starts at the point itself
     assert np.array_equal(strip[:, 36:68, 2 + 3 * 34:2 + 3 * 34 + 32], end)  # ends one whole vector further
 
 

@@ -19,7 +19,7 @@ def test_map_holds_every_point_coloured_by_class_in_a_fixed_random_order(explore
     for index, brush in zip(drawn[:50], view.points.data["brush"][:50]):
         assert brush.color().rgb() == colors[m.labels[index]].rgb()
     assert "variance" in view.plot.getPlotItem().getAxis("bottom").labelText
-    assert "kNN accuracy" in view.info.text() and "raw pixels" in view.info.text()
+    assert "kNN accuracy" in view.info.text()  # the raw pixels' figures are the Lenses tab's
     assert view.legend.item(0).text().startswith("circle (")
 
 

@@ -11,7 +11,7 @@ def test_encode_button_maps_the_chosen_split(explored_window, qtbot):
     explored_window.tabs.setCurrentIndex(1)
     view.toolbar.split_box.setFocus()
     qtbot.keyClick(view.toolbar.split_box, Qt.Key_Down)  # test -> train, as a user picks it with the keyboard
-    assert view.toolbar.split() == "train"
+    assert explored_window.session.choices.split == "train"
     with qtbot.waitSignal(explored_window.map_ready, timeout=120_000):
         qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)
     assert explored_window.session.map.split == "train"
@@ -22,10 +22,10 @@ def test_a_map_encoded_for_an_old_dataset_is_never_shown(trained_window, qtbot, 
     """A dataset finishes loading while an old encode is still running: the old map is dropped."""
     import threading
 
-    import core.explore
+    import core.maps
     from tests.conftest import write_cifar_batches
 
-    release, real_encode = threading.Event(), core.explore.model_properties
+    release, real_encode = threading.Event(), core.maps.encode
     calls = []
 
     def held_encode(model, images, **kw):
@@ -34,9 +34,10 @@ def test_a_map_encoded_for_an_old_dataset_is_never_shown(trained_window, qtbot, 
             release.wait(30)  # the old encode is still running when the new dataset lands
         return real_encode(model, images, **kw)
 
-    monkeypatch.setattr(core.explore, "model_properties", held_encode)  # the encode-and-decode pass
+    monkeypatch.setattr(core.maps, "encode", held_encode)
     session = trained_window.session
-    trained_window.maps.encode("train")  # the test split is already mapped (and cached)
+    session.choose(split="train")  # the test split is already mapped (and cached)
+    trained_window.maps.encode()
     qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
     folder = tmp_path / "data"
     write_cifar_batches(folder, n_per_batch=30)
@@ -44,11 +45,11 @@ def test_a_map_encoded_for_an_old_dataset_is_never_shown(trained_window, qtbot, 
         trained_window.loader.load_dataset("cifar10", str(folder))
     release.set()
     qtbot.waitUntil(lambda: session.map is not None and not trained_window.runner.busy, timeout=60_000)
-    assert len(session.map.labels) == len(session.dataset.test) == 30  # only the new dataset's map
-    assert trained_window.map_view.point_count() == 30
+    chosen = session.dataset.split("train")  # the split still chosen, of the new dataset only
+    assert len(session.map.labels) == len(chosen) == 150 and trained_window.map_view.point_count() == 150
     target = int(np.argmax(trained_window.map_view.coords[:, 0]))
     click(qtbot, trained_window.map_view, trained_window.map_view.screen_pos(target))
-    assert np.array_equal(trained_window.inspector.original.image(), session.dataset.test.images[target])
+    assert np.array_equal(trained_window.inspector.original.image(), chosen.images[target])
 
 
 def test_task_runner_drops_a_result_computed_for_an_older_generation(qtbot):

@@ -11,7 +11,7 @@ def test_a_lasso_around_a_cluster_selects_exactly_its_points_and_exports_them(qt
     import math
 
     from core.latent import LatentMap
-    from core.explore import MapData
+    from core.maps import MapData
 
     session, view, inspector = window.session, window.map_view, window.inspector
     qtbot.waitUntil(lambda: session.dataset is not None, timeout=60_000)
@@ -75,6 +75,6 @@ def test_a_lasso_around_a_cluster_selects_exactly_its_points_and_exports_them(qt
         click(qtbot, view, view.screen_pos(picked))
     choose(qtbot, inspector.attribute_from, "group A")
     choose(qtbot, inspector.attribute_to, "group B")
-    end = session.explorer.decode((mu[picked] + mu[cluster].mean(0) - mu[expected].mean(0))[None])[0]
+    end = session.query.decode((mu[picked] + mu[cluster].mean(0) - mu[expected].mean(0))[None])[0]
     assert np.array_equal(inspector.attribute.image()[:, 36:68, 2 + 3 * 34:2 + 3 * 34 + 32], end)  # the 8th image
 

@@ -121,13 +121,14 @@ def test_every_invalid_cli_value_exits_2_with_one_line(tmp_path, args):
 
 
 def test_exception_in_encoding_worker_becomes_a_message(explored_window, qtbot, monkeypatch):
-    import core.explore
+    import core.maps
 
     def broken(*a, **k):
         raise RuntimeError("simulated failure inside the encoder")
 
-    monkeypatch.setattr(core.explore, "model_properties", broken)  # the encode-and-decode pass
-    explored_window.maps.encode("train")  # the test split is already mapped (and cached)
+    monkeypatch.setattr(core.maps, "encode", broken)
+    explored_window.session.choose(split="train")  # the test split is already mapped (and cached)
+    explored_window.maps.encode()
     qtbot.waitUntil(lambda: explored_window.messages.last_error is not None, timeout=30_000)
     assert explored_window.messages.last_error == ("Encoding failed", "simulated failure inside the encoder")
     assert explored_window.map_view.point_count() > 0  # the previous map stays

@@ -109,7 +109,8 @@ def test_closing_in_every_phase_leaves_no_thread_running(window, qtbot, tmp_path
         window.train_panel.fields["channels"].setText("64")  # a full-size model encodes slowly enough
         _train(window, qtbot, steps=3)
         qtbot.waitUntil(lambda: window.training.worker is None and not window.runner.tasks, timeout=120_000)
-        window.maps.encode("train")  # 10,000 images
+        window.session.choose(split="train")
+        window.maps.encode()  # 10,000 images
         qtbot.waitUntil(lambda: window.map_view.toolbar.progress.value() > 0, timeout=30_000)  # mid-encoding
     else:
         _train(window, qtbot)

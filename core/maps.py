@@ -1,8 +1,9 @@
-"""Exploration: what the app's inspector and the CLI ask of a model and one encoded map of a split, Qt-free.
+"""Maps: what the app and the CLI ask of a model and one encoded map of a split, Qt-free.
 
-`encode_and_project` makes a map (the CLI's `encode` and the app's Encode both call it); an `Explorer`
-answers about it: a point's view, decoding a spot, traversals, attribute walks, a selection's summary,
-placing a new image, interpolations. Every answer is a dataclass of numpy values (uint8 [C, H, W] images).
+`encode_and_project` makes a map (the CLI's `encode` and the app's Encode both call it); `MapLenses` holds its
+lens values, computed the first time something asks; a `MapQuery` answers about it: a point's view, decoding a
+spot, traversals, attribute walks, a selection's summary, placing a new image, interpolations. Every answer
+is a dataclass of numpy values (uint8 [C, H, W] images).
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import numpy as np
 
 from core.data import ImageSet, Progress
 from core.latent import decode, encode, interpolate, knn_accuracy
-from core.lenses import (IMAGE_LENSES, contrast, image_properties, kmeans_clusters, medoids, mixture_components,
-                         model_properties)
+from core.lenses import (IMAGE_LENSES, LENSES, MODEL_LENSES, contrast, image_properties, kmeans_clusters, medoids,
+                         mixture_components, model_properties)
 from core.model import ConvVAE
 from core.projection import PROJECTORS, Projected
 from core.selection import Directions, Neighbours, attribute_walk, latent_neighbours, traversal, traversal_directions
@@ -26,16 +27,14 @@ class MapData:
     labels: np.ndarray  # [N] int64
     coords: np.ndarray  # [N, 2] float32
     knn: float | None  # kNN accuracy of the latent means (None for a live-map frame)
-    latent_map: Projected  # its mu is None for a stored live-map frame
+    projection: Projected  # its mu is None for a stored live-map frame
     indices: np.ndarray | None = None  # [N] image indices into the split; None: all of it, in order
     frame: int | None = None  # which live-map frame this is, if it is one
-    pixel_knn: float | None = None  # kNN accuracy of the raw pixels of the same images
-    properties: dict[str, np.ndarray] | None = None  # core.lenses: each image's brightness, KL, cluster, ...
 
     @property
     def explained(self) -> np.ndarray | None:
         """[2] variance fractions of a PCA map's axes; None for a non-linear map."""
-        return self.latent_map.explained
+        return self.projection.explained
 
     def image_index(self, point: int) -> int:
         return int(point if self.indices is None else self.indices[point])
@@ -51,40 +50,77 @@ def projection_steps(projection: str, n_images: int) -> int:
     return n_images + PROJECTORS[projection].steps
 
 
-def encode_and_project(model: ConvVAE, split: str, data: ImageSet, projection: str = "pca",
+def encode_and_project(model: ConvVAE | None, split: str, data: ImageSet, projection: str = "pca",
                        progress: Progress | None = None, encoded: MapData | None = None) -> MapData:
     """Encode a split (or reuse `encoded`, an earlier map of the same model and split) and project it with
-    PROJECTORS[projection]; also scores the kNN accuracy of the latent means and of the raw pixels."""
+    PROJECTORS[projection]; also scores the kNN accuracy of the latent means. Nothing else: lens values
+    (MapLenses) are computed when asked."""
     total = projection_steps(projection, len(data))
     report = progress or (lambda done, total: None)
     if encoded is not None:
-        mu, knn, pixel_knn, properties = encoded.latent_map.mu, encoded.knn, encoded.pixel_knn, encoded.properties
+        mu, knn = encoded.projection.mu, encoded.knn
     else:
-        mu, properties = lens_properties(model, data, lambda d, t: report(d, total))
-        knn, pixel_knn = knn_accuracy(mu, data.labels), knn_accuracy(data.images, data.labels)
+        mu = encode(model, data.images, progress=lambda d, t: report(d, total))
+        knn = knn_accuracy(mu, data.labels)
     projected = PROJECTORS[projection].fit(mu, progress=lambda d, t: report(len(data) + d, total))
-    return MapData(split, data.labels, projected.coords, knn, projected, pixel_knn=pixel_knn, properties=properties)
+    return MapData(split, data.labels, projected.coords, knn, projected)
 
 
-def lens_values(m: MapData, images: np.ndarray | None, name: str) -> np.ndarray | None:
-    """A core.lenses property of each point of map `m` (`images`: its split's images), or None where the map
-    cannot have it (a stored live-map frame has no model to ask; image statistics are computed for it once)."""
-    if name == "class":
-        return m.labels
-    if m.properties is None and images is not None and name in IMAGE_LENSES:
-        m.properties = image_properties(images if m.indices is None else images[m.indices])
-    return None if m.properties is None else m.properties.get(name)
+class MapLenses:
+    """The lens values (core.lenses.LENSES) of one map's points, each computed the first time something asks:
+    class at once, the image statistics from the pixels, the model's view (reconstruction error, KL, loss)
+    with one encode-and-decode pass, clusters and mixture components from the latent means.
+
+    `compute` only reads (it may run on a worker thread) and returns new arrays; `add` merges them in. A live
+    frame with no latent means (`mu` None) has class and the image statistics only."""
+
+    def __init__(self, labels: np.ndarray, images: np.ndarray, mu: np.ndarray | None) -> None:
+        self.images, self.mu = images, mu  # the map's images uint8 [N, C, H, W] and latent means [N, D]
+        self._values: dict[str, np.ndarray] = {"class": np.asarray(labels, np.int64)}
+
+    def possible(self, name: str) -> bool:
+        """Whether this map can have lens `name` (the model's view and clusters need latent means)."""
+        if name not in LENSES or name == "class" or name in IMAGE_LENSES:
+            return name in LENSES
+        return self.mu is not None and (name in MODEL_LENSES or len(self.mu) >= 2)  # clusters need two points
+
+    def missing(self, names=tuple(LENSES)) -> list[str]:
+        return [n for n in names if self.possible(n) and n not in self._values]
+
+    def get(self, name: str) -> np.ndarray | None:
+        return self._values.get(name)
+
+    def known(self) -> dict[str, np.ndarray]:
+        """The values computed so far, in LENSES order (a new dict: later additions do not change it)."""
+        return {n: self._values[n] for n in LENSES if n in self._values}
+
+    def compute(self, names=tuple(LENSES), model: ConvVAE | None = None,
+                progress: Progress | None = None) -> dict[str, np.ndarray]:
+        """The values of `names` not known yet (those this map can have). `model` is needed for the model's view;
+        `progress(done, total)` follows its pass over the images (False cancels: InterruptedError)."""
+        wanted, out = set(self.missing(names)), {}
+        if wanted & set(IMAGE_LENSES):
+            out |= image_properties(self.images)
+        if wanted & set(MODEL_LENSES):
+            out |= model_properties(model, self.images, progress=progress)[1]
+        if "cluster" in wanted:
+            out["cluster"] = kmeans_clusters(self.mu)
+        if "mixture" in wanted:
+            out["mixture"] = mixture_components(self.mu)
+        return out
+
+    def add(self, values: dict[str, np.ndarray]) -> None:
+        self._values |= values
+
+    def fill(self, names=tuple(LENSES), model: ConvVAE | None = None) -> dict[str, np.ndarray]:
+        """Compute what is missing now (the CLI's encode writing columns) and return every value known."""
+        self.add(self.compute(names, model))
+        return self.known()
 
 
-def lens_properties(model: ConvVAE, data: ImageSet, progress: Progress | None = None):
-    """(latent means, every core.lenses property of each image): one encode-and-decode pass, then the image
-    statistics and the clusters of the latents."""
-    mu, properties = model_properties(model, data.images, progress=progress)
-    properties = {"class": np.asarray(data.labels, np.int64)} | image_properties(data.images) | properties
-    if len(mu) >= 2:
-        properties["cluster"] = kmeans_clusters(mu)
-        properties["mixture"] = mixture_components(mu)
-    return mu, properties
+def pixel_knn_accuracy(data: ImageSet) -> float:
+    """The kNN accuracy (k=5) of the raw pixels: the reference a map's latents are measured against."""
+    return knn_accuracy(data.images, data.labels)
 
 
 @dataclass(frozen=True)
@@ -132,7 +168,7 @@ class Placement:
     neighbours: Neighbours
 
 
-class Explorer:
+class MapQuery:
     """Answers about one map of one model. `images`: the whole split, uint8 [N_split, C, H, W]; `kl_dims`: the
     last evaluation's KL per latent dimension (the traversal directions prefer the dimensions that carry most)."""
 
@@ -140,7 +176,7 @@ class Explorer:
                  kl_dims: np.ndarray | None = None) -> None:
         self.model, self.map, self.classes, self._kl = model, map_data, classes, kl_dims
         self._split_images = images
-        self._mu: np.ndarray | None = map_data.latent_map.mu
+        self._mu: np.ndarray | None = map_data.projection.mu
         self._directions: Directions | None = None
 
     def images(self) -> np.ndarray:
@@ -165,8 +201,8 @@ class Explorer:
 
     def decode_at(self, xy) -> DecodedSpot:
         """Decode the map's inverse at a spot (exact for PCA, an estimate for t-SNE and UMAP)."""
-        return DecodedSpot((float(xy[0]), float(xy[1])), self.decode(self.map.latent_map.to_latent(xy))[0],
-                           self.map.latent_map.exact)
+        return DecodedSpot((float(xy[0]), float(xy[1])), self.decode(self.map.projection.to_latent(xy))[0],
+                           self.map.projection.exact)
 
     def traversals(self, index: int, steps: int = 7) -> Traversals:
         """A point walked -3 to +3 sigma along PC1, PC2 and the 8 latent dimensions with the highest KL."""
@@ -182,17 +218,19 @@ class Explorer:
         mu = self.latents()
         return self.decode(attribute_walk(mu[index], mu[source].mean(axis=0), mu[target].mean(axis=0), strength))
 
-    def selection(self, points: np.ndarray) -> SelectionSummary:
+    def selection(self, points: np.ndarray, lenses: dict[str, np.ndarray] | None = None) -> SelectionSummary:
+        """A selection's class counts, decoded mean, medoids, and each of the `lenses` values given (a
+        MapLenses.known()) against the rest of the map."""
         counts = np.bincount(self.map.labels[points], minlength=len(self.classes))
         text = ", ".join(f"{self.classes[k]} {counts[k]:,}" for k in np.argsort(-counts, kind="stable") if counts[k])
         mean = self.decode(self.latents()[points].mean(axis=0, keepdims=True))[0]
-        contrasts = tuple(contrast(self.map.properties, points)) if self.map.properties else ()
+        contrasts = tuple(contrast(lenses, points)) if lenses else ()
         return SelectionSummary(len(points), counts, text, mean, medoids(self.latents(), points), contrasts)
 
     def place(self, image: np.ndarray, k: int = 8) -> Placement:
         """An image (uint8 [C, H, W], already the model's size) encoded and placed where the map puts it."""
         z = encode(self.model, image[None])[0]
-        xy = self.map.latent_map.transform(z[None])[0]
+        xy = self.map.projection.transform(z[None])[0]
         return Placement(z, (float(xy[0]), float(xy[1])), self.decode(z)[0],
                          latent_neighbours(self.latents(), None, k, z))
 

@@ -1,10 +1,11 @@
-"""The exploration core without Qt: a map made by encode_and_project, and what an Explorer answers about it."""
+"""The maps core without Qt: a map made by encode_and_project, its lens values (MapLenses, computed when
+asked), and what a MapQuery answers about it."""
 import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from core.config import ModelConfig, TrainConfig
-from core.explore import Explorer, MapData, encode_and_project, projection_steps
+from core.maps import MapData, MapLenses, MapQuery, encode_and_project, pixel_knn_accuracy, projection_steps
 from core.latent import LatentMap, decode, encode
 from core.train import Trainer
 
@@ -20,25 +21,46 @@ def model(shapes):
 @pytest.fixture(scope="module")
 def explorer(model, shapes):
     m = encode_and_project(model, "test", shapes.test, "pca")
-    return Explorer(model, shapes.test.images, m, shapes.classes)
+    return MapQuery(model, shapes.test.images, m, shapes.classes)
 
 
 def test_encode_and_project_maps_every_image_and_scores_its_neighbourhoods(model, shapes):
     seen = []
     m = encode_and_project(model, "test", shapes.test, "pca", progress=lambda d, t: seen.append((d, t)))
     mu = encode(model, shapes.test.images)
-    assert m.coords.shape == (len(shapes.test), 2) and np.allclose(m.latent_map.mu, mu, atol=1e-5)
-    assert np.allclose(m.coords, LatentMap.fit(mu).coords, atol=1e-4) and m.latent_map.exact
+    assert m.coords.shape == (len(shapes.test), 2) and np.allclose(m.projection.mu, mu, atol=1e-5)
+    assert np.allclose(m.coords, LatentMap.fit(mu).coords, atol=1e-4) and m.projection.exact
     assert m.explained is not None and 0 < m.explained.sum() <= 1
-    assert 0.1 < m.knn <= 1 and 0.1 < m.pixel_knn <= 1  # ten classes: chance is 0.1
+    assert 0.1 < m.knn <= 1 and 0.1 < pixel_knn_accuracy(shapes.test) <= 1  # ten classes: chance is 0.1
     assert seen[-1] == (len(shapes.test), projection_steps("pca", len(shapes.test)))
+
+
+def test_map_lenses_compute_only_what_is_asked_and_never_change_what_they_returned(explorer, model, shapes):
+    from core.lenses import image_properties, model_properties
+
+    lenses = MapLenses(shapes.test.labels, shapes.test.images, explorer.latents())
+    assert list(lenses.known()) == ["class"] and lenses.missing(["brightness", "kl"]) == ["brightness", "kl"]
+    first = lenses.compute(["brightness"])  # no model needed for the pixels' statistics
+    assert set(first) == {"brightness", "saturation", "hue", "contrast"}  # one pass gives the four
+    np.testing.assert_allclose(first["brightness"], image_properties(shapes.test.images)["brightness"])
+    assert lenses.missing(["brightness"]) == ["brightness"]  # computed, not added: add is the caller's
+    lenses.add(first)
+    known = lenses.known()
+    assert lenses.compute(["brightness", "hue"]) == {}  # nothing again
+    lenses.add(lenses.compute(["kl", "cluster"], model))
+    assert "kl" in lenses.known() and "kl" not in known and "mixture" not in lenses.known()
+    np.testing.assert_allclose(lenses.get("kl"), model_properties(model, shapes.test.images)[1]["kl"], rtol=1e-5)
+    assert len(np.unique(lenses.get("cluster"))) == 10
+    frame = MapLenses(shapes.test.labels, shapes.test.images, None)  # a stored frame: no latent means
+    assert not frame.possible("kl") and not frame.possible("cluster") and frame.possible("hue")
+    assert frame.missing() == ["brightness", "saturation", "hue", "contrast"]
 
 
 def test_a_nonlinear_map_reuses_the_latents_reports_progress_and_cancels(explorer, shapes):
     pca = explorer.map
     seen = []
     tsne = encode_and_project(None, "test", shapes.test, "tsne", lambda d, t: seen.append(d), encoded=pca)
-    assert tsne.latent_map.mu is pca.latent_map.mu and not tsne.latent_map.exact and tsne.explained is None
+    assert tsne.projection.mu is pca.projection.mu and not tsne.projection.exact and tsne.explained is None
     assert seen == sorted(seen) and seen[-1] == projection_steps("tsne", len(shapes.test)) and seen[0] > len(shapes.test)
     with pytest.raises(InterruptedError):
         encode_and_project(None, "test", shapes.test, "tsne", lambda d, t: d < len(shapes.test) + 100, encoded=pca)
@@ -56,7 +78,7 @@ def test_a_point_shows_its_image_reconstruction_and_true_latent_neighbours(explo
 
 def test_decoding_a_spot_uses_the_maps_inverse(explorer, model):
     spot = explorer.decode_at([0.5, -0.25])
-    z = explorer.map.latent_map.to_latent([0.5, -0.25])
+    z = explorer.map.projection.to_latent([0.5, -0.25])
     assert spot.exact and np.array_equal(spot.image, decode(model, z)[0])
     assert not np.array_equal(spot.image, explorer.decode_at([-3.0, 2.0]).image)
 
@@ -97,7 +119,7 @@ def test_a_stored_frame_without_latents_encodes_them_once(explorer, model, shape
     lmap = LatentMap.fit(explorer.latents()[indices])
     frame = MapData("test", shapes.test.labels[indices], lmap.coords, None,
                     LatentMap(None, lmap.coords, lmap.explained, lmap.components, lmap.mean), indices, frame=0)
-    answers = Explorer(model, shapes.test.images, frame, shapes.classes)
+    answers = MapQuery(model, shapes.test.images, frame, shapes.classes)
     assert np.allclose(answers.latents(), explorer.latents()[indices], atol=1e-5)
     assert answers.latents() is answers.latents()
     assert answers.point(2).image_index == indices[2]

@@ -1,0 +1,84 @@
+"""Choices: everything the user chose about what the app shows (the map's split, projection, colour lens,
+cluster labels, hidden classes, point size and opacity, drag mode, ... and the runs ticked to compare).
+
+Plain values, no Qt: the session holds one and says when it changes, the widgets draw it, the settings keep
+it (`to_dict` / `from_dict`, which drops what it does not know).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+SPLITS = ("test", "train", "all")
+PROJECTIONS = ("pca", "tsne", "umap")
+DRAG_MODES = ("pan", "rectangle", "lasso")
+NOT_KEPT = ("hidden_classes",)  # belong to one dataset: a restart starts with every class shown
+
+
+@dataclass(frozen=True)
+class Choices:
+    split: str = "test"  # which images the map encodes: one of SPLITS
+    projection: str = "pca"  # PROJECTIONS
+    colour_by: str = "class"  # a core.lenses.LENSES key
+    cluster_labels: bool = False  # label the latents' clusters on the map
+    cluster_k: int = 0  # how many clusters; 0: k by BIC
+    hidden_classes: frozenset = frozenset()  # class indices not drawn (or drawn grey)
+    point_size: int = 5  # px
+    opacity: int = 80  # percent
+    grey_hidden: bool = False  # draw hidden classes grey instead of not at all
+    centroids: bool = False  # class ellipses (1 sigma)
+    images: bool = True  # points as their images when zoomed in
+    drag_mode: str = "pan"  # DRAG_MODES
+    ticked_runs: tuple = ()  # paths of the runs whose curves are overlaid (and compared)
+
+    @property
+    def cluster_count(self) -> int | None:
+        """None: no cluster labels; 0: k by BIC; else k."""
+        return self.cluster_k if self.cluster_labels else None
+
+    @property
+    def alpha(self) -> int:
+        """The points' opacity, 0-255."""
+        return int(255 * self.opacity / 100)
+
+    def with_changes(self, **changes) -> "Choices":
+        """A copy with `changes` (ValueError for a name or value that is not a choice)."""
+        new = replace(self, **changes)
+        problem = new.problem()
+        if problem:
+            raise ValueError(problem)
+        return new
+
+    def problem(self) -> str:
+        """What is wrong with these values ("" when nothing)."""
+        from core.lenses import LENSES
+
+        allowed = {"split": SPLITS, "projection": PROJECTIONS, "colour_by": tuple(LENSES), "drag_mode": DRAG_MODES}
+        for name, values in allowed.items():
+            if getattr(self, name) not in values:
+                return f"{name} must be one of {', '.join(values)}, not {getattr(self, name)!r}"
+        if not (0 <= self.cluster_k <= 40 and 1 <= self.point_size <= 20 and 10 <= self.opacity <= 100):
+            return "cluster_k must be 0-40, point_size 1-20 and opacity 10-100"
+        return ""
+
+    def to_dict(self) -> dict:
+        """What a restart keeps, as JSON-ready values."""
+        kept = {k: v for k, v in asdict(self).items() if k not in NOT_KEPT}
+        kept["ticked_runs"] = list(self.ticked_runs)
+        return kept
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> "Choices":
+        """Saved choices, each value that is missing, of the wrong type or out of range left at its default."""
+        choices = cls()
+        for f in fields(cls):
+            if f.name in NOT_KEPT or f.name not in saved:
+                continue
+            value, default = saved[f.name], getattr(choices, f.name)
+            value = tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value
+            if type(value) is not type(default):
+                continue
+            try:
+                choices = choices.with_changes(**{f.name: value})
+            except ValueError:
+                pass
+        return choices

@@ -1,0 +1,196 @@
+"""InspectController: what the Inspector shows about the map, from the session's Qt-free `query`
+(core.maps.MapQuery): a clicked point with its reconstruction and neighbours, a decoded empty spot, an
+interpolation, traversals and attribute walks, a selection against the rest of the map (with every lens
+value, computed when a selection first asks), groups, and an image the user dropped or pasted.
+
+One way down and one way back: a gesture on the LatentMapView or the Inspector changes the session (the
+clicked point, the selection, groups); the session's signals come back here and the answer feeds the view
+and the Inspector (which never see the session).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject
+
+from core.lenses import LENSES
+from explorer.inspector import Inspector
+from explorer.latent_map import LatentMapView
+from explorer.session import Session
+
+
+class InspectController(QObject):
+    def __init__(self, session: Session, view: LatentMapView, inspector: Inspector,
+                 with_lenses: Callable[[object, Callable[[], None]], None], report: Callable[..., None],
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.session, self.view, self.inspector = session, view, inspector
+        self._with_lenses, self._report = with_lenses, report  # MapController.with_lenses; the error policy
+        view.point_clicked.connect(self._on_point_clicked)
+        view.empty_clicked.connect(self._on_empty_clicked)
+        view.selection_made.connect(session.select)
+        inspector.traversals_shown.connect(self._show_traversals)
+        inspector.attribute_changed.connect(self._show_attribute)
+        inspector.group_requested.connect(self._save_group)
+        session.map_changed.connect(self._on_map_changed)
+        session.picked_changed.connect(self._on_picked)
+        session.selection_changed.connect(self._on_selection)
+        session.groups_changed.connect(self._update_attribute_sources)
+
+    def _on_map_changed(self) -> None:
+        self._update_attribute_sources()
+        if self.session.map is None:
+            self.inspector.clear()
+        else:
+            self._place_given(show=False)
+
+    def _on_picked(self) -> None:
+        """The clicked point changed: its images, neighbours and (on that tab) traversals."""
+        index = self.session.picked
+        self.view.mark_point(index)
+        if index is None or self.session.map is None:
+            return
+        point = self.session.query.point(index)
+        self.inspector.show_point(point.image_index, self.session.classes[point.label], point.original,
+                                  point.reconstruction)
+        self._show_neighbours(point.neighbours)
+        if self.inspector.showing_traversals():
+            self._show_traversals()
+
+    def _on_point_clicked(self, index: int, shift: bool) -> None:
+        picked = self.session.picked
+        if shift and picked is not None and picked != index:
+            self._show_interpolation(picked, index)
+        else:
+            self.session.pick(index)
+
+    def show_given_image(self, name: str, source) -> None:
+        """An image the user dropped or pasted (a path or bytes): prepared like the image-folder loader,
+        encoded, marked where it lands, and shown with its reconstruction and neighbours."""
+        from core.data import DatasetError, load_image
+
+        ckpt = self.session.checkpoint
+        if ckpt is None or self.session.map is None:
+            self._report("Cannot place an image", "There is no map yet: train or open a model first, then drop it.")
+            return
+        try:
+            image = load_image(source, ckpt.model_config.img_size, ckpt.model_config.in_ch, name)
+        except DatasetError as e:
+            self._report("Not an image", str(e), e.details)
+            return
+        self.session.given = (name, image)
+        self.session.pick(None)  # the inspector shows the brought image now, not the earlier click
+        self._place_given(show=True)
+
+    def _place_given(self, show: bool) -> None:
+        """Mark the given image on the map shown (every new map, projection or frame places it again)."""
+        if self.session.given is None or self.session.map is None or self.session.model is None:
+            self.view.mark_given(None)
+            return
+        name, image = self.session.given
+        placed = self.session.query.place(image)
+        self.view.mark_given(np.asarray(placed.xy))
+        if show:  # a new map or frame only moves the star
+            self.inspector.show_given(name, image, placed.reconstruction, placed.xy)
+            self._show_neighbours(placed.neighbours)
+
+    def _show_neighbours(self, near) -> None:
+        """A strip of core.selection.Neighbours in the inspector (two rows: 64 px or more each), ringed on the map."""
+        from core.latent import image_grid
+
+        labels = self.session.map.labels
+        self.inspector.show_neighbours(image_grid(self.session.query.images()[near.indices], nrow=4),
+                                       [self.session.classes[labels[i]] for i in near.indices], near.distances)
+        self.view.mark_neighbours(near.indices)
+
+    def _show_traversals(self) -> None:
+        """Decoded only while the Traversals tab shows (70 images: ~80 ms on one CPU thread)."""
+        from core.latent import image_grid
+
+        if self.session.picked is None or self.session.map is None:
+            return
+        walk = self.session.query.traversals(self.session.picked)
+        self.inspector.show_traversals(image_grid(walk.images, nrow=len(walk.images) // len(walk.names)), walk.names)
+        self._show_attribute()
+
+    def _show_attribute(self) -> None:
+        """The picked point moved along the vector between two classes' (or the selection's) mean latents."""
+        from core.latent import image_grid
+
+        if self.session.picked is None or self.session.map is None or not self.inspector.showing_traversals():
+            return
+        source, target, strength = self.inspector.attribute_choice()
+        if not source or not target:
+            return
+        source_points, target_points = self.session.members(source), self.session.members(target)
+        if not len(source_points) or not len(target_points):
+            self.inspector.show_attribute(None, f"{source if not len(source_points) else target} has no points on this map")
+            return
+        images = self.session.query.attribute_walk(self.session.picked, source_points, target_points, strength)
+        # two rows of four, left to right then down: 64 px an image fits the inspector's width
+        self.inspector.show_attribute(image_grid(images, nrow=4), f"{source} → {target}, 0 … {strength:g}×")
+
+    def _update_attribute_sources(self) -> None:
+        groups = self.session.group_names()
+        names = list(self.session.classes) + (["selection"] if self.session.selection is not None else [])
+        self.inspector.set_attribute_sources(names + [f"group {g}" for g in groups])
+        self.inspector.show_groups("Groups: " + ", ".join(
+            f"{g}\u00a0({len(self.session.group_points(g)):,})" for g in groups) if groups else "")  # never broken inside
+
+    def _save_group(self) -> None:
+        if self.session.selection is not None:
+            self.session.add_group(self.session.selection)
+
+    def _on_selection(self) -> None:
+        from core.latent import image_grid
+
+        points = self.session.selection
+        self.view.show_selection(points)
+        self._update_attribute_sources()
+        if points is None or self.session.map is None:
+            self.inspector.show_selection(0, "", None, None)
+            return
+        summary = self.session.query.selection(points, self.session.lenses.known())
+        if self.session.lenses.missing():  # every lens against the rest of the map, when they arrive
+            self._with_lenses(LENSES, lambda: self.session.selection is points and self._show_contrasts(points))
+        images = self.session.query.images()
+        grid = image_grid(images[points[:64]], nrow=8)
+        typical = image_grid(images[summary.typical], nrow=8) if summary.typical is not None and len(summary.typical) else None
+        self.inspector.show_selection(summary.count, summary.per_class, grid, summary.mean_image, typical,
+                                      self._describe_contrasts(summary.contrasts))
+
+    def _show_contrasts(self, points: np.ndarray) -> None:
+        from core.lenses import contrast
+
+        self.inspector.show_contrasts(self._describe_contrasts(contrast(self.session.lenses.known(), points)))
+
+    def _describe_contrasts(self, contrasts) -> str:
+        """Rich text: a row per property, the selection beside the rest, sparkline histograms."""
+        from core.lenses import HUES, LENSES
+
+        rows = []
+        for c in contrasts:
+            lens = LENSES[c.name]
+            if lens.kind == "number":
+                figures = f"{c.inside:.3g} <span style='color:#888'>(rest {c.outside:.3g})</span>"
+            else:
+                kind = "component" if c.name == "mixture" else c.name
+                name = HUES[c.category] if c.name == "hue" else f"{kind} {c.category}"
+                figures = f"{name} {100 * c.inside:.0f}% <span style='color:#888'>(rest {100 * c.outside:.0f}%)</span>"
+            rows.append(f"<tr><td>{lens.title}</td><td>{figures}</td><td style='font-family:monospace'>"
+                        f"{c.sparkline('inside')} <span style='color:#888'>{c.sparkline('outside')}</span></td></tr>")
+        return "<table cellspacing=4>" + "".join(rows) + "</table>" if rows else ""
+
+    def _on_empty_clicked(self, x: float, y: float) -> None:
+        spot = self.session.query.decode_at([x, y])
+        how = "PCA inverse" if spot.exact else f"estimate from the {self.session.map.projection.neighbours} nearest points"
+        self.inspector.show_decoded(x, y, spot.image, how)
+
+    def _show_interpolation(self, a: int, b: int) -> None:
+        from core.latent import image_grid
+
+        images = self.session.query.interpolation(a, b, 10, self.inspector.mode)
+        m = self.session.map
+        a_name, b_name = (f"{self.session.classes[m.labels[i]]} #{m.image_index(i)}" for i in (a, b))
+        self.inspector.show_strip(a_name, b_name, image_grid(images, nrow=5))  # two rows: 64 px each
