@@ -22,6 +22,7 @@ run: setup
 	$(VENV)/bin/vae-explorer
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n auto --dist loadgroup --durations=15
 

@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 import torch
-
 from common import Stopwatch, plain_loop
+
 from core.config import ModelConfig, TrainConfig
 from core.data import make_shapes
 from core.devices import Capabilities, capabilities, device_label
@@ -77,7 +77,8 @@ def check_amp(data, config, model_config, device, steps: int) -> bool:
     for name in ("bf16", "fp16"):
         gap = psnr[name] - psnr["off"]
         ok &= report(f"autocast {name} vs off", abs(gap) <= AMP_TOLERANCE_DB,
-                     f"{psnr[name]:.2f} vs {psnr['off']:.2f} dB after {steps} steps ({gap:+.2f}; within {AMP_TOLERANCE_DB})")
+                     f"{psnr[name]:.2f} vs {psnr['off']:.2f} dB after {steps} steps "
+                     f"({gap:+.2f}; within {AMP_TOLERANCE_DB})")
     return ok
 
 
@@ -155,7 +156,8 @@ def check_tflops(model_config, device, rate: float) -> None:
     tflops = rate * counter.get_total_flops() / 8 / 1e12
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     peak = PEAK_BF16_TFLOPS.get(name)
-    share = f"{100 * tflops / peak:.1f}% of {name}'s {peak} TFLOP/s bf16 peak" if peak else f"no peak known for {name!r}"
+    share = (f"{100 * tflops / peak:.1f}% of {name}'s {peak} TFLOP/s bf16 peak" if peak
+             else f"no peak known for {name!r}")
     report("achieved TFLOP/s", None, f"{tflops:.2f} TFLOP/s; {share}")
 
 
@@ -187,9 +189,8 @@ def main() -> None:
         report("GUI vs CLI", None, "no display")
     else:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from PySide6.QtWidgets import QApplication
-
         from gui import gui_vs_headless
+        from PySide6.QtWidgets import QApplication
 
         app = QApplication.instance() or QApplication([])
         gui_vs_headless(app, "shapes", model_config, TrainConfig(epochs=100000, batch_size=batch, device=device.type),

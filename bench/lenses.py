@@ -13,7 +13,6 @@ import os
 import time
 
 import numpy as np
-
 from common import Stopwatch, bench_dataset
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -10,6 +10,7 @@ import argparse
 import statistics
 
 from common import Stopwatch, bench_dataset
+
 from core.config import TrainConfig
 from core.train import Trainer
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-
 from common import ROOT, Stopwatch, bench_dataset
+
 from core.config import LOSS_MODES, TrainConfig
 from core.latent import fit_training_mixture, image_grid, knn_accuracy, sample_mixture, sample_prior, save_png
 from core.train import Trainer

@@ -1,6 +1,6 @@
 """How the map scales, in one run: a pan + zoom + full render of the map with 60,000 and 1,000,000
-points (a density image when zoomed out) against the same frame of an empty map, and picking (nearest point in screen pixels) at 60,000 and
-1,000,000 points against a brute-force search over the same points.
+points (a density image when zoomed out) against the same frame of an empty map, and picking (nearest point
+in screen pixels) at 60,000 and 1,000,000 points against a brute-force search over the same points.
 
 Usage: QT_QPA_PLATFORM=offscreen python bench/map_scale.py
 """

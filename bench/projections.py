@@ -61,7 +61,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", type=Path)
     ap.add_argument("--points", type=int, nargs="+", default=[10_000, 60_000])
-    ap.add_argument("--screenshots", action="store_true", help="save the maps of the largest size to resources/screenshots")
+    ap.add_argument("--screenshots", action="store_true",
+                    help="save the maps of the largest size to resources/screenshots")
     args = ap.parse_args()
     os.environ.setdefault("VAE_EXPLORER_DATA", tempfile.mkdtemp(prefix="vae-bench-"))
     import numpy as np
@@ -85,7 +86,8 @@ def main() -> int:
             umap(x, seed=1)
         with Stopwatch() as t_tsne:
             tsne_map = tsne(x)
-        print(f"{n:>6,} points x {mu.shape[1]} dims: PCA {t_pca.seconds:6.2f} s (reference) | t-SNE {t_tsne.seconds:6.1f} s"
+        print(f"{n:>6,} points x {mu.shape[1]} dims: PCA {t_pca.seconds:6.2f} s (reference) | "
+              f"t-SNE {t_tsne.seconds:6.1f} s"
               f" | UMAP {t_umap.seconds:6.1f} s ({'first call in the process' if first else 'a later call'}), "
               f"{t_umap2.seconds:6.1f} s (the next call)",
               flush=True)

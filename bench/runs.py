@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import Stopwatch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -32,7 +31,8 @@ def make_runs(root: Path, n: int) -> None:
     from core.runs import SUMMARY, RunFolder
 
     history = History()
-    history.steps.extend(StepMetrics(step=s, loss=100 - s / 100, recon=90, kld=10, wall_s=s / 10) for s in range(1, 2001))
+    history.steps.extend(StepMetrics(step=s, loss=100 - s / 100, recon=90, kld=10, wall_s=s / 10)
+                         for s in range(1, 2001))
     history.epochs.extend(EpochMetrics(step=s, epoch=s // 391, test_mse=0.01, test_psnr=18 + s / 1000, kl_per_dim=1,
                                        knn=0.3) for s in range(391, 2001, 391))
     model = ConvVAE.from_config(ModelConfig())

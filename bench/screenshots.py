@@ -67,7 +67,8 @@ def main() -> int:
         window.grab().save(str(OUT / name))
 
     view, live = window.map_view, window.session.live
-    for name, k in [("map_early.png", 0), ("map_mid.png", len(live.frames) // 2), ("map_late.png", len(live.frames) - 1)]:
+    last = len(live.frames) - 1
+    for name, k in [("map_early.png", 0), ("map_mid.png", len(live.frames) // 2), ("map_late.png", last)]:
         window.maps.show_frame(k)  # what moving the timeline slider does: replay a live-map frame
         wait_until(app, lambda: window.session.map.frame == k, 30, f"frame {k}")
         wait_until(app, lambda: view._animation.state() == view._animation.State.NotRunning, 30, "the move")

@@ -44,7 +44,8 @@ def main() -> int:
 
     for row in range(panel.proxy.rowCount()):  # tick each run, as a user clicks its box
         rect = panel.table.visualRect(panel.proxy.index(row, 0))
-        QTest.mouseClick(panel.table.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(rect.left() + 10, rect.center().y()))
+        tick = QPoint(rect.left() + 10, rect.center().y())
+        QTest.mouseClick(panel.table.viewport(), Qt.LeftButton, Qt.NoModifier, tick)
     window.run_curves.axis.setCurrentText("epoch")
     settle()
     plot = window.run_curves.plots["loss"]
@@ -58,7 +59,8 @@ def main() -> int:
     for path in ticked[2:]:  # keep two ticked: the first two rows
         row = panel.row_of(path)
         rect = panel.table.visualRect(panel.proxy.index(row, 0))
-        QTest.mouseClick(panel.table.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(rect.left() + 10, rect.center().y()))
+        tick = QPoint(rect.left() + 10, rect.center().y())
+        QTest.mouseClick(panel.table.viewport(), Qt.LeftButton, Qt.NoModifier, tick)
     QTest.mouseClick(panel.buttons["Compare maps"], Qt.LeftButton)
     wait_until(app, lambda: window.map_compare.pair is not None, 600, "the maps side by side")
     window.map_compare.colour_by.setCurrentText("neighbour agreement")
@@ -80,7 +82,8 @@ def main() -> int:
     settle()
     window.grab().save(str(OUT / "lenses.png"))
     print(window.lenses.report.headline)
-    print(f"probe: latents {100 * window.lenses.report.probe:.1f} %, pixels {100 * window.lenses.report.pixel_probe:.1f} %")
+    report = window.lenses.report
+    print(f"probe: latents {100 * report.probe:.1f} %, pixels {100 * report.pixel_probe:.1f} %")
     for p in window.lenses.report.ranked:
         print(f"  {p.name:<14} {p.figure}")
     window.close()

@@ -67,7 +67,8 @@ def cycle(folder: Path, image: Path, steps: int) -> None:
     panel = window.runs_panel
     for row in (0, 1):  # tick the two newest runs (their tick boxes, left of the names)
         rect = panel.table.visualRect(panel.proxy.index(row, 0))
-        QTest.mouseClick(panel.table.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(rect.left() + 10, rect.center().y()))
+        tick = QPoint(rect.left() + 10, rect.center().y())
+        QTest.mouseClick(panel.table.viewport(), Qt.LeftButton, Qt.NoModifier, tick)
     QTest.mouseClick(panel.buttons["Compare maps"], Qt.LeftButton)
     compare = window.map_compare
     wait_until(app, lambda: compare.pair is not None and not window.runner.busy, 120, "the maps compared", window)
@@ -85,7 +86,8 @@ def cycle(folder: Path, image: Path, steps: int) -> None:
     enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     QCoreApplication.sendEvent(target, enter)
     QCoreApplication.sendEvent(target, QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
-    wait_until(app, lambda: window.session.given is not None and not window.runner.busy, 60, "the dropped image", window)
+    wait_until(app, lambda: window.session.given is not None and not window.runner.busy, 60, "the dropped image",
+               window)
 
     window.close()
     wait_until(app, lambda: window.closed, 60, "closing")

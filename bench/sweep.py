@@ -14,8 +14,8 @@ import argparse
 import csv
 from pathlib import Path
 
-
 from common import ROOT, Stopwatch, bench_dataset
+
 from core.config import LOSS_MODES, ModelConfig, TrainConfig
 
 OUT = ROOT / "bench" / "out"

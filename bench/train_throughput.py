@@ -7,17 +7,16 @@ Usage: python bench/train_throughput.py [--steps 20] [--batch-size 128] [--compi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import numpy as np
 import torch
-
-import dataclasses
-
 from common import Stopwatch, bench_dataset, plain_loop
+
 from core.config import TrainConfig
+from core.devices import capabilities, device_label, select_device
 from core.loss import vae_loss
 from core.model import ConvVAE
-from core.devices import capabilities, device_label, select_device
 from core.train import Trainer
 
 GFLOP_PER_IMAGE = 0.315

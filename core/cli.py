@@ -165,8 +165,8 @@ def cmd_train(args) -> None:
 
 def _train(args, ranks) -> None:
     from core.checkpoint import load_checkpoint, save_checkpoint
-    from core.distributed import start
     from core.devices import device_label, select_device
+    from core.distributed import start
     from core.train import Trainer
 
     if ranks.world > 1:  # join before loading anything, so a rank that fails early fails them all quickly
@@ -257,11 +257,12 @@ def cmd_sample(args) -> None:
 
 def cmd_encode(args) -> None:
     from core.checkpoint import load_checkpoint
-    from core.maps import MapLenses, encode_and_project, pixel_knn_accuracy
     from core.latent import LATENT_SUFFIXES, save_latents
+    from core.maps import MapLenses, encode_and_project, pixel_knn_accuracy
 
     if args.out is None and (args.timeline is None or args.projector is not None):
-        raise ValueError("encode needs --out latents.npz (or .csv), or --timeline OUT.npz alone for the live-map frames")
+        raise ValueError("encode needs --out latents.npz (or .csv), or --timeline OUT.npz alone for the live-map "
+                         "frames")
     if args.out is not None and args.out.suffix.lower() not in LATENT_SUFFIXES:  # checked before the slow encode
         raise ValueError(f"--out must end in .npz or .csv, got {args.out}")
     ckpt = load_checkpoint(args.checkpoint)

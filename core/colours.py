@@ -85,7 +85,8 @@ def colouring(name: str, values: np.ndarray, classes: list[str]) -> Colouring:
         names = category_names(name, codes, classes)
         rgb = np.array([hex_rgb(HUE_RGB[n]) for n in names], np.uint8) if name == "hue" else class_rgb(len(names))
         counts = np.bincount(codes, minlength=len(names))
-        return Colouring(name, lens.title, codes, rgb, [(f"{n} ({c:,})", k) for k, (n, c) in enumerate(zip(names, counts))])
+        legend = [(f"{n} ({c:,})", k) for k, (n, c) in enumerate(zip(names, counts))]
+        return Colouring(name, lens.title, codes, rgb, legend)
     values = np.asarray(values, np.float64)
     lo, hi = np.nanpercentile(values, [1, 99]) if len(values) else (0.0, 1.0)
     hi = hi if hi > lo else lo + 1e-9

@@ -54,7 +54,8 @@ class ModelConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f.name, f"{f.name} must be a positive whole number, got {value!r}")
         if self.img_size % 16:
-            raise ConfigError("img_size", f"img_size must be divisible by 16 (four stride-2 stages), got {self.img_size}")
+            raise ConfigError("img_size",
+                              f"img_size must be divisible by 16 (four stride-2 stages), got {self.img_size}")
         if self.in_ch not in (1, 3):
             raise ConfigError("in_ch", f"in_ch must be 1 (grayscale) or 3 (RGB), got {self.in_ch}")
 

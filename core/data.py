@@ -257,7 +257,8 @@ def load_image_folder(
     """Read root/<class>/*.png|jpg|jpeg|bmp|webp; unreadable files are skipped with a warning."""
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DatasetError(f"Image folder {root} does not exist. Choose a folder laid out as <folder>/<class>/<images>.")
+        raise DatasetError(f"Image folder {root} does not exist. Choose a folder laid out as "
+                           f"<folder>/<class>/<images>.")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise DatasetError(f"Image folder {root} has no class subfolders. Put images in {root}/<class name>/.")

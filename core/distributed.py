@@ -40,7 +40,8 @@ class Ranks:
             world = int(os.environ.get("WORLD_SIZE", "1"))
             rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
         except ValueError as e:
-            raise ValueError(f"RANK, WORLD_SIZE and LOCAL_RANK must be whole numbers ({e}); launch with torchrun") from e
+            raise ValueError(f"RANK, WORLD_SIZE and LOCAL_RANK must be whole numbers ({e}); "
+                             f"launch with torchrun") from e
         if not 0 <= rank < world:
             raise ValueError(f"RANK {rank} is outside WORLD_SIZE {world}; launch with torchrun")
         return cls(rank, world, local)

@@ -81,7 +81,8 @@ class LiveMap:
                 raise ValueError(f"map frames: {k} has shape {arrays[k].shape}, expected {shape}")
         if d.get("split") not in ("test", "train", "all"):
             raise ValueError(f"map frames: unknown split {d.get('split')!r}")
-        knn = np.asarray(d["knn"].numpy() if hasattr(d["knn"], "numpy") else d["knn"]) if "knn" in d else np.full(f, np.nan)
+        stored = d.get("knn")
+        knn = np.asarray(stored.numpy() if hasattr(stored, "numpy") else stored) if "knn" in d else np.full(f, np.nan)
         frames = [MapFrame(int(arrays["steps"][i]), arrays["coords"][i], arrays["components"][i],
                            arrays["means"][i], arrays["explained"][i], float(knn[i]) if i < len(knn) else float("nan"))
                   for i in range(f)]

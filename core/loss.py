@@ -12,11 +12,10 @@ Weightings (B = batch, P = pixels per image, D = latent dims):
 """
 from __future__ import annotations
 
-import numpy as np
-import torch
-
 import math
 
+import numpy as np
+import torch
 import torch.nn.functional as F
 
 from core.config import LOSS_MODES

@@ -8,12 +8,22 @@ is a dataclass of numpy values (uint8 [C, H, W] images).
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from core.data import ImageSet, Progress
 from core.latent import decode, encode, interpolate, knn_accuracy
-from core.lenses import (IMAGE_LENSES, LENSES, MODEL_LENSES, contrast, image_properties, kmeans_clusters, medoids,
-                         mixture_components, model_properties)
+from core.lenses import (
+    IMAGE_LENSES,
+    LENSES,
+    MODEL_LENSES,
+    contrast,
+    image_properties,
+    kmeans_clusters,
+    medoids,
+    mixture_components,
+    model_properties,
+)
 from core.model import ConvVAE
 from core.projection import PROJECTORS, Projected
 from core.selection import Directions, Neighbours, attribute_walk, latent_neighbours, traversal, traversal_directions

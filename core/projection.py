@@ -76,7 +76,8 @@ def tsne(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = No
         return progress is not None and progress(min(done[0], total), total) is False  # True stops openTSNE
 
     perplexity = min(perplexity, max(2.0, (len(mu) - 1) / 3))
-    start = "pca" if init is None else (init - init.mean(0)) / max(float(init[:, 0].std()), 1e-12) * 1e-4  # openTSNE's scale
+    # openTSNE's scale
+    start = "pca" if init is None else (init - init.mean(0)) / max(float(init[:, 0].std()), 1e-12) * 1e-4
     embedding = TSNE(perplexity=perplexity, n_jobs=n_jobs, random_state=seed, callbacks=callback, initialization=start,
                      callbacks_every_iters=25, early_exaggeration_iter=TSNE_ITERATIONS[0],
                      n_iter=TSNE_ITERATIONS[1]).fit(x)

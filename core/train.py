@@ -22,10 +22,10 @@ from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
 from core.devices import Capabilities, autocast, capabilities, cpu_threads, select_device
 from core.distributed import Ranks, lost_peers
-from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
-from core.metrics import EpochMetrics, History, Outcome, StepMetrics
 from core.latent import knn_accuracy
 from core.live_map import LiveMap, LiveMapClock, MapFrame
+from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
+from core.metrics import EpochMetrics, History, Outcome, StepMetrics
 from core.model import ConvVAE, to_float
 from core.rollback import Rollback
 
@@ -157,7 +157,8 @@ class Trainer:
         """Adam's state from a checkpoint saved on any device: the moments move here in their parameter's
         layout (fused Adam needs params, grads and moments alike; `load_state_dict` keeps the saved, contiguous
         one), and this device's implementation (fused on CUDA) is kept rather than the saving device's."""
-        own = {k: self.optimizer.defaults[k] for k in ("fused", "foreach", "capturable") if k in self.optimizer.defaults}
+        defaults = self.optimizer.defaults
+        own = {k: defaults[k] for k in ("fused", "foreach", "capturable") if k in defaults}
         self.optimizer.load_state_dict(state)
         on_device = bool(own.get("fused") or own.get("capturable"))
         for group in self.optimizer.param_groups:
@@ -322,7 +323,8 @@ class Trainer:
         return EpochMetrics(
             step=self.step, epoch=self.epoch, test_mse=mse,
             test_psnr=10 * math.log10(1 / max(mse, 1e-12)), kl_per_dim=kl_img / self.model_config.latent_dim,
-            test_recon=test_recon, test_kld=kl_img * kl_w, test_loss=test_recon + beta * kl_img * kl_w, knn=knn, **stats,
+            test_recon=test_recon, test_kld=kl_img * kl_w, test_loss=test_recon + beta * kl_img * kl_w, knn=knn,
+            **stats,
         )
 
     def run(

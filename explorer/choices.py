@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, fields, replace
 SPLITS = ("test", "train", "all")
 PROJECTIONS = ("pca", "tsne", "umap")
 DRAG_MODES = ("pan", "rectangle", "lasso")
-NOT_KEPT = ("hidden_classes",)  # belong to one dataset: a restart starts with every class shown
+NOT_KEPT = ("hidden_classes", "attribute_from", "attribute_to")  # one dataset's: a restart starts without them
+INTERPOLATIONS = ("linear", "spherical")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class Choices:
     images: bool = True  # points as their images when zoomed in
     drag_mode: str = "pan"  # DRAG_MODES
     ticked_runs: tuple = ()  # paths of the runs whose curves are overlaid (and compared)
+    interpolation: str = "linear"  # INTERPOLATIONS: between two shift-clicked points
+    attribute_from: str = ""  # an attribute vector's start: a class, "selection" or "group A" ("": the first)
+    attribute_to: str = ""  # and its end ("": the second)
+    attribute_strength: float = 1.0  # how far along it the walk goes: 0.5 to 3
 
     @property
     def cluster_count(self) -> int | None:
@@ -52,12 +57,14 @@ class Choices:
         """What is wrong with these values ("" when nothing)."""
         from core.lenses import LENSES
 
-        allowed = {"split": SPLITS, "projection": PROJECTIONS, "colour_by": tuple(LENSES), "drag_mode": DRAG_MODES}
+        allowed = {"split": SPLITS, "projection": PROJECTIONS, "colour_by": tuple(LENSES), "drag_mode": DRAG_MODES,
+                   "interpolation": INTERPOLATIONS}
         for name, values in allowed.items():
             if getattr(self, name) not in values:
                 return f"{name} must be one of {', '.join(values)}, not {getattr(self, name)!r}"
-        if not (0 <= self.cluster_k <= 40 and 1 <= self.point_size <= 20 and 10 <= self.opacity <= 100):
-            return "cluster_k must be 0-40, point_size 1-20 and opacity 10-100"
+        if not (0 <= self.cluster_k <= 40 and 1 <= self.point_size <= 20 and 10 <= self.opacity <= 100
+                and 0.5 <= self.attribute_strength <= 3):
+            return "cluster_k must be 0-40, point_size 1-20, opacity 10-100 and attribute_strength 0.5-3"
         return ""
 
     def to_dict(self) -> dict:

@@ -30,7 +30,8 @@ class FileActions(QObject):
                  loader: Loader, current_image: Callable[[], np.ndarray | None], about_text: Callable[[], str],
                  with_lenses: Callable):
         super().__init__(window)
-        self.window, self.session, self.settings, self.messages, self.loader = window, session, settings, messages, loader
+        self.window, self.session, self.settings = window, session, settings
+        self.messages, self.loader = messages, loader
         self._current_image, self._about_text, self._with_lenses = current_image, about_text, with_lenses
         file_menu = window.menuBar().addMenu("&File")
         self.actions: dict[str, QAction] = {}
@@ -65,7 +66,8 @@ class FileActions(QObject):
         self.actions["save_as"].setEnabled(has_model)
         self.actions["export_latents"].setEnabled(self.session.map is not None)
         self.actions["export_projector"].setEnabled(self.session.map is not None)
-        self.actions["export_metrics"].setEnabled(bool(len(self.session.history.steps) or len(self.session.history.epochs)))
+        history = self.session.history
+        self.actions["export_metrics"].setEnabled(bool(len(history.steps) or len(history.epochs)))
 
     def save_checkpoint(self, path: str) -> bool:
         from core.checkpoint import CheckpointError, save_checkpoint
@@ -95,7 +97,8 @@ class FileActions(QObject):
 
         m = self.session.map
         return self._export("Cannot export latents", lambda: save_latents(
-            path, self.session.query.latents(), m.labels, self.session.classes, m.coords, m.explained, m.projection.name,
+            path, self.session.query.latents(), m.labels, self.session.classes, m.coords, m.explained,
+            m.projection.name,
             self.session.lenses.known()),
             f"wrote {len(m.labels):,} latents to {path}")
 
@@ -148,7 +151,8 @@ class FileActions(QObject):
 
     def export_selection_dialog(self, points: np.ndarray | None) -> None:
         if points is None or not len(points):
-            self.messages.error("Nothing selected", "Choose Drag: rectangle or lasso above the map and drag around points.")
+            self.messages.error("Nothing selected",
+                                "Choose Drag: rectangle or lasso above the map and drag around points.")
             return
         path, _ = QFileDialog.getSaveFileName(self.window, "Export selection", str(user_data_dir() / "selection.npz"),
                                               "NumPy (*.npz);;CSV (*.csv)")
@@ -161,7 +165,8 @@ class FileActions(QObject):
         if image is None:
             self.messages.error("Nothing to export", "Show an image first (click the map, or draw samples).")
             return
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export image", str(user_data_dir() / "image.png"), "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export image", str(user_data_dir() / "image.png"),
+                                              "PNG (*.png)")
         if path:
             self.export_image(path, image)
 

@@ -30,13 +30,34 @@ class InspectController(QObject):
         view.point_clicked.connect(self._on_point_clicked)
         view.empty_clicked.connect(self._on_empty_clicked)
         view.selection_made.connect(session.select)
-        inspector.traversals_shown.connect(self._show_traversals)
-        inspector.attribute_changed.connect(self._show_attribute)
+        inspector.traversals_visible.connect(self._on_traversals_visible)
+        inspector.choice_requested.connect(self._choose)
         inspector.group_requested.connect(self._save_group)
         session.map_changed.connect(self._on_map_changed)
         session.picked_changed.connect(self._on_picked)
         session.selection_changed.connect(self._on_selection)
         session.groups_changed.connect(self._update_attribute_sources)
+        session.choices_changed.connect(self._on_choices_changed)
+        self._traversals_visible = False  # decoded only while their tab is in front
+        inspector.set_choices(session.choices)
+
+    def _choose(self, name: str, value) -> None:
+        try:
+            self.session.choose(**{name: value})
+        except (TypeError, ValueError) as e:
+            self._report("Cannot use that choice", str(e), "")
+
+    def _on_choices_changed(self, changed: frozenset) -> None:
+        self.inspector.set_choices(self.session.choices)
+        if changed & {"attribute_from", "attribute_to"}:
+            self._update_attribute_sources()  # an end that is not on this map: the first and second names
+        if changed & {"attribute_from", "attribute_to", "attribute_strength"}:
+            self._show_attribute()
+
+    def _on_traversals_visible(self, visible: bool) -> None:
+        self._traversals_visible = visible
+        if visible:
+            self._show_traversals()
 
     def _on_map_changed(self) -> None:
         self._update_attribute_sources()
@@ -55,7 +76,7 @@ class InspectController(QObject):
         self.inspector.show_point(point.image_index, self.session.classes[point.label], point.original,
                                   point.reconstruction)
         self._show_neighbours(point.neighbours)
-        if self.inspector.showing_traversals():
+        if self._traversals_visible:
             self._show_traversals()
 
     def _on_point_clicked(self, index: int, shift: bool) -> None:
@@ -118,14 +139,16 @@ class InspectController(QObject):
         """The picked point moved along the vector between two classes' (or the selection's) mean latents."""
         from core.latent import image_grid
 
-        if self.session.picked is None or self.session.map is None or not self.inspector.showing_traversals():
+        if self.session.picked is None or self.session.map is None or not self._traversals_visible:
             return
-        source, target, strength = self.inspector.attribute_choice()
+        c = self.session.choices
+        source, target, strength = c.attribute_from, c.attribute_to, c.attribute_strength
         if not source or not target:
             return
         source_points, target_points = self.session.members(source), self.session.members(target)
         if not len(source_points) or not len(target_points):
-            self.inspector.show_attribute(None, f"{source if not len(source_points) else target} has no points on this map")
+            empty = source if not len(source_points) else target
+            self.inspector.show_attribute(None, f"{empty} has no points on this map")
             return
         images = self.session.query.attribute_walk(self.session.picked, source_points, target_points, strength)
         # two rows of four, left to right then down: 64 px an image fits the inspector's width
@@ -134,9 +157,17 @@ class InspectController(QObject):
     def _update_attribute_sources(self) -> None:
         groups = self.session.group_names()
         names = list(self.session.classes) + (["selection"] if self.session.selection is not None else [])
-        self.inspector.set_attribute_sources(names + [f"group {g}" for g in groups])
+        names += [f"group {g}" for g in groups]
+        self.inspector.set_attribute_sources(names)
+        chosen = self.session.choices
+        ends = {"attribute_from": chosen.attribute_from, "attribute_to": chosen.attribute_to}
+        for (name, chosen), default in zip(ends.items(), names[:2]):  # an end that is gone: the first, the second
+            if chosen not in names and self.session.map is not None:
+                self.session.choose(**{name: default})
+        self.inspector.set_choices(self.session.choices)
         self.inspector.show_groups("Groups: " + ", ".join(
-            f"{g}\u00a0({len(self.session.group_points(g)):,})" for g in groups) if groups else "")  # never broken inside
+            # never broken inside
+            f"{g}\u00a0({len(self.session.group_points(g)):,})" for g in groups) if groups else "")
 
     def _save_group(self) -> None:
         if self.session.selection is not None:
@@ -156,7 +187,8 @@ class InspectController(QObject):
             self._with_lenses(LENSES, lambda: self.session.selection is points and self._show_contrasts(points))
         images = self.session.query.images()
         grid = image_grid(images[points[:64]], nrow=8)
-        typical = image_grid(images[summary.typical], nrow=8) if summary.typical is not None and len(summary.typical) else None
+        some = summary.typical is not None and len(summary.typical)
+        typical = image_grid(images[summary.typical], nrow=8) if some else None
         self.inspector.show_selection(summary.count, summary.per_class, grid, summary.mean_image, typical,
                                       self._describe_contrasts(summary.contrasts))
 
@@ -184,13 +216,14 @@ class InspectController(QObject):
 
     def _on_empty_clicked(self, x: float, y: float) -> None:
         spot = self.session.query.decode_at([x, y])
-        how = "PCA inverse" if spot.exact else f"estimate from the {self.session.map.projection.neighbours} nearest points"
+        how = ("PCA inverse" if spot.exact
+               else f"estimate from the {self.session.map.projection.neighbours} nearest points")
         self.inspector.show_decoded(x, y, spot.image, how)
 
     def _show_interpolation(self, a: int, b: int) -> None:
         from core.latent import image_grid
 
-        images = self.session.query.interpolation(a, b, 10, self.inspector.mode)
+        images = self.session.query.interpolation(a, b, 10, self.session.choices.interpolation)
         m = self.session.map
         a_name, b_name = (f"{self.session.classes[m.labels[i]]} #{m.image_index(i)}" for i in (a, b))
         self.inspector.show_strip(a_name, b_name, image_grid(images, nrow=5))  # two rows: 64 px each

@@ -12,7 +12,16 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from explorer.image_view import ImageView
@@ -28,11 +37,10 @@ def _scrolling(view: QWidget) -> QScrollArea:
 
 
 class Inspector(QWidget):
-    mode_changed = Signal(str)  # "linear" or "spherical"
+    choice_requested = Signal(str, object)  # an explorer.choices.Choices field: interpolation, attribute_*
     export_selection_requested = Signal()
     group_requested = Signal()  # save the selection as the next named group
-    traversals_shown = Signal()  # the Traversals tab became the current one (they are decoded on demand)
-    attribute_changed = Signal()  # the attribute vector's source, target or strength changed
+    traversals_visible = Signal(bool)  # the Traversals tab came to the front (or left it): decoded on demand
     save_image_requested = Signal(object)  # uint8 [C, H, W]: a picture's context menu asked to save it
 
     def __init__(self, parent: QWidget | None = None):
@@ -47,7 +55,7 @@ class Inspector(QWidget):
         self.strip = ImageView("shift-click a second point to interpolate", STRIP_PX, min_scale=2)
         self.mode_box = QComboBox()
         self.mode_box.addItems(["linear", "spherical"])
-        self.mode_box.currentTextChanged.connect(self.mode_changed)
+        self.mode_box.textActivated.connect(lambda mode: self.choice_requested.emit("interpolation", mode))
         grid = QGridLayout()
         grid.addWidget(QLabel("Original"), 0, 0)
         grid.addWidget(QLabel("Decoded"), 0, 1)
@@ -81,7 +89,8 @@ class Inspector(QWidget):
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_selection_requested)
         self.group_button = QPushButton("Save as group")
-        self.group_button.setToolTip("Name the selection A, B, ...: groups are sources and targets of attribute vectors")
+        self.group_button.setToolTip("Name the selection A, B, ...: groups are sources and targets of attribute "
+                                     "vectors")
         self.group_button.setEnabled(False)
         self.group_button.clicked.connect(self.group_requested)
         self.groups_text = QLabel("")
@@ -112,8 +121,8 @@ class Inspector(QWidget):
         self.strength = QSlider(Qt.Horizontal, minimum=1, maximum=6, value=2)  # half steps: 0.5 ... 3.0
         self.strength_label = QLabel("")
         self.strength_label.setMinimumWidth(self.strength_label.fontMetrics().horizontalAdvance("× 3.0") + 6)
-        for w in (self.attribute_from, self.attribute_to):
-            w.currentIndexChanged.connect(self.attribute_changed)
+        self.attribute_from.textActivated.connect(lambda name: self.choice_requested.emit("attribute_from", name))
+        self.attribute_to.textActivated.connect(lambda name: self.choice_requested.emit("attribute_to", name))
         self.strength.valueChanged.connect(self._on_strength)
         self.attribute = ImageView("pick a point and two classes (or your selection)", STRIP_PX, min_scale=2)
         walks = QWidget()  # names above; the strips scroll when 64 px per image needs more room
@@ -130,7 +139,6 @@ class Inspector(QWidget):
             row.addWidget(w)
         layout.addLayout(row)
         layout.addWidget(_scrolling(self.attribute), 1)
-        self._on_strength(self.strength.value())
 
         self.tabs = QTabWidget()
         self._point_page, self._walks_page, self._selection_page = point, walks, selection
@@ -144,10 +152,6 @@ class Inspector(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.tabs)
-
-    @property
-    def mode(self) -> str:
-        return self.mode_box.currentText()
 
     def show_point(self, index: int, class_name: str, original: np.ndarray, recon: np.ndarray) -> None:
         if not self.showing_traversals():  # stay on the traversals when picking point after point
@@ -166,28 +170,32 @@ class Inspector(QWidget):
         the groups ("group A", ...). The same names leave the boxes alone (an open list stays open)."""
         if [self.attribute_from.itemText(i) for i in range(self.attribute_from.count())] == names:
             return
-        for box, default in ((self.attribute_from, 0), (self.attribute_to, 1)):
-            current = box.currentText()
+        for box in (self.attribute_from, self.attribute_to):
             box.blockSignals(True)
             box.clear()
             box.addItems(names)
-            box.setCurrentIndex(names.index(current) if current in names else min(default, len(names) - 1))
             box.blockSignals(False)
 
-    def attribute_choice(self) -> tuple[str, str, float]:
-        """(from, to, strength): the strip goes from 0 to `strength` times the vector from -> to."""
-        return self.attribute_from.currentText(), self.attribute_to.currentText(), self.strength.value() / 2
+    def set_choices(self, choices) -> None:
+        """Show the session's explorer.choices.Choices: the interpolation, the attribute vector's ends and strength."""
+        for box, text in ((self.mode_box, choices.interpolation), (self.attribute_from, choices.attribute_from),
+                          (self.attribute_to, choices.attribute_to)):
+            box.blockSignals(True)
+            box.setCurrentIndex(box.findText(text))
+            box.blockSignals(False)
+        self.strength.blockSignals(True)
+        self.strength.setValue(round(2 * choices.attribute_strength))
+        self.strength.blockSignals(False)
+        self.strength_label.setText(f"× {choices.attribute_strength:g}")
 
     def show_attribute(self, strip: np.ndarray | None, text: str = "") -> None:
         self.attribute.set_image(strip, text)
 
     def _on_strength(self, value: int) -> None:
-        self.strength_label.setText(f"× {value / 2:g}")
-        self.attribute_changed.emit()
+        self.choice_requested.emit("attribute_strength", value / 2)
 
     def _on_tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self._walks_page:
-            self.traversals_shown.emit()
+        self.traversals_visible.emit(self.tabs.widget(index) is self._walks_page)
 
     def showing_traversals(self) -> bool:
         return self.tabs.currentWidget() is self._walks_page
@@ -212,7 +220,7 @@ class Inspector(QWidget):
         self.show_neighbours(None, [], np.zeros(0))
 
     def show_strip(self, a: str, b: str, grid: np.ndarray) -> None:
-        self.strip.set_image(grid, f"{self.mode}: {a} → {b}")
+        self.strip.set_image(grid, f"{self.mode_box.currentText()}: {a} → {b}")
 
     def show_selection(self, count: int, per_class: str, grid: np.ndarray | None, mean: np.ndarray | None,
                        typical: np.ndarray | None = None, properties: str = "") -> None:
@@ -226,7 +234,8 @@ class Inspector(QWidget):
                                     "Nothing selected: drag around points with Drag: rectangle or lasso.")
         self.selection_grid.set_image(grid, "")
         self.selection_mean.set_image(mean, "decoded mean latent" if mean is not None else "")
-        self.selection_typical.set_image(typical, "most typical (medoids in latent space)" if typical is not None else "")
+        self.selection_typical.set_image(typical,
+                                         "most typical (medoids in latent space)" if typical is not None else "")
         self.selection_properties.setText(properties)
         self.export_button.setEnabled(count > 0)
         self.group_button.setEnabled(count > 0)

@@ -1,20 +1,12 @@
-"""LatentMapView: the 2D map of encoded images, coloured by class, clickable, and moving while the
-model trains (positions animate between frames; a timeline scrubs back through them).
-
-Fed by the MapController: `set_data(coords [N,2], labels [N], classes, explained, caption, projection)`
-for a new map, `move_to(coords, explained, caption)` for a new frame of the same points, and
-`set_timeline(count, index, text)`. It answers with signals and never decodes anything itself, nor keeps
-what the user chose: point_clicked(index, shift), empty_clicked(x, y), encode_requested(),
-cancel_requested(), frame_selected(index), selection_made(indices) (a rectangle or lasso drag,
-explorer.map_select, over the visible points; empty when a click clears it), choice_requested(name, value)
-(a toolbar control or a legend tick: an explorer.choices.Choices field). The controller feeds back what the
-document keeps: `set_choices(choices, changed)` (it draws with those), `show_selection(indices)` (the others turn grey),
-`mark_point(index)`, `mark_neighbours(indices)` rings points and `mark_given(xy)` stars an image the
-user brought (explorer.map_marks); its controls are in explorer.map_toolbar. Points are
-one ScatterPlotItem drawn in a fixed random order (no class paints over another), with one QBrush per
-class shared by its points; picking measures screen pixels (core.latent.PixelPicker), so it is right
-at any zoom and with unequal axis scales. Very large maps switch to a density image when zoomed out
-(explorer.map_lod); points with room enough draw as their images (explorer.thumbnails); picking is the same.
+"""LatentMapView: the 2D map of encoded images, clickable, moving while the model trains (points animate
+between frames; explorer.map_timeline scrubs back through them). Fed by the MapController: `set_data` for a
+new map, `move_to` for a new frame, `set_choices` (it draws with the session's explorer.choices, never keeps
+its own), `set_colouring`, `show_selection`, and marks (explorer.map_marks). It asks with signals and decodes
+nothing: point_clicked, empty_clicked, encode_requested, cancel_requested, frame_selected, selection_made (a
+rectangle or lasso, explorer.map_select) and choice_requested (its toolbar and legend: explorer.map_toolbar,
+explorer.map_legend). One ScatterPlotItem in a fixed random order, one QBrush per colour; picking measures
+screen pixels (core.latent.PixelPicker); very large maps draw a density image when zoomed out
+(explorer.map_lod) and points with room enough draw as their images (explorer.thumbnails).
 """
 from __future__ import annotations
 
@@ -22,20 +14,23 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEasingCurve, QPointF, Qt, QTimeLine, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from core.colours import Colouring, colouring
+from explorer.choices import Choices
+from explorer.map_colours import ColourBar, qcolours
 from explorer.map_labels import ClusterLabels
+from explorer.map_legend import MapLegend
 from explorer.map_lod import LevelOfDetail
 from explorer.map_marks import MapMarks
 from explorer.map_points import MapPoints
 from explorer.map_select import DragSelect
-from core.colours import Colouring, colouring
-from explorer.choices import Choices
-from explorer.map_colours import ColourBar, qcolours
+from explorer.map_timeline import MapTimeline
 from explorer.map_toolbar import MapToolbar
-from explorer.style import FitLabel, class_colors, plot_widget, swatch
+from explorer.style import FitLabel, class_colors, plot_widget, while_alive
 from explorer.thumbnails import ThumbnailLayer
 
+NO_MAP = "No map yet: train a model or open a checkpoint, then Encode."
 PICK_RADIUS_PX = 6.0
 MOVE_MS = 300  # how long points take to move to a new frame
 MOVE_FRAME_MS = 33  # ~30 frames a second while they move: smooth, and half the drawing of 60 while training runs
@@ -43,21 +38,6 @@ HIDDEN_GREY = QColor(200, 200, 200, 90)
 THUMBNAIL_POINTS = 2000  # at most this many images drawn at once (about 6 ms a frame)
 THUMBNAIL_MIN_PX = 24  # images are drawn only when each gets at least this many pixels (else: coloured points)
 THUMBNAIL_PX = 64  # and at most this many
-
-
-def _while_alive(widget: QWidget, method):
-    """A slot calling `method(widget)` only while the widget is alive (held weakly, checked with shiboken)."""
-    import weakref
-
-    from shiboken6 import isValid
-
-    ref = weakref.ref(widget)
-
-    def slot(*_) -> None:
-        target = ref()
-        if target is not None and isValid(target):
-            method(target)
-    return slot
 
 
 class LatentMapView(QWidget):
@@ -71,9 +51,7 @@ class LatentMapView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.coords = np.zeros((0, 2), np.float32)
-        self.labels = np.zeros(0, np.int64)
-        self.classes: list[str] = []
+        self.coords, self.labels, self.classes = np.zeros((0, 2), np.float32), np.zeros(0, np.int64), []
         self.order = np.zeros(0, np.int64)  # draw order: a fixed random permutation of the points
         self._picker = None  # core.latent.PixelPicker over the visible points
         self._brushes: list[pg.QtGui.QBrush] = []
@@ -90,64 +68,44 @@ class LatentMapView(QWidget):
 
         self.plot = plot_widget(grid_alpha=0.15)
         self.plot.getPlotItem().setMenuEnabled(False)
-        self.points = MapPoints(size=5, pen=None)
-        self._drawn = np.zeros(0, np.int64)  # the points drawn, in drawing order (indices into coords)
+        self.points, self._drawn = MapPoints(size=5, pen=None), np.zeros(0, np.int64)  # _drawn: in drawing order
         self.plot.addItem(self.points)
         self.thumbnails = ThumbnailLayer()  # the points' images, when few are in view
         self.thumbnails.setZValue(3)
         self.plot.addItem(self.thumbnails)
-        self._images: tuple | None = None  # (images of the split [M, C, H, W], indices of the points or None)
-        self._thumb_set: np.ndarray | None = None  # the points whose images are drawn
+        # (images of the split [M, C, H, W], indices of the points or None); the points whose images are drawn
+        self._images, self._thumb_set = None, None
         self.lod = LevelOfDetail(self.plot)  # very large maps: a density image when zoomed out
         self.cluster_labels = ClusterLabels(self.plot)  # captions of the latents' clusters, when asked
-        self.plot.plotItem.vb.sigRangeChanged.connect(_while_alive(self, LatentMapView._on_range_changed))
+        self.plot.plotItem.vb.sigRangeChanged.connect(while_alive(self, LatentMapView._on_range_changed))
         # shown or resized (a map made while its tab was hidden): the images' size follows the view's
-        self.plot.plotItem.vb.sigResized.connect(_while_alive(self, LatentMapView._refresh_thumbnails))
+        self.plot.plotItem.vb.sigResized.connect(while_alive(self, LatentMapView._refresh_thumbnails))
         self.marks = MapMarks(self.plot)  # hover, clicks, neighbours, a brought image, class ellipses
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
-
-        self.legend = QListWidget()
-        self.legend.setMaximumWidth(220)
-        self.legend.itemChanged.connect(self._on_legend_changed)
+        self.legend = MapLegend()  # the classes (a tick hides one) and a category lens's key
+        self.legend.hidden_requested.connect(lambda hidden: self.choice_requested.emit("hidden_classes", hidden))
         self.toolbar = MapToolbar(THUMBNAIL_MIN_PX)
         self.toolbar.encode_requested.connect(self.encode_requested)
         self.toolbar.cancel_requested.connect(self.cancel_requested)
         self.toolbar.choice_requested.connect(self.choice_requested)
         self.colour_bar = ColourBar(self.plot)
-        self.lens_legend = QLabel()
-        self.lens_legend.setWordWrap(True)
-        self.lens_legend.setVisible(False)
         self.dragging = DragSelect(self.plot, lambda: self.choices.drag_mode if len(self.labels) else "pan",
                                    self._select_inside)
-        self.timeline = QSlider(Qt.Horizontal)
-        self.timeline.valueChanged.connect(self.frame_selected)
-        self.timeline_label = FitLabel("")
-        self.info = QLabel("No map yet: train a model or open a checkpoint, then Encode.")
+        self.timeline = MapTimeline()  # the live map's frames
+        self.timeline.frame_selected.connect(self.frame_selected)
+        self.info = QLabel(NO_MAP)
         self.info.setWordWrap(True)
         self.hover_label = FitLabel(" ")
 
-        self.timeline_row = QWidget()
-        row = QHBoxLayout(self.timeline_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Timeline:"))
-        row.addWidget(self.timeline, 1)
-        row.addWidget(self.timeline_label)
-        self.timeline_row.setVisible(False)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(QLabel("Classes (click to hide/show)"))
-        side_layout.addWidget(self.legend, 1)
-        side_layout.addWidget(self.lens_legend)
         split = QSplitter()
         split.addWidget(self.plot)
-        split.addWidget(side)
+        split.addWidget(self.legend)
         split.setStretchFactor(0, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.toolbar)
         layout.addWidget(split, 1)
-        layout.addWidget(self.timeline_row)
+        layout.addWidget(self.timeline)
         layout.addWidget(self.info)
         layout.addWidget(self.hover_label)
 
@@ -159,18 +117,11 @@ class LatentMapView(QWidget):
         self._animation.stop()
         self.coords, self.labels, self.classes = np.asarray(coords, np.float32), np.asarray(labels), list(classes)
         self.order = np.random.default_rng(0).permutation(len(self.labels))
-        self.legend.blockSignals(True)
-        self.legend.clear()
-        for k, (name, color) in enumerate(zip(classes, class_colors(len(classes)))):
-            entry = QListWidgetItem(swatch(color, 14), f"{name} ({int(np.sum(self.labels == k)):,})")
-            entry.setFlags(entry.flags() | Qt.ItemIsUserCheckable)
-            entry.setCheckState(Qt.Unchecked if k in self.choices.hidden_classes else Qt.Checked)
-            self.legend.addItem(entry)
-        self.legend.blockSignals(False)
+        self.legend.set_classes(self.classes, self.labels)
         self.colouring = colouring("class", self.labels, self.classes)
         self.colour_bar.show(None)
         self.cluster_labels.set([])
-        self.lens_legend.setVisible(False)
+        self.legend.set_lens(None)
         self._set_axes(explained, projection)
         self.info.setText(caption)
         self.selection = None
@@ -192,17 +143,11 @@ class LatentMapView(QWidget):
         self._animation.start()
 
     def clear(self) -> None:
-        self.set_data(np.zeros((0, 2)), np.zeros(0, np.int64), [], np.zeros(2))
-        self.info.setText("No map yet: train a model or open a checkpoint, then Encode.")
+        self.set_data(np.zeros((0, 2)), np.zeros(0, np.int64), [], np.zeros(2), NO_MAP)
 
     def set_timeline(self, count: int, index: int, text: str = "") -> None:
         """`count` frames, showing `index` (no signal); hidden with fewer than two frames."""
-        self.timeline_row.setVisible(count > 1)
-        self.timeline.blockSignals(True)
-        self.timeline.setRange(0, max(0, count - 1))
-        self.timeline.setValue(index)
-        self.timeline.blockSignals(False)
-        self.timeline_label.setText(text)
+        self.timeline.set_frames(count, index, text)
 
     def point_count(self) -> int:
         """Points of the classes shown."""
@@ -256,11 +201,7 @@ class LatentMapView(QWidget):
         """Colour the points by a lens (a core.colours.Colouring; None: by class), with its colour bar or legend."""
         self.colouring = lens or colouring("class", self.labels, self.classes)
         self.colour_bar.show(self.colouring)
-        legend = self.colouring.legend if self.colouring.name != "class" else []
-        colours = qcolours(self.colouring.rgb)
-        self.lens_legend.setText(f"<b>{self.colouring.title}</b><br>" + "<br>".join(
-            f"<span style='color:{colours[k].name()}'>■</span> {text}" for text, k in legend))
-        self.lens_legend.setVisible(bool(legend))
+        self.legend.set_lens(self.colouring)
         if not self._recolour():
             self._restyle()
 
@@ -292,10 +233,7 @@ class LatentMapView(QWidget):
         """Draw with the session's choices; `changed` names the fields that changed (empty: all may have)."""
         self.choices = choices
         self.toolbar.set_choices(choices)
-        self.legend.blockSignals(True)
-        for k in range(self.legend.count()):
-            self.legend.item(k).setCheckState(Qt.Unchecked if k in choices.hidden_classes else Qt.Checked)
-        self.legend.blockSignals(False)
+        self.legend.set_hidden(choices.hidden_classes)
         if not changed or changed & {"hidden_classes", "point_size", "opacity", "grey_hidden"}:
             self._restyle()
         elif "centroids" in changed:
@@ -318,12 +256,9 @@ class LatentMapView(QWidget):
     # ------------------------------------------------------------ drawing
 
     def _set_axes(self, explained: np.ndarray | None, projection: str = "PCA") -> None:
-        if explained is None:  # a non-linear map: its axes have no meaning of their own
-            self.plot.setLabel("bottom", f"{projection} 1")
-            self.plot.setLabel("left", f"{projection} 2")
-            return
-        self.plot.setLabel("bottom", f"PC1 ({100 * explained[0]:.1f}% variance)")
-        self.plot.setLabel("left", f"PC2 ({100 * explained[1]:.1f}% variance)")
+        for axis, k in (("bottom", 0), ("left", 1)):  # a non-linear map's axes have no meaning of their own
+            self.plot.setLabel(axis, f"{projection} {k + 1}" if explained is None
+                               else f"PC{k + 1} ({100 * explained[k]:.1f}% variance)")
 
     def _shown_classes(self) -> list[int]:
         return [k for k in range(len(self.classes)) if k not in self.choices.hidden_classes]
@@ -415,12 +350,6 @@ class LatentMapView(QWidget):
             self._redraw_points(self.coords)
         if t >= 1.0:
             self._redraw_centroids()
-
-    def _on_legend_changed(self, entry: QListWidgetItem) -> None:
-        """A class ticked or unticked: ask for the classes hidden now."""
-        k = self.legend.row(entry)
-        hidden = self.choices.hidden_classes - {k} if entry.checkState() == Qt.Checked else self.choices.hidden_classes | {k}
-        self.choice_requested.emit("hidden_classes", frozenset(hidden))
 
     def _rebuild_picker(self) -> None:
         from core.latent import PixelPicker

@@ -21,15 +21,14 @@ from explorer.file_actions import APP_NAME, FileActions
 from explorer.first_run import FirstRunPanel
 from explorer.image_drop import ImageDrop
 from explorer.image_view import ImageView
-from explorer.choices import Choices
 from explorer.inspecting import InspectController
 from explorer.inspector import Inspector
 from explorer.latent_map import LatentMapView
+from explorer.lenses_panel import LensesPanel
 from explorer.loading import Loader
 from explorer.loss_plot import LossPlot
-from explorer.map_controller import MapController
-from explorer.lenses_panel import LensesPanel
 from explorer.map_compare import MapCompare
+from explorer.map_controller import MapController
 from explorer.messages import Messages
 from explorer.run_curves import RunCurves
 from explorer.runs import RunsController
@@ -60,12 +59,10 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
 
         self.train_panel = TrainingPanel(self.settings.value("data_dir", str(user_data_dir())))
-        self.loss_plot = LossPlot()
+        self.loss_plot, self.diagnostics, self.lenses = LossPlot(), DiagnosticsPanel(), LensesPanel()
         self.preview = ImageView("Reconstructions of 8 test images appear here while training.", min_side=80)
         self.map_view, self.inspector, self.samples = LatentMapView(), Inspector(), SamplesPanel()
-        self.diagnostics = DiagnosticsPanel()
         self.runs_panel, self.run_curves, self.map_compare = RunsPanel(), RunCurves(), MapCompare()
-        self.lenses = LensesPanel()
         self.inspector.tabs.addTab(self.lenses, "Lenses")
         self.first_run = FirstRunPanel(self.train_panel.data_dir())
         self._lay_out()
@@ -123,7 +120,8 @@ class MainWindow(QMainWindow):
         # what File > Export image writes, by the tab shown
         self._image_of = {train_page: self.preview.image, map_page: self.inspector.current_image,
                           self.samples: self.samples.image}
-        self.device_label, self.dataset_label, self.model_label = QLabel("device: ..."), QLabel("no dataset"), QLabel("no model")
+        self.device_label, self.dataset_label = QLabel("device: ..."), QLabel("no dataset")
+        self.model_label = QLabel("no model")
         for label in (self.device_label, self.dataset_label, self.model_label):
             self.statusBar().addPermanentWidget(label)
         self.statusBar().showMessage("loading torch and scikit-learn...")
@@ -183,24 +181,19 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 820)
+        self.restoreGeometry(geometry) if geometry is not None else self.resize(1280, 820)
         try:
             saved = json.loads(self.settings.value("hyperparameters", "{}"))
             self.train_panel.set_configs(ModelConfig(**saved["model"]), TrainConfig.from_dict(saved["train"]))
         except (KeyError, TypeError, ValueError):
             pass  # first run, or settings from another version: keep the defaults
-        try:  # the user's choices (explorer.choices): what a restart keeps, each unknown value at its default
-            self.session.choose(**vars(Choices.from_dict(json.loads(self.settings.value("choices", "{}")))))
-        except (TypeError, ValueError):
-            pass
+        self.session.restore_choices(self.settings.value("choices", "{}"))
         spec = self.settings.value("dataset")
         if spec is None:  # first start: CIFAR-10 if it is there, else ask (the first-run panel)
             from core.data import find_cifar_folder
 
-            spec = "cifar10" if (find_cifar_folder(Path(self.train_panel.data_dir())) / "batches.meta").is_file() else None
+            cifar = find_cifar_folder(Path(self.train_panel.data_dir())) / "batches.meta"
+            spec = "cifar10" if cifar.is_file() else None
         self.first_run.setVisible(spec is None)
         self.train_panel.set_dataset_spec(spec or "shapes")
 
@@ -208,7 +201,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("data_dir", self.train_panel.data_dir())
         self.settings.setValue("dataset", self.train_panel.dataset_spec)
-        self.settings.setValue("choices", json.dumps(self.session.choices.to_dict()))
+        self.settings.setValue("choices", self.session.kept_choices())
         try:
             model, train = self.train_panel.configs()
             self.settings.setValue("hyperparameters", json.dumps({"model": model.to_dict(), "train": train.to_dict()}))
@@ -296,9 +289,8 @@ class MainWindow(QMainWindow):
         self.diagnostics.set_epochs(list(self.session.history.epochs))
 
     def _on_model_changed(self) -> None:
-        ckpt = self.session.checkpoint
         self._describe_model()
-        self.train_panel.set_has_model(ckpt is not None)
+        self.train_panel.set_has_model(self.session.checkpoint is not None)
 
     def _describe_model(self) -> None:
         """Where the model is, for the status bar and the diagnostics: the one in training from its first step,

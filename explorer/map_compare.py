@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimeLine, Qt, Signal
+from PySide6.QtCore import Qt, QTimeLine, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
@@ -224,7 +224,8 @@ class MapCompare(QWidget):
                      f"({self.classes[pair.labels[i]] if pair.labels[i] < len(self.classes) else pair.labels[i]}), "
                      f"agreement {100 * pair.agreement[i]:.0f}%.")
         if self.selection is not None:
-            text += (f" Selected {len(self.selection):,} images: their agreement {100 * pair.agreement[self.selection].mean():.1f}%;"
+            agreement = 100 * pair.agreement[self.selection].mean()
+            text += (f" Selected {len(self.selection):,} images: their agreement {agreement:.1f}%;"
                      f" in B they spread over {self._spread(self.selection):.1f}x the area they take in A.")
         self.info.setText(text)
 

@@ -166,7 +166,8 @@ class MapController(QObject):
         knn = f" kNN accuracy (k=5) of the latent means {100 * m.knn:.1f}%" if m.knn is not None else ""
         if not m.projection.exact:
             return (f"{n}, {m.projection.settings}.{knn}. Click a point to inspect it; empty space decodes "
-                    f"an estimate (the weighted mean latent of the {m.projection.neighbours} nearest points). {DROP_HINT}")
+                    f"an estimate (the weighted mean latent of the {m.projection.neighbours} nearest points). "
+                    f"{DROP_HINT}")
         return (f"{n}.{knn}; PCA explains {100 * m.explained.sum():.1f}% of the variance. Click a point "
                 f"to inspect it, empty space to decode it, shift-click a second point to interpolate. {DROP_HINT}")
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 
@@ -25,11 +34,13 @@ class MapToolbar(QWidget):
         self.projection_box.addItem("PCA", "pca")
         self.projection_box.addItem("t-SNE", "tsne")
         self.projection_box.addItem("UMAP", "umap")
-        self.projection_box.setToolTip("PCA: linear, every spot decodes exactly. t-SNE (openTSNE) and UMAP (umap-learn): "
+        self.projection_box.setToolTip("PCA: linear, every spot decodes exactly. t-SNE (openTSNE) and UMAP "
+                                       "(umap-learn): "
                                        "keep neighbourhoods; empty spots decode an estimate. UMAP's first use compiles "
                                        "for about 20 s. Each map is cached per model and split.")
         self.encode_button = QPushButton("Encode")
-        self.encode_button.setToolTip("Encode the chosen split with the current model and map it to 2D with the chosen projection")
+        self.encode_button.setToolTip("Encode the chosen split with the current model and map it to 2D with the "
+                                      "chosen projection")
         self.encode_button.clicked.connect(self.encode_requested)
         self.progress = QProgressBar()
         self.progress.setVisible(False)

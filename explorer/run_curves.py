@@ -12,8 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QSlider, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGraphicsItem,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.metrics import History, smooth
 from explorer.style import plot_widget
@@ -46,7 +57,8 @@ def _x(curves: Curves, table: str, axis: str) -> np.ndarray:
     steps = curves.history.steps
     per_epoch = steps.column("step") / np.maximum(steps.column("epoch"), 1e-9) if len(steps) else np.ones(1)
     if axis == "epoch":
-        return step / float(np.nanmedian(per_epoch[steps.column("epoch") > 0])) if (steps.column("epoch") > 0).any() else step
+        counted = steps.column("epoch") > 0
+        return step / float(np.nanmedian(per_epoch[counted])) if counted.any() else step
     if not len(steps):
         return np.full(len(step), np.nan)
     return np.interp(step, steps.column("step"), steps.column("wall_s"))

@@ -13,11 +13,11 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, QSettings, QTimer, QUrl,
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import QColorDialog, QFileDialog, QWidget
 
+from core.colours import palette
 from explorer.map_compare import MapCompare
 from explorer.run_curves import Curves, RunCurves
 from explorer.runs_panel import RunsPanel
 from explorer.session import Session
-from core.colours import palette
 from explorer.tasks import TaskRunner
 
 COMPARE_IMAGES = 5000  # test images both models map
@@ -111,7 +111,8 @@ class RunsController(QObject):
         run = self.runs.get(path)
         if run is None:
             return
-        if self.session.checkpoint_path and Path(self.session.checkpoint_path) == run.checkpoint and self.session.training:
+        training = self.session.checkpoint_path
+        if training and Path(training) == run.checkpoint and self.session.training:
             self._report("Cannot delete the run", "This run is training now; stop it first.", "")
             return
         what = "its folder and everything in it" if run.path.is_dir() else "this checkpoint file"
@@ -173,8 +174,8 @@ class RunsController(QObject):
 
     def compare_runs(self, path_a: str, path_b: str) -> None:
         """Map the first COMPARE_IMAGES test images with both runs' models, B aligned to A (in the background)."""
-        from core.compare import compare_models
         from core.checkpoint import load_checkpoint
+        from core.compare import compare_models
 
         a, b, ds = self.runs[path_a], self.runs[path_b], self.session.dataset
         if ds is None:

@@ -19,6 +19,7 @@ class SamplesController(QObject):
         super().__init__(parent)
         self.session, self.runner, self.panel, self._device_choice = session, runner, panel, device_choice
         self.mixture = None  # core.latent.LatentMixture of the current snapshot
+        self._asked: tuple | None = None  # the panel's last request: (source, temperature, seed)
         self._mixture_generation = -1
         panel.sample_requested.connect(self.draw)
         session.model_changed.connect(self._on_model_changed)
@@ -31,6 +32,7 @@ class SamplesController(QObject):
     def draw(self, source: str, temperature: float, seed: int) -> None:
         from core.latent import image_grid, sample_mixture
 
+        self._asked = (source, temperature, seed)
         if self.session.model is None:
             return
         if source == "mixture" and self.has_mixture:
@@ -72,8 +74,8 @@ class SamplesController(QObject):
     def _on_fitted(self, mixture, generation: int) -> None:
         self.mixture, self._mixture_generation = mixture, generation
         self.panel.set_status("Mixture fitted to the training latents of this model.")
-        if self.panel.source() == "mixture":
-            self.panel.request()
+        if self._asked is not None and self._asked[0] == "mixture":
+            self.draw(*self._asked)
 
     def _on_training_changed(self) -> None:
         """After training (finished, stopped or failed): fit the mixture to the model it left."""

@@ -50,8 +50,10 @@ def run_self_test(steps: int = 30) -> int:
         try:
             window.show()
             window.start_loading()
-            wait_until(app, lambda: window.train_panel.ready and window.session.dataset is not None, 120, "start-up", window)
-            window.train_panel.set_configs(ModelConfig(latent_dim=16, channels=16), TrainConfig(batch_size=32, epochs=1))
+            wait_until(app, lambda: window.train_panel.ready and window.session.dataset is not None, 120, "start-up",
+                       window)
+            window.train_panel.set_configs(ModelConfig(latent_dim=16, channels=16),
+                                           TrainConfig(batch_size=32, epochs=1))
             outcome = []
             window.training_finished.connect(outcome.append)
             window.start_training(steps=steps)

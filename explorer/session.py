@@ -3,8 +3,9 @@ grouped on it, training state, history, and every choice the user made (explorer
 
 Controllers change it and the window subscribes to its signals; widgets never see it (the window
 feeds them). It keeps state and computes nothing itself: questions about the map go to its `query`
-(core.maps.MapQuery, Qt-free), and the map's lens values are a core.maps.MapLenses filled when asked. `generation` changes with the dataset or the model; background results carry the
-generation they were computed for, and a stale one is dropped (see explorer/tasks.py).
+(core.maps.MapQuery, Qt-free), and the map's lens values are a core.maps.MapLenses filled when asked.
+`generation` changes with the dataset or the model; background results carry the generation they were
+computed for, and a stale one is dropped (see explorer/tasks.py).
 The model held here is a CPU copy built from a snapshot, never the one a worker is training.
 """
 from __future__ import annotations
@@ -185,6 +186,20 @@ class Session(QObject):
             self._lenses = MapLenses(self.map.labels, images if self.map.indices is None else images[self.map.indices],
                                      self.map.projection.mu)
         return self._lenses
+
+    def restore_choices(self, saved: str) -> None:
+        """The choices a restart keeps (JSON from `kept_choices`); each unknown or bad value stays at its default."""
+        import json
+
+        try:
+            self.choose(**vars(Choices.from_dict(json.loads(saved))))
+        except (TypeError, ValueError, AttributeError):
+            pass  # not JSON, or not an object: every choice at its default
+
+    def kept_choices(self) -> str:
+        import json
+
+        return json.dumps(self.choices.to_dict())
 
     def choose(self, **changes) -> None:
         """Change the user's choices (explorer.choices.Choices fields); says which changed, if any did."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 from importlib import resources
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QWidget
 
 from core.colours import class_rgb, palette
@@ -83,3 +83,18 @@ class FitLabel(QLabel):
         shown = self.fontMetrics().elidedText(self._text, Qt.ElideRight, max(self.contentsRect().width(), 1))
         super().setText(shown)
         self.setToolTip(self._text if shown != self._text else "")
+
+
+def while_alive(widget: QWidget, method):
+    """A slot calling `method(widget)` only while the widget is alive (held weakly, checked with shiboken)."""
+    import weakref
+
+    from shiboken6 import isValid
+
+    ref = weakref.ref(widget)
+
+    def slot(*_) -> None:
+        target = ref()
+        if target is not None and isValid(target):
+            method(target)
+    return slot

@@ -9,8 +9,8 @@ import gc
 import traceback
 from typing import Callable
 
-from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 from pyqtgraph.util.garbage_collector import GarbageCollector
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from core.data import Progress  # progress(done, total) -> False once cancelled: the one progress type
 

@@ -3,8 +3,8 @@
 A pyqtgraph item in data coordinates. `set_points(xy, images, size, faded, colors)` builds one texture
 atlas (a QPixmap grid of the images) for the points shown; `paint` maps each position to the screen and
 draws its cell of the atlas, square and pixel-exact, in a frame of its class colour (so the legend stays
-true); faded images (outside a selection) are drawn first, at FADED_OPACITY. PySide's drawPixmapFragments takes no list, so
-cells are drawn one by one: about 6 ms for 2,000 images.
+true); faded images (outside a selection) are drawn first, at FADED_OPACITY. PySide's drawPixmapFragments
+takes no list, so cells are drawn one by one: about 6 ms for 2,000 images.
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ class ThumbnailLayer(pg.GraphicsObject):
             r, q = divmod(k, cols)
             grid[:, r * h:(r + 1) * h, q * w:(q + 1) * w] = images[k]
         self.prepareGeometryChange()
-        self._pixmap, self._xy, self._side, self._cols, self._size = QPixmap.fromImage(to_qimage(grid)), xy, w, cols, size
+        self._pixmap = QPixmap.fromImage(to_qimage(grid))
+        self._xy, self._side, self._cols, self._size = xy, w, cols, size
         self._faded = np.zeros(m, bool) if faded is None else np.asarray(faded, bool)
         pens = {}  # one pen per colour, shared
         self._frames = [pens.setdefault(c.rgba(), QPen(c, FRAME_PX)) for c in colors] if colors else []

@@ -249,7 +249,8 @@ class TrainingController(QObject):
             return
         if not continue_ and session.checkpoint is not None:
             changed = model_config != session.checkpoint.model_config
-            question = ("The architecture changed. " if changed else "") + "Discard the current model and start a new one?"
+            question = (("The architecture changed. " if changed else "")
+                        + "Discard the current model and start a new one?")
             if not self._ask("Start a new model", question):
                 return
         if checkpoint is not None:

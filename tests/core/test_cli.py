@@ -1,7 +1,7 @@
 """The command line end to end on shapes, including bad input (exit 2, one line on stderr)."""
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest

@@ -45,7 +45,8 @@ def test_two_ranks_hold_identical_weights_and_follow_one_process_at_twice_the_ba
 def test_torchrun_cli_writes_one_checkpoint_that_opens_and_resumes(tmp_path):
     out = tmp_path / "ddp.pt"
     result = torchrun(2, "-m", "core.cli", "train", *TINY, "--steps", "6", "--batch-size", "16", "--out", str(out))
-    assert result.stdout.count("training on shapes") == 1 and "2 processes of batch 16" in result.stdout  # rank 0 prints
+    # rank 0 prints
+    assert result.stdout.count("training on shapes") == 1 and "2 processes of batch 16" in result.stdout
     ckpt = load_checkpoint(out)
     assert ckpt.step == 6 and ckpt.train_config.batch_size == 16 and len(ckpt.history.steps) == 6
     torchrun(2, "-m", "core.cli", "train", *TINY, "--steps", "4", "--batch-size", "16", "--resume", str(out),

@@ -10,7 +10,8 @@ from core.metrics import EpochMetrics, StepMetrics
 
 
 def test_metrics_csv_round_trips_steps_and_epoch_figures(tmp_path):
-    steps = [StepMetrics(step=s, loss=100.0 / s, recon=90.0 / s, kld=10.0 / s, beta=1.0, epoch=s / 8, img_per_s=50.0 + s)
+    steps = [StepMetrics(step=s, loss=100.0 / s, recon=90.0 / s, kld=10.0 / s, beta=1.0, epoch=s / 8,
+                         img_per_s=50.0 + s)
              for s in range(2, 17, 2)]
     epochs = [EpochMetrics(step=8, epoch=1, test_mse=0.02, test_psnr=16.99, kl_per_dim=0.3, test_loss=9.5),
               EpochMetrics(step=15, epoch=1, test_mse=0.018, test_psnr=17.4, kl_per_dim=0.31, test_loss=9.0)]

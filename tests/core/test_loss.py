@@ -23,7 +23,8 @@ def batch():
     x, recon = torch.rand(4, 3, 8, 8, generator=g), torch.rand(4, 3, 8, 8, generator=g)
     mu, logvar = torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g) * 0.3
     sq = ((recon - x) ** 2).sum(dim=(1, 2, 3))
-    kl = torch.stack([-0.5 * sum(1 + logvar[i, j] - mu[i, j] ** 2 - logvar[i, j].exp() for j in range(5)) for i in range(4)])
+    kl = torch.stack([-0.5 * sum(1 + logvar[i, j] - mu[i, j] ** 2 - logvar[i, j].exp() for j in range(5))
+                      for i in range(4)])
     return recon, x, mu, logvar, sq, kl
 
 

@@ -5,15 +5,16 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from core.config import ModelConfig, TrainConfig
-from core.maps import MapData, MapLenses, MapQuery, encode_and_project, pixel_knn_accuracy, projection_steps
 from core.latent import LatentMap, decode, encode
+from core.maps import MapData, MapLenses, MapQuery, encode_and_project, pixel_knn_accuracy, projection_steps
 from core.train import Trainer
 
 
 @pytest.fixture(scope="module")
 def model(shapes):
     """One small model trained once for this module (80 steps on shapes)."""
-    trainer = Trainer(shapes, TrainConfig(steps=80, batch_size=32, live_map=False), ModelConfig(latent_dim=8, channels=8))
+    trainer = Trainer(shapes, TrainConfig(steps=80, batch_size=32, live_map=False),
+                      ModelConfig(latent_dim=8, channels=8))
     trainer.run()
     return trainer.model.cpu().eval()
 
@@ -61,7 +62,8 @@ def test_a_nonlinear_map_reuses_the_latents_reports_progress_and_cancels(explore
     seen = []
     tsne = encode_and_project(None, "test", shapes.test, "tsne", lambda d, t: seen.append(d), encoded=pca)
     assert tsne.projection.mu is pca.projection.mu and not tsne.projection.exact and tsne.explained is None
-    assert seen == sorted(seen) and seen[-1] == projection_steps("tsne", len(shapes.test)) and seen[0] > len(shapes.test)
+    assert seen == sorted(seen) and seen[-1] == projection_steps("tsne", len(shapes.test))
+    assert seen[0] > len(shapes.test)
     with pytest.raises(InterruptedError):
         encode_and_project(None, "test", shapes.test, "tsne", lambda d, t: d < len(shapes.test) + 100, encoded=pca)
 
@@ -105,7 +107,8 @@ def test_a_selection_is_summarised_by_class_largest_first(explorer, shapes):
     counts = np.bincount(shapes.test.labels[points], minlength=10)
     assert summary.count == 30 and np.array_equal(summary.class_counts, counts)
     top = int(np.argmax(counts))
-    assert summary.per_class.startswith(f"{shapes.classes[top]} {counts[top]}") and summary.mean_image.shape == (3, 32, 32)
+    assert summary.per_class.startswith(f"{shapes.classes[top]} {counts[top]}")
+    assert summary.mean_image.shape == (3, 32, 32)
 
 
 def test_an_image_from_the_split_is_placed_on_its_own_point(explorer, shapes):

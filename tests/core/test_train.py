@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from core.config import TrainConfig
-from core.metrics import Outcome
 from core.devices import select_device
+from core.metrics import Outcome
 from core.train import TrainControl, Trainer, TrainingError
 
 
@@ -139,7 +139,8 @@ def test_a_non_finite_gradient_is_caught_at_the_log_point_and_undone(shapes, sma
         seen.append(m.step)
         good.update({k: v.clone() for k, v in trainer.model.state_dict().items()})
 
-    with pytest.raises(TrainingError, match=r"between steps 6 and 10; the model went back to step 5 \(5 steps undone\)"):
+    undone = r"between steps 6 and 10; the model went back to step 5 \(5 steps undone\)"
+    with pytest.raises(TrainingError, match=undone):
         trainer.run(on_step=on_step)
     assert seen == [5] and trainer.step == 5
     for k, v in trainer.model.state_dict().items():

@@ -39,8 +39,9 @@ def drag(qtbot, view, points) -> None:
 
 
 def click_legend_checkbox(qtbot, view, k: int) -> None:
-    rect = view.legend.visualItemRect(view.legend.item(k))
-    qtbot.mouseClick(view.legend.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(rect.left() + 10, rect.center().y()))
+    rect = view.legend.classes.visualItemRect(view.legend.classes.item(k))
+    tick = QPoint(rect.left() + 10, rect.center().y())
+    qtbot.mouseClick(view.legend.classes.viewport(), Qt.LeftButton, Qt.NoModifier, tick)
 
 
 def click_tab(qtbot, tabs, index: int) -> None:

@@ -20,7 +20,6 @@ def drawn_colours(view) -> np.ndarray:
 
 def test_colour_by_brightness_draws_a_scale_that_follows_the_images(explored_window, qtbot):
     window, view = explored_window, explored_window.map_view
-    m = window.session.map
     before = drawn_colours(view)
     choose(qtbot, view.toolbar.colour_box, "brightness")
     qtbot.waitUntil(lambda: view.colouring.name == "brightness", timeout=30_000)  # computed when first asked
@@ -45,9 +44,9 @@ def test_colour_by_brightness_draws_a_scale_that_follows_the_images(explored_win
 
     choose(qtbot, view.toolbar.colour_box, "dominant hue")  # a category: a legend, no colour bar
     qtbot.waitUntil(lambda: view.colouring.name == "hue", timeout=30_000)
-    assert view.colour_bar.bar is None and view.lens_legend.isVisible() and "red" in view.lens_legend.text()
+    assert view.colour_bar.bar is None and view.legend.lens.isVisible() and "red" in view.legend.lens.text()
     choose(qtbot, view.toolbar.colour_box, "class")
-    assert np.allclose(drawn_colours(view), before) and not view.lens_legend.isVisible()
+    assert np.allclose(drawn_colours(view), before) and not view.legend.lens.isVisible()
 
 
 def test_the_lenses_tab_ranks_what_the_latents_predict_and_a_click_colours_the_map(explored_window, qtbot):

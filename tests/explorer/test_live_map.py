@@ -24,7 +24,7 @@ def test_the_map_moves_while_the_model_trains(window, qtbot):
     first, last = (f.coords.astype(np.float32) for f in (live.frames[0], live.frames[-1]))
     assert np.abs(last - first).mean() > 0.01 * np.abs(first).mean()  # the points moved
     qtbot.waitUntil(lambda: window.session.map.frame is None, timeout=60_000)  # then the full map of the test split
-    assert window.map_view.timeline_row.isVisibleTo(window.map_view) and window.map_view.timeline.maximum() == 2
+    assert window.map_view.timeline.isVisibleTo(window.map_view) and window.map_view.timeline.slider.maximum() == 2
 
 
 def test_timeline_restores_frame_k_exactly_after_save_and_reopen(window, qtbot, tmp_path):
@@ -38,13 +38,13 @@ def test_timeline_restores_frame_k_exactly_after_save_and_reopen(window, qtbot, 
         window.loader.open_checkpoint(path)
     view = window.map_view
     window.tabs.setCurrentIndex(1)
-    view.timeline.setFocus()
-    qtbot.keyClick(view.timeline, Qt.Key_Home)  # scrub to the first frame, as a user does with the keyboard
+    view.timeline.slider.setFocus()
+    qtbot.keyClick(view.timeline.slider, Qt.Key_Home)  # scrub to the first frame, as a user does with the keyboard
     qtbot.waitUntil(lambda: window.session.map.frame == 0, timeout=5_000)
     qtbot.waitUntil(lambda: np.array_equal(view.coords, frames[0]), timeout=5_000)  # after the move animation
-    qtbot.keyClick(view.timeline, Qt.Key_Right)
+    qtbot.keyClick(view.timeline.slider, Qt.Key_Right)
     qtbot.waitUntil(lambda: np.array_equal(view.coords, frames[1]), timeout=5_000)
-    assert "frame 2 of 3" in view.timeline_label.text() and "step 20" in view.timeline_label.text()
+    assert "frame 2 of 3" in view.timeline.label.text() and "step 20" in view.timeline.label.text()
     target = int(np.argmax(frames[1][:, 0]))
     qtbot.mouseClick(view.plot.viewport(), Qt.LeftButton, Qt.NoModifier, view.screen_pos(target))
     index = int(window.session.live.indices[target])  # a frame point opens its own image

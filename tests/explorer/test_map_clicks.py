@@ -104,7 +104,8 @@ def test_clicking_a_point_lists_and_rings_its_true_latent_neighbours(explored_wi
 def test_traversal_strips_follow_the_picked_point(explored_window, qtbot):
     view, inspector = explored_window.map_view, explored_window.inspector
     click_tab(qtbot, inspector.tabs, 1)  # the Traversals tab
-    assert inspector.showing_traversals()
+    qtbot.waitUntil(inspector.showing_traversals, timeout=2_000)
+    qtbot.wait(20)  # the tab's change reaches the controller (a queued signal)
     grids = []
     for target in (int(np.argmax(view.coords[:, 1])), int(np.argmin(view.coords[:, 1]))):  # top, then bottom
         with qtbot.waitSignal(view.point_clicked, timeout=2_000):
@@ -131,13 +132,15 @@ def test_an_attribute_vector_between_two_classes_moves_the_picked_point(explored
     a, b = session.classes[2], session.classes[5]
     choose(qtbot, inspector.attribute_from, a)
     choose(qtbot, inspector.attribute_to, b)
-    assert inspector.attribute_choice() == (a, b, 1.0)
+    c = session.choices
+    assert (c.attribute_from, c.attribute_to, c.attribute_strength) == (a, b, 1.0)
     strip = inspector.attribute.image()  # 8 images of 32 px in a row
     assert strip.shape == (3, 2 * 34 + 2, 4 * 34 + 2)  # 8 images of 32 px, two rows of four
     mu, labels = session.map.projection.mu, session.map.labels
     vector = mu[labels == 5].mean(axis=0) - mu[labels == 2].mean(axis=0)
     end = decode(session.model, (mu[target] + vector)[None])[0]
-    assert np.array_equal(strip[:, 2:34, 2:34], session.query.point(target).reconstruction)  # starts at the point itself
+    # starts at the point itself
+    assert np.array_equal(strip[:, 2:34, 2:34], session.query.point(target).reconstruction)
     assert np.array_equal(strip[:, 36:68, 2 + 3 * 34:2 + 3 * 34 + 32], end)  # ends one whole vector further
 
 

@@ -76,7 +76,8 @@ def test_encoding_uses_the_form_device_but_not_the_gpu_training_uses(window, mon
     import core.devices
     from explorer.session import TrainingState
 
-    monkeypatch.setattr(core.devices, "select_device", lambda name="auto": torch.device("cuda" if name in ("auto", "cuda") else name))
+    monkeypatch.setattr(core.devices, "select_device",
+                        lambda name="auto": torch.device("cuda" if name in ("auto", "cuda") else name))
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))  # what a CUDA card answers
     window.train_panel.fields["device"].setCurrentText("cuda")
     assert window.maps.encode_device().type == "cuda"  # idle: the device the user chose

@@ -94,7 +94,8 @@ def test_diagnostics_say_what_step_they_describe_and_evaluate_now_on_demand(wind
     qtbot.mouseClick(diagnostics.evaluate_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(window.session.history.epochs) == 1, timeout=60_000)
     assert window.session.history.epochs[-1].step == step
-    assert diagnostics.summary.text().startswith(f"Evaluated at step {step:,}:") and "trained on" not in diagnostics.summary.text()
+    summary = diagnostics.summary.text()
+    assert summary.startswith(f"Evaluated at step {step:,}:") and "trained on" not in summary
     assert len(diagnostics.bar_heights()) == 8 and not diagnostics.evaluate_button.isVisible()
     steps, psnr = diagnostics.psnr_curve.getData()
     assert list(steps) == [step] and psnr[0] > 5

@@ -4,8 +4,8 @@ pyproject pins it out. And while a window lives, Python's cycle collector must n
 on a worker thread: that deadlocked the GUI thread (a Qt mutex against the GIL)."""
 import gc
 import sys
-import time
 import threading
+import time
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QPushButton

@@ -48,7 +48,8 @@ def test_resume_training_button_continues_and_progress_bar_agrees_with_label(tra
     assert panel.continue_button.isEnabled()
     seen = []
     trained_window.training.progress.connect(
-        lambda p: seen.append((p.done, p.total, panel.progress.value(), panel.progress.maximum(), panel.progress_label.text())))
+        lambda p: seen.append((p.done, p.total, panel.progress.value(), panel.progress.maximum(),
+                               panel.progress_label.text())))
     with qtbot.waitSignal(trained_window.training_finished, timeout=120_000) as finished:
         qtbot.mouseClick(panel.continue_button, Qt.LeftButton)
     assert finished.args == [Outcome.FINISHED]
@@ -112,7 +113,8 @@ def test_worker_error_becomes_message_and_app_stays_usable(window, qtbot, monkey
     with qtbot.waitSignal(window.training_finished, timeout=30_000) as finished:
         window.start_training(steps=10)
     assert finished.args == [Outcome.FAILED]
-    assert window.messages.last_error[0] == "Training stopped" and "Lower the batch size" in window.messages.last_error[1]
+    title, message = window.messages.last_error[:2]
+    assert title == "Training stopped" and "Lower the batch size" in message
     assert window.train_panel.start_button.isEnabled()
 
 

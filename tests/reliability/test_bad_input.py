@@ -15,8 +15,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from core.checkpoint import load_checkpoint
-from core.metrics import Outcome
 from core.data import load_image_folder
+from core.metrics import Outcome
 from tests.conftest import ROOT, write_cifar_batches
 
 
