@@ -30,6 +30,7 @@ bench: setup
 	$(PY) bench/train_throughput.py
 	$(PY) bench/loss_weighting.py --modes elbo calibrated sum mean
 	$(PY) bench/live_map.py
+	$(PY) bench/encode.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/projections.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/map_scale.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/runs.py
