@@ -40,7 +40,7 @@ def default_root() -> Path:
 class RunSummary:
     """One row of the Runs table. `error` is set (and the rest mostly empty) when it could not be read."""
 
-    path: Path  # the run folder, or a loose checkpoint file
+    path: Path  # the run folder, or a loose checkpoint file (`is_folder` says which)
     name: str = ""
     dataset: str = ""
     loss: str = ""
@@ -57,8 +57,13 @@ class RunSummary:
     error: str = ""
 
     @property
+    def is_folder(self) -> bool:
+        """A run folder (checkpoint, summary, name, events), or else a loose `.pt` checkpoint."""
+        return self.path.suffix != ".pt" or self.path.is_dir()
+
+    @property
     def checkpoint(self) -> Path:
-        return self.path / CHECKPOINT if self.path.is_dir() else self.path
+        return self.path / CHECKPOINT if self.is_folder else self.path
 
     def to_json(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k not in ("path", "name", "error")}
@@ -249,7 +254,7 @@ def rename_run(run: RunSummary, name: str) -> None:
     name = " ".join(name.split())
     if not name:
         raise ValueError("a run's name cannot be empty")
-    if run.path.is_dir():
+    if run.is_folder:
         _write_atomic(run.path / NAME, name + "\n")
         return
     target = run.path.with_name(name if name.endswith(".pt") else name + ".pt")

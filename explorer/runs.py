@@ -115,7 +115,7 @@ class RunsController(QObject):
         if training and Path(training) == run.checkpoint and self.session.training:
             self._report("Cannot delete the run", "This run is training now; stop it first.", "")
             return
-        what = "its folder and everything in it" if run.path.is_dir() else "this checkpoint file"
+        what = "its folder and everything in it" if run.is_folder else "this checkpoint file"
         if not self._ask("Delete run", f"Delete the run “{run.name}”? This removes {what}:\n{run.path}"):
             return
         try:

@@ -52,7 +52,7 @@ def test_each_run_gets_its_own_folder_and_none_overwrites_another(tmp_path, trai
         b.save(trained)
     assert {p.name for p in a.folder.iterdir()} >= {"checkpoint.pt", "run.json"}
     (run_b, run_a) = list_runs([tmp_path])
-    assert run_a.path == a.folder and run_b.path == b.folder
+    assert run_a.path == a.folder and run_b.path == b.folder and run_a.is_folder and run_b.is_folder
 
 
 def test_the_summary_holds_the_settings_and_the_latest_results(tmp_path, trained):
@@ -118,6 +118,7 @@ def test_a_loose_checkpoint_in_a_listed_folder_is_a_run_too(tmp_path, trained):
     save_checkpoint(trained, tmp_path / "mine.pt")
     (run,) = list_runs([tmp_path])
     assert run.name == "mine" and run.loss == "elbo" and run.steps == 8 and not run.error
+    assert not run.is_folder and run.checkpoint == tmp_path / "mine.pt"
     rename_run(run, "better")
     assert (tmp_path / "better.pt").is_file() and not (tmp_path / "mine.pt").exists()
 
