@@ -42,10 +42,7 @@ class InspectController(QObject):
         inspector.set_choices(session.choices)
 
     def _choose(self, name: str, value) -> None:
-        try:
-            self.session.choose(**{name: value})
-        except (TypeError, ValueError) as e:
-            self._report("Cannot use that choice", str(e), "")
+        self.session.request(name, value, self._report)
 
     def _on_choices_changed(self, changed: frozenset) -> None:
         self.inspector.set_choices(self.session.choices)

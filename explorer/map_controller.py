@@ -53,10 +53,7 @@ class MapController(QObject):
 
     def choose(self, name: str, value) -> None:
         """A choice the user made on the map (an explorer.choices.Choices field)."""
-        try:
-            self.session.choose(**{name: value})
-        except (TypeError, ValueError) as e:
-            self.report("Cannot use that choice", str(e), "")
+        self.session.request(name, value, self.report)
 
     def _on_choices_changed(self, changed: frozenset) -> None:
         self.view.set_choices(self.session.choices, changed)

@@ -201,6 +201,13 @@ class Session(QObject):
 
         return json.dumps(self.choices.to_dict())
 
+    def request(self, name: str, value, report) -> None:
+        """A choice a control asked for: made, or `report(title, message, details)`ed with what is wrong."""
+        try:
+            self.choose(**{name: value})
+        except (TypeError, ValueError) as e:
+            report("Cannot use that choice", str(e), "")
+
     def choose(self, **changes) -> None:
         """Change the user's choices (explorer.choices.Choices fields); says which changed, if any did."""
         old, self.choices = self.choices, self.choices.with_changes(**changes)

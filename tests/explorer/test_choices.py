@@ -87,6 +87,9 @@ def test_saved_choices_are_checked_one_by_one():
     for saved in ("not json", "[1, 2]", "7", '{"split": "all"}'):
         session.restore_choices(saved)  # settings from another version, or a file edited by hand
     assert session.choices == Choices(split="all")
+    reported = []
+    session.request("drag_mode", "circle", lambda *message: reported.append(message))  # a bad value asked for
+    assert session.choices == Choices(split="all") and "drag_mode must be one of" in reported[0][1]
 
 
 def test_every_kept_choice_comes_back_after_a_restart(window, qtbot, tmp_path):
