@@ -158,9 +158,9 @@ class InspectController(QObject):
         self.inspector.set_attribute_sources(names)
         chosen = self.session.choices
         ends = {"attribute_from": chosen.attribute_from, "attribute_to": chosen.attribute_to}
-        for (name, chosen), default in zip(ends.items(), names[:2]):  # an end that is gone: the first, the second
-            if chosen not in names and self.session.map is not None:
-                self.session.choose(**{name: default})
+        gone = {end: default for (end, name), default in zip(ends.items(), names[:2]) if name not in names}
+        if gone and self.session.map is not None:  # an end not on this map: the first name, the second
+            self.session.choose(**gone)
         self.inspector.set_choices(self.session.choices)
         self.inspector.show_groups("Groups: " + ", ".join(
             # never broken inside

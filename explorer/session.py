@@ -59,7 +59,7 @@ class Session(QObject):
         self.live = None  # core.live_map.LiveMap: the frames of the current model's training run
         self._query: "MapQuery | None" = None  # answers about self.map with self.model (made when asked)
         self._lenses: "MapLenses | None" = None  # lens values of self.map's points (made when asked)
-        self._lenses_of: tuple | None = None  # whose they are: (generation, split) of an encoded map, else its id
+        self._lenses_of = None  # whose they are: (generation, split) of an encoded map, else the frame itself
         self.choices = Choices()
         self.given: tuple[str, np.ndarray] | None = None  # (name, uint8 [C, H, W]): an image the user brought
         self.picked: int | None = None  # the point last clicked, an index into self.map
@@ -151,8 +151,9 @@ class Session(QObject):
         frame of the live map), and are cleared otherwise."""
         same = data is not None and data.same_points(self.map)
         self.map, self._query = data, None
-        lenses_of = None if data is None else (self.generation, data.split) if data.frame is None else id(data)
-        if lenses_of != self._lenses_of:  # every projection of a split shares its lens values
+        lenses_of = (self.generation, data.split) if data is not None and data.frame is None else data
+        shared = lenses_of is self._lenses_of or (isinstance(lenses_of, tuple) and lenses_of == self._lenses_of)
+        if not shared:  # every projection of a split shares its lens values; each frame has its own
             self._lenses, self._lenses_of = None, lenses_of
         picked, selected = self.picked is not None, self.selection is not None
         if not same:
