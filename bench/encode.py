@@ -19,7 +19,7 @@ def main() -> None:
     import torch
 
     from core.data import ImageSet
-    from core.maps import MapLenses, encode_and_project, pixel_knn_accuracy
+    from core.maps import MapLenses, encode_and_project, pixel_structure
     from core.model import ConvVAE
 
     ap = argparse.ArgumentParser()
@@ -42,7 +42,7 @@ def main() -> None:
             lenses.add(lenses.compute(names, model))
         groups[name] = sw.seconds
     with Stopwatch() as pixels:
-        pixel_knn_accuracy(data)
+        pixel_structure(data)
     before = now.seconds + sum(groups.values()) + pixels.seconds
     print(f"bare encoder forward of {len(data):,} images: {ref.seconds:.2f} s (reference)")
     print(f"Encode now (encode, kNN, PCA): {now.seconds:.2f} s, ratio {now.seconds / ref.seconds:.2f} to the reference")

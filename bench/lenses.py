@@ -23,9 +23,10 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from core.config import ModelConfig
-    from core.latent import encode, knn_accuracy
+    from core.latent import encode
     from core.lenses import image_properties
     from core.model import ConvVAE
+    from core.structure import class_structure
     from explorer.latent_map import LatentMapView
 
     data = bench_dataset()
@@ -69,9 +70,9 @@ def main() -> None:
     subset = data.test.images[:1000]
     with Stopwatch() as enc:
         mu = encode(model, subset)
-    knn_accuracy(mu, data.test.labels[:1000])  # scikit-learn's first import is the process's, not the frame's
+    class_structure(mu, data.test.labels[:1000])  # scikit-learn's first import is the process's, not the frame's
     with Stopwatch() as knn:
-        knn_accuracy(mu, data.test.labels[:1000])
+        class_structure(mu, data.test.labels[:1000])
     print(f"kNN of a 1,000-image live-map frame: {1000 * knn.seconds:.0f} ms, {100 * knn.seconds / enc.seconds:.1f} % "
           f"of the frame's encoding ({1000 * enc.seconds:.0f} ms; target < 10 %)")
 

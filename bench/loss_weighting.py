@@ -13,7 +13,8 @@ import numpy as np
 from common import ROOT, Stopwatch, bench_dataset
 
 from core.config import LOSS_MODES, TrainConfig
-from core.latent import fit_training_mixture, image_grid, knn_accuracy, sample_mixture, sample_prior, save_png
+from core.latent import fit_training_mixture, image_grid, sample_mixture, sample_prior, save_png
+from core.structure import class_structure
 from core.train import Trainer
 
 OUT = ROOT / "bench" / "out"
@@ -45,8 +46,8 @@ def main() -> None:
     pixels = data.test.images[:5000].reshape(5000, -1).astype(np.float32) / 255
     print(f"data: {data.name}; {args.epochs} epoch(s), batch {args.batch_size}, Adam {args.lr:g} "
           f"({args.lr_schedule}, warm-up {args.lr_warmup}, clip {args.grad_clip:g}), beta 1, seed 0; "
-          f"test figures on 2,000 test images, kNN (k=5) on 5,000")
-    print(f"reference: kNN accuracy of raw pixels {100 * knn_accuracy(pixels, data.test.labels[:5000]):.1f}%")
+          f"test figures on 2,000 test images, kNN (core.structure) on 5,000")
+    print(f"reference: kNN accuracy of raw pixels {100 * class_structure(pixels, data.test.labels[:5000]):.1f}%")
     print(f"{'weighting':<11} {'PSNR dB':>8} {'KL/dim':>7} {'>0.1 nat':>8} {'active':>6} {'kNN %':>6} "
           f"{'mismatch':>9} {'time':>6}")
     for mode in args.modes:
@@ -60,7 +61,7 @@ def main() -> None:
         model = trainer.model.cpu().eval()
         from core.latent import encode
 
-        knn = knn_accuracy(encode(model, data.test.images[:5000]), data.test.labels[:5000])
+        knn = class_structure(encode(model, data.test.images[:5000]), data.test.labels[:5000])
         print(f"{mode:<11} {m.test_psnr:>8.2f} {m.kl_per_dim:>7.3f} {m.informative_dims:>8} "
               f"{m.active_units:>6} {100 * knn:>6.1f} {m.prior_mismatch:>9.1f} {sw.seconds:>5.0f}s", flush=True)
         stem = f"samples_{mode}_{args.epochs}ep_{args.lr_schedule}"

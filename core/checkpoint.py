@@ -38,6 +38,14 @@ class Checkpoint:
     dataset: str | None = None
     classes: list[str] | None = None
     map_frames: dict | None = None  # core.live_map.LiveMap.to_dict(): the run's live-map frames
+    structure: str = ""  # how its kNN figures were measured: core.structure.PROTOCOL_ID ("": an older measure)
+
+    @property
+    def old_measure(self) -> bool:
+        """Its stored kNN figures (history, live frames) were measured before core.structure's protocol."""
+        from core.structure import PROTOCOL_ID
+
+        return self.structure != PROTOCOL_ID
 
     def check_images(self, images, name: str, data_name: str) -> None:
         """ValueError naming both sizes unless uint8 [N, C, H, W] `images` are the size this model takes."""
@@ -60,7 +68,7 @@ class Checkpoint:
             "history": {k: _tensors(v) for k, v in self.history.to_dict().items()},
             "train_config": self.train_config.to_dict() if self.train_config else None,
             "dataset": self.dataset, "classes": self.classes,
-            "map_frames": _tensors(self.map_frames),
+            "map_frames": _tensors(self.map_frames), "structure": self.structure,
         }
 
 
@@ -145,6 +153,7 @@ def _from_payload(payload) -> Checkpoint:
             train_config=TrainConfig.from_dict(tc) if tc else None,
             dataset=payload.get("dataset"), classes=payload.get("classes"),
             map_frames=_frames(payload),
+            structure=payload.get("structure") if isinstance(payload.get("structure"), str) else "",
         )
     if "encoder.0.weight" in payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
         return Checkpoint(model_config=config_from_state_dict(payload), model_state=payload)

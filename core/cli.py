@@ -258,7 +258,7 @@ def cmd_sample(args) -> None:
 def cmd_encode(args) -> None:
     from core.checkpoint import load_checkpoint
     from core.latent import LATENT_SUFFIXES, save_latents
-    from core.maps import MapLenses, encode_and_project, pixel_knn_accuracy
+    from core.maps import MapLenses, encode_and_project, pixel_structure
 
     if args.out is None and (args.timeline is None or args.projector is not None):
         raise ValueError("encode needs --out latents.npz (or .csv), or --timeline OUT.npz alone for the live-map "
@@ -286,8 +286,8 @@ def cmd_encode(args) -> None:
         how = f"PCA explains {100 * m.explained.sum():.1f}%"
     columns = MapLenses(split.labels, split.images, mu).fill(model=model)  # every lens, a column each
     save_latents(args.out, mu, split.labels, data.classes, m.coords, m.explained, args.projection, columns)
-    print(f"encoded {len(mu)} {args.split} images; {how}; kNN accuracy (k=5) of the latent means "
-          f"{100 * m.knn:.1f}% (raw pixels {100 * pixel_knn_accuracy(split):.1f}%); wrote {args.out}")
+    print(f"encoded {len(mu)} {args.split} images; {how}; class structure (core.structure's kNN) of the latent means "
+          f"{100 * m.knn:.1f}% (raw pixels {100 * pixel_structure(split):.1f}%); wrote {args.out}")
     if args.projector:
         from core.export import write_projector
 
@@ -327,7 +327,10 @@ def cmd_runs(args) -> None:
             print(f"{r.name[:40]:<40} unreadable: {r.error}")
             continue
         print(f"{r.name[:40]:<40} {r.dataset[:8]:<8} {r.loss:<10} {r.beta:>5g} {r.latent_dim:>4} {r.steps:>7} "
-              f"{r.test_psnr:>8.2f} {100 * r.knn:>6.1f} {r.kl_per_dim:>7.3f} {r.active_units:>6}")
+              f"{r.test_psnr:>8.2f} {100 * r.knn:>5.1f}{'*' if r.old_knn else ' '} {r.kl_per_dim:>7.3f} "
+              f"{r.active_units:>6}")
+    if any(r.old_knn for r in runs):
+        print("* kNN measured the older way (k = 5, Euclidean on raw latent means): not comparable")
 
 
 def cmd_compare(args) -> None:

@@ -235,18 +235,6 @@ class PixelPicker:
         return int(self.index[lo + j]) if d2[j] <= radius_px * radius_px else None
 
 
-def knn_accuracy(mu: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0, max_points: int = 10000) -> float:
-    """Held-out accuracy of a k-NN classifier on the latent means: how well classes cluster."""
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.permutation(len(mu))[:max_points])
-    x = np.asarray(mu[idx], np.float32).reshape(len(idx), -1)  # latents [N, D] or raw images [N, C, H, W]
-    from sklearn.model_selection import train_test_split
-    from sklearn.neighbors import KNeighborsClassifier
-
-    x_tr, x_te, y_tr, y_te = train_test_split(x, labels[idx], test_size=0.2, random_state=seed)
-    return float(KNeighborsClassifier(n_neighbors=k).fit(x_tr, y_tr).score(x_te, y_te))
-
-
 def image_grid(images: np.ndarray, nrow: int = 8, padding: int = 2, pad_value: int = 255) -> np.ndarray:
     """uint8 [N, C, H, W] -> one uint8 [3, H', W'] grid image (torchvision's make_grid)."""
     from torchvision.utils import make_grid

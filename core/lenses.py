@@ -111,18 +111,13 @@ def mixture_components(mu: np.ndarray, k: int = 10, seed: int = 0) -> np.ndarray
     return GaussianMixture(k, covariance_type="diag", random_state=seed).fit(mu).predict(mu).astype(np.int64)
 
 
-def predictability(features: np.ndarray, values: np.ndarray, kind: str, k: int = 5, seed: int = 0,
+def predictability(features: np.ndarray, values: np.ndarray, kind: str, seed: int = 0,
                    max_points: int = 5000) -> float:
-    """How well `features` predict `values`: held-out k-NN accuracy (categories) or R^2 (numbers)."""
-    from sklearn.model_selection import train_test_split
-    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    """How well `features` predict `values`: the one protocol of core.structure (kNN accuracy for categories,
+    R^2 of the kNN's weighted mean for numbers)."""
+    from core.structure import knn_score
 
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.permutation(len(values))[:max_points])
-    x, y = _flat(features[idx]), np.asarray(values)[idx]
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, random_state=seed)
-    model = KNeighborsClassifier(k) if kind == "category" else KNeighborsRegressor(k)
-    return float(model.fit(x_tr, y_tr).score(x_te, y_te))
+    return knn_score(features, values, kind, seed, max_points)
 
 
 @dataclass(frozen=True)

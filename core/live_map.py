@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.latent import LatentMap, encode, knn_accuracy
+from core.latent import LatentMap, encode
+from core.structure import class_structure
 
 
 @dataclass
@@ -21,7 +22,7 @@ class MapFrame:
     components: np.ndarray  # [2, D] float32
     mean: np.ndarray  # [D] float32
     explained: np.ndarray  # [2] float32
-    knn: float = float("nan")  # kNN accuracy (k=5) of this frame's latent means by class
+    knn: float = float("nan")  # class structure of this frame's latent means (core.structure's kNN)
 
     def latent_map(self, mu: np.ndarray | None = None) -> LatentMap:
         return LatentMap(mu, self.coords.astype(np.float32), self.explained, self.components, self.mean)
@@ -51,7 +52,7 @@ class LiveMap:
         previous = self.frames[-1].coords.astype(np.float32) if self.frames else None
         lmap = LatentMap.fit(mu, align_to=previous)
         subset = labels[self.indices] if labels is not None else None
-        knn = knn_accuracy(mu, subset) if subset is not None and len(np.unique(subset)) > 1 else float("nan")
+        knn = class_structure(mu, subset) if subset is not None else float("nan")
         frame = MapFrame(step, lmap.coords.astype(np.float16), lmap.components, lmap.mean, lmap.explained, knn)
         self.frames.append(frame)
         self.last_mu = mu

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.data import ImageSet, Progress
-from core.latent import decode, encode, interpolate, knn_accuracy
+from core.latent import decode, encode, interpolate
 from core.lenses import (
     IMAGE_LENSES,
     LENSES,
@@ -27,6 +27,7 @@ from core.lenses import (
 from core.model import ConvVAE
 from core.projection import PROJECTORS, Projected
 from core.selection import Directions, Neighbours, attribute_walk, latent_neighbours, traversal, traversal_directions
+from core.structure import class_structure
 
 
 @dataclass
@@ -36,7 +37,7 @@ class MapData:
     split: str
     labels: np.ndarray  # [N] int64
     coords: np.ndarray  # [N, 2] float32
-    knn: float | None  # kNN accuracy of the latent means (None for a live-map frame)
+    knn: float | None  # class structure of the latent means, core.structure's kNN (None for a live frame)
     projection: Projected  # its mu is None for a stored live-map frame
     indices: np.ndarray | None = None  # [N] image indices into the split; None: all of it, in order
     frame: int | None = None  # which live-map frame this is, if it is one
@@ -71,7 +72,7 @@ def encode_and_project(model: ConvVAE | None, split: str, data: ImageSet, projec
         mu, knn = encoded.projection.mu, encoded.knn
     else:
         mu = encode(model, data.images, progress=lambda d, t: report(d, total))
-        knn = knn_accuracy(mu, data.labels)
+        knn = class_structure(mu, data.labels)
     projected = PROJECTORS[projection].fit(mu, progress=lambda d, t: report(len(data) + d, total))
     return MapData(split, data.labels, projected.coords, knn, projected)
 
@@ -128,9 +129,9 @@ class MapLenses:
         return self.known()
 
 
-def pixel_knn_accuracy(data: ImageSet) -> float:
-    """The kNN accuracy (k=5) of the raw pixels: the reference a map's latents are measured against."""
-    return knn_accuracy(data.images, data.labels)
+def pixel_structure(data: ImageSet) -> float:
+    """The class structure of the raw pixels (core.structure): the reference a map's latents are measured against."""
+    return class_structure(data.images, data.labels)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class EpochMetrics(_Record):
     active_units: int = 0  # dims with Var_x E[z|x] > 0.01
     informative_dims: int = 0  # dims with KL > 0.1 nat
     prior_mismatch: float = 0.0  # KL(Gaussian fit of the aggregate posterior || N(0, I)), nats
-    knn: float = float("nan")  # kNN accuracy (k=5) of the evaluated images' latent means by class
+    knn: float = float("nan")  # class structure of the evaluated images' latent means (core.structure)
 
 
 class MetricTable:

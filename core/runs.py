@@ -54,7 +54,15 @@ class RunSummary:
     knn: float = math.nan
     kl_per_dim: float = math.nan
     active_units: int = 0
+    knn_measure: str = ""  # the protocol its kNN was measured with (core.structure.PROTOCOL_ID; "": an older one)
     error: str = ""
+
+    @property
+    def old_knn(self) -> bool:
+        """Its kNN is an older measure (k = 5, Euclidean), not comparable with core.structure's."""
+        from core.structure import PROTOCOL_ID
+
+        return not math.isnan(self.knn) and self.knn_measure != PROTOCOL_ID
 
     @property
     def is_folder(self) -> bool:
@@ -77,7 +85,7 @@ class RunSummary:
         kinds = {f.name: f.type for f in fields(cls)}
         values = {}
         for key in ("dataset", "loss", "beta", "latent_dim", "steps", "epochs", "wall_s", "created", "test_psnr",
-                    "knn", "kl_per_dim", "active_units"):
+                    "knn", "kl_per_dim", "active_units", "knn_measure"):
             v = d.get(key)
             if v is None:
                 continue
@@ -100,7 +108,7 @@ def summarise(ckpt: Checkpoint, path: Path, created: str = "") -> RunSummary:
         loss=tc.loss if tc else "", beta=tc.beta if tc else math.nan, latent_dim=ckpt.model_config.latent_dim,
         steps=ckpt.step, epochs=ckpt.epoch, wall_s=last(steps, "wall_s"), created=created,
         test_psnr=last(epochs, "test_psnr"), knn=last(epochs, "knn"), kl_per_dim=last(epochs, "kl_per_dim"),
-        active_units=int(last(epochs, "active_units", 0)),
+        active_units=int(last(epochs, "active_units", 0)), knn_measure=ckpt.structure,
     )
 
 

@@ -22,12 +22,13 @@ from core.config import ModelConfig, TrainConfig
 from core.data import Dataset
 from core.devices import Capabilities, autocast, capabilities, cpu_threads, select_device
 from core.distributed import Ranks, lost_peers
-from core.latent import knn_accuracy
 from core.live_map import LiveMap, LiveMapClock, MapFrame
 from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, History, Outcome, StepMetrics
 from core.model import ConvVAE, to_float
 from core.rollback import Rollback
+from core.structure import MAX_POINTS as STRUCTURE_POINTS
+from core.structure import PROTOCOL_ID, class_structure
 
 
 class TrainingError(Exception):
@@ -128,6 +129,8 @@ class Trainer:
         self.train_x = torch.from_numpy(dataset.train.images).to(self.device)  # (N, C, H, W) uint8
         n_eval = config.eval_images or len(dataset.test)
         self.test_x = torch.from_numpy(dataset.test.images[:n_eval]).to(self.device)
+        # class structure is measured on the first STRUCTURE_POINTS test images, like every map of the test split
+        self.structure_x = torch.from_numpy(dataset.test.images[n_eval:STRUCTURE_POINTS]).to(self.device)
         self.global_batch = config.batch_size * self.ranks.world
         if self.global_batch > len(self.train_x):
             raise ValueError(f"the batch ({config.batch_size} x {self.ranks.world} processes) is larger than the "
@@ -304,6 +307,10 @@ class Trainer:
                 mus.append(mu.float())
                 logvars.append(logvar.float())
                 n += len(x)
+            structure_mus = []  # encoded only: the rest of the images class structure is measured on
+            for i in range(0, len(self.structure_x), batch_size):
+                with autocast(self.device, self.amp):
+                    structure_mus.append(self.model.encode(to_float(self.structure_x[i:i + batch_size]))[0].float())
         finally:
             self.model.train(was_training)
         pixels = x[0].numel()
@@ -318,8 +325,8 @@ class Trainer:
             test_recon = calibrated_nll(torch.tensor(sq_img), torch.tensor(sq_img / pixels), pixels).item()
         beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
         mse = sq / n / pixels
-        labels = self.dataset.test.labels[:n]
-        knn = knn_accuracy(torch.cat(mus).cpu().numpy(), labels) if len(np.unique(labels)) > 1 and n >= 10 else math.nan
+        structure_mu = torch.cat(mus + structure_mus).cpu().numpy()
+        knn = class_structure(structure_mu, self.dataset.test.labels[:len(structure_mu)])
         return EpochMetrics(
             step=self.step, epoch=self.epoch, test_mse=mse,
             test_psnr=10 * math.log10(1 / max(mse, 1e-12)), kl_per_dim=kl_img / self.model_config.latent_dim,
@@ -392,4 +399,5 @@ class Trainer:
             history=self.history.view(),
             train_config=self.config, dataset=self.dataset.name, classes=list(self.dataset.classes),
             map_frames=self.live_map.to_dict() if self.live_map is not None and self.live_map.frames else None,
+            structure=PROTOCOL_ID,
         )

@@ -12,9 +12,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from core.structure import PROTOCOL
 from explorer.style import curve_color, plot_widget
 
 INFORMATIVE_NATS = 0.1
+
+
+KNN_AXIS = "kNN of latent means (%)"
 
 
 class DiagnosticsPanel(QWidget):
@@ -41,7 +45,8 @@ class DiagnosticsPanel(QWidget):
                                               symbolSize=6, symbolBrush=curve_color("test"))
         self.knn_plot = plot_widget()
         self.knn_plot.setLabel("bottom", "step")
-        self.knn_plot.setLabel("left", "kNN of latent means (%)")
+        self.knn_plot.setLabel("left", KNN_AXIS)
+        self.knn_plot.setToolTip(f"Class structure of the latent means, {PROTOCOL}")
         self.knn_curve = self.knn_plot.plot([], [], pen=pg.mkPen(curve_color("kld"), width=2), symbol="o",
                                             symbolSize=6, symbolBrush=curve_color("kld"))
         self.knn_plot.setXLink(self.psnr_plot)
@@ -61,7 +66,9 @@ class DiagnosticsPanel(QWidget):
         self._epochs: list = []
         self._model_step: int | None = None  # where the model is now (it moves on between epoch ends)
 
-    def set_epochs(self, epochs: list) -> None:
+    def set_epochs(self, epochs: list, old_measure: bool = False) -> None:
+        """Every epoch's figures (`old_measure`: their kNN was measured before core.structure's protocol)."""
+        self.knn_plot.setLabel("left", KNN_AXIS + (" (older measure: k = 5, Euclidean)" if old_measure else ""))
         self._epochs = list(epochs)
         self._redraw()
 

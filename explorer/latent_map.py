@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from core.colours import Colouring, colouring
+from core.structure import PROTOCOL
 from explorer.choices import Choices
 from explorer.map_colours import ColourBar, qcolours
 from explorer.map_labels import ClusterLabels
@@ -95,6 +96,7 @@ class LatentMapView(QWidget):
         self.timeline = MapTimeline()  # the live map's frames
         self.timeline.frame_selected.connect(self.frame_selected)
         self.info = QLabel(NO_MAP)
+        self.info.setToolTip(f"Class structure: {PROTOCOL}")
         self.info.setWordWrap(True)
         self.hover_label = FitLabel(" ")
 
@@ -212,9 +214,6 @@ class LatentMapView(QWidget):
     def mark_given(self, xy: np.ndarray | None) -> None:
         """Star the spot where an image the user brought lands (None: no star)."""
         self.marks.given(xy)
-
-    def given_position(self) -> tuple[float, float] | None:
-        return self.marks.given_position()
 
     def mark_neighbours(self, indices: np.ndarray) -> None:
         """Ring these points (a clicked point's nearest neighbours in latent space)."""

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from core.structure import PROTOCOL
 from explorer.style import plot_widget
 
 LATENT, PIXELS = "#4e79a7", "#bab0ac"
@@ -29,6 +30,7 @@ class LensesPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.setLabel("bottom", "R², or kNN accuracy above chance")
+        self.plot.setToolTip(f"Each property predicted from its 20 nearest neighbours, {PROTOCOL}")
         self.plot.getAxis("left").setWidth(130)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self.probe = QLabel()

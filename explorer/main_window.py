@@ -286,7 +286,7 @@ class MainWindow(QMainWindow):
 
     def _on_history_reset(self) -> None:
         self.loss_plot.load_history(self.session.history)
-        self.diagnostics.set_epochs(list(self.session.history.epochs))
+        self.diagnostics.set_epochs(list(self.session.history.epochs), self.session.old_measure)
 
     def _on_model_changed(self) -> None:
         self._describe_model()

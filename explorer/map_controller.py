@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from core.metrics import Outcome
 
 DROP_HINT = "Drop or paste (Ctrl+V) an image to place it."
+KNN = "kNN accuracy (k = 20, cosine) of the latent means"  # core.structure's protocol: the label's tooltip
 
 
 class MapController(QObject):
@@ -157,10 +158,11 @@ class MapController(QObject):
         n = f"{len(m.labels):,} {m.split} images"
         if m.frame is not None:
             frame = self.session.live.frames[m.frame]
-            knn = f"; kNN accuracy (k=5) of the latent means {100 * frame.knn:.1f}%" if np.isfinite(frame.knn) else ""
+            old = " (an older measure: k = 5, Euclidean)" if self.session.old_measure else ""
+            knn = f"; {KNN} {100 * frame.knn:.1f}%{old}" if np.isfinite(frame.knn) else ""
             return (f"Live map: {n} encoded at step {frame.step:,} (frame {m.frame + 1}){knn}. Click a point to "
                     f"inspect it, empty space to decode it (PCA inverse).")
-        knn = f" kNN accuracy (k=5) of the latent means {100 * m.knn:.1f}%" if m.knn is not None else ""
+        knn = f" {KNN} {100 * m.knn:.1f}%" if m.knn is not None else ""
         if not m.projection.exact:
             return (f"{n}, {m.projection.settings}.{knn}. Click a point to inspect it; empty space decodes "
                     f"an estimate (the weighted mean latent of the {m.projection.neighbours} nearest points). "

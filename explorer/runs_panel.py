@@ -23,11 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.structure import PROTOCOL
 from explorer.style import swatch
 
 COLUMNS = ("name", "dataset", "loss", "beta", "latent", "steps", "epochs", "wall time", "date", "PSNR dB", "kNN %",
            "KL/dim", "active")
 PATH, SORT = Qt.UserRole + 1, Qt.UserRole + 2  # a row's run path; a cell's sort key
+KNN = COLUMNS.index("kNN %")
+OLD_KNN = "* measured the older way (k = 5, Euclidean on raw latent means): not comparable with the others"
 
 
 def _cells(run) -> list[tuple[str, object]]:
@@ -42,7 +45,8 @@ def _cells(run) -> list[tuple[str, object]]:
     return [(run.name, run.name.lower()), (run.dataset, run.dataset), (run.loss, run.loss), number(run.beta, "{:g}"),
             number(run.latent_dim, "{}"), number(run.steps, "{:,}"), number(run.epochs, "{}"),
             (wall, -math.inf if math.isnan(run.wall_s) else run.wall_s), (run.created.replace("T", " "), run.created),
-            number(run.test_psnr, "{:.2f}"), number(100 * run.knn, "{:.1f}"), number(run.kl_per_dim, "{:.3f}"),
+            number(run.test_psnr, "{:.2f}"), number(100 * run.knn, "{:.1f}*" if run.old_knn else "{:.1f}"),
+            number(run.kl_per_dim, "{:.3f}"),
             number(run.active_units, "{}")]
 
 
@@ -60,6 +64,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.model = QStandardItemModel(0, len(COLUMNS), self)
         self.model.setHorizontalHeaderLabels(list(COLUMNS))
+        self.model.setHeaderData(KNN, Qt.Horizontal, f"Class structure of the latent means, {PROTOCOL}", Qt.ToolTipRole)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT)
@@ -123,6 +128,8 @@ class RunsPanel(QWidget):
                 if run.error:
                     item.setForeground(QBrush(QColor("#a33")))
                     item.setToolTip(run.error)
+                elif len(row) == KNN and run.old_knn:
+                    item.setToolTip(OLD_KNN)
                 row.append(item)
             name = row[0]
             name.setEditable(not run.error)

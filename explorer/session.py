@@ -73,6 +73,11 @@ class Session(QObject):
         return list(self.checkpoint.classes or []) if self.checkpoint is not None else []
 
     @property
+    def old_measure(self) -> bool:
+        """The model's stored kNN figures were measured before core.structure's protocol (an older checkpoint)."""
+        return self.checkpoint is not None and self.checkpoint.old_measure
+
+    @property
     def training(self) -> bool:
         return self.training_state is not TrainingState.IDLE
 

@@ -60,15 +60,6 @@ def test_encode_progress_and_cancel(trained_checkpoint, shapes):
         latent.encode(model, shapes.test.images, batch_size=200, progress=lambda d, t: False)
 
 
-def test_knn_accuracy_separates_clusters():
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(5), 60)
-    clustered = rng.normal(size=(300, 4)) * 0.1 + labels[:, None]
-    random = rng.normal(size=(300, 4))
-    assert latent.knn_accuracy(clustered, labels) > 0.95
-    assert latent.knn_accuracy(random, labels) < 0.5
-
-
 def test_pixel_picker_matches_brute_force_in_pixels_with_unequal_axis_scales():
     rng = np.random.default_rng(1)
     coords = rng.normal(size=(20_000, 2)) * [100.0, 0.01]  # wildly different data scales

@@ -6,7 +6,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from core.config import ModelConfig, TrainConfig
 from core.latent import LatentMap, decode, encode
-from core.maps import MapData, MapLenses, MapQuery, encode_and_project, pixel_knn_accuracy, projection_steps
+from core.maps import MapData, MapLenses, MapQuery, encode_and_project, pixel_structure, projection_steps
 from core.train import Trainer
 
 
@@ -32,7 +32,7 @@ def test_encode_and_project_maps_every_image_and_scores_its_neighbourhoods(model
     assert m.coords.shape == (len(shapes.test), 2) and np.allclose(m.projection.mu, mu, atol=1e-5)
     assert np.allclose(m.coords, LatentMap.fit(mu).coords, atol=1e-4) and m.projection.exact
     assert m.explained is not None and 0 < m.explained.sum() <= 1
-    assert 0.1 < m.knn <= 1 and 0.1 < pixel_knn_accuracy(shapes.test) <= 1  # ten classes: chance is 0.1
+    assert 0.1 < m.knn <= 1 and 0.1 < pixel_structure(shapes.test) <= 1  # ten classes: chance is 0.1
     assert seen[-1] == (len(shapes.test), projection_steps("pca", len(shapes.test)))
 
 

@@ -16,7 +16,7 @@ def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_noth
     save_png(image, tmp_path / "mine.png")
     drop(view, file_mime(tmp_path / "mine.png"))
 
-    xy = np.array(view.given_position())
+    xy = np.array(view.marks.given_position())
     expected = m.projection.transform(encode(window.session.model, image[None]))[0]
     np.testing.assert_allclose(xy, expected, atol=1e-4)
     np.testing.assert_allclose(xy, m.coords[k], atol=1e-3 * np.ptp(m.coords))  # on its own point of the map
@@ -30,7 +30,7 @@ def test_a_dropped_png_lands_where_encoding_it_says_and_a_text_file_changes_noth
     title, message = window.messages.last_error
     assert title == "Not an image" and "notes.txt" in message and "PNG" in message
     assert str(tmp_path) not in message and "Error" not in message  # the technical part is under Show Details
-    assert view.given_position() == tuple(xy) and np.array_equal(view.coords, coords)
+    assert view.marks.given_position() == tuple(xy) and np.array_equal(view.coords, coords)
     assert inspector.original.image() is shown and window.session.given[0] == "mine.png"
 
 
@@ -44,11 +44,11 @@ def test_a_pasted_image_is_placed_on_every_projection(explored_window, qtbot):
     qtbot.keyClick(view.plot.viewport(), Qt.Key_V, Qt.ControlModifier)
     assert window.session.given is not None and window.session.given[0] == "the pasted image"
     np.testing.assert_array_equal(window.inspector.original.image(), image)
-    first = view.given_position()
+    first = view.marks.given_position()
 
     view.toolbar.split_box.setCurrentIndex(1)  # a new map of the train split: the star moves with it
     qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton, pos=QPoint(5, 5))
     qtbot.waitUntil(lambda: window.session.map.split == "train", timeout=60_000)
     z = encode(window.session.model, image[None])
-    np.testing.assert_allclose(view.given_position(), window.session.map.projection.transform(z)[0], atol=1e-4)
-    assert view.given_position() != first
+    np.testing.assert_allclose(view.marks.given_position(), window.session.map.projection.transform(z)[0], atol=1e-4)
+    assert view.marks.given_position() != first

@@ -152,3 +152,29 @@ def test_rename_filter_sort_and_delete_from_the_table(two_runs, qtbot):
     qtbot.mouseClick(panel.buttons["Delete"], Qt.LeftButton)
     assert not renamed.path.exists() and len(list(window.runs_root.iterdir())) == 1
     assert panel.proxy.rowCount() == 1
+
+
+
+def test_one_checkpoint_shows_one_class_structure_figure_in_the_runs_table_and_the_map(explored_window, qtbot,
+                                                                                        shapes_checkpoint, tmp_path):
+    """The runs table (the trainer's stored figure, which bench/sweep.py reports too) and the map caption (the
+    latents encoded again) measure class structure with one function on the same images: one figure. An older
+    checkpoint's figure is marked, not mixed in."""
+    import dataclasses
+
+    from core.checkpoint import save_checkpoint
+    from core.structure import PROTOCOL_ID
+    from explorer.runs_panel import KNN
+
+    ckpt, path = shapes_checkpoint
+    window, panel = explored_window, explored_window.runs_panel
+    stored = ckpt.history.epochs.column("knn")[-1]
+    assert ckpt.structure == PROTOCOL_ID and np.isfinite(stored)
+    assert f"{100 * stored:.1f}%" in window.map_view.info.text()  # the caption of the opened checkpoint's map
+    save_checkpoint(dataclasses.replace(ckpt, structure=""), tmp_path / "older.pt")  # saved by an older version
+    save_checkpoint(ckpt, tmp_path / "current.pt")
+    window.runs.add_folder(str(tmp_path))  # what Add folder... does once its dialog returns
+    runs_tab(window, qtbot)
+    cell = {name: panel.proxy.index(panel.row_of(str(tmp_path / name)), KNN) for name in ("current.pt", "older.pt")}
+    assert cell["current.pt"].data() == f"{100 * stored:.1f}" and cell["current.pt"].data(Qt.ToolTipRole) is None
+    assert cell["older.pt"].data() == f"{100 * stored:.1f}*" and "older way" in cell["older.pt"].data(Qt.ToolTipRole)
