@@ -18,7 +18,7 @@ from explorer.style import curve_color, plot_widget
 INFORMATIVE_NATS = 0.1
 
 
-KNN_AXIS = "kNN of latent means (%)"
+KNN_AXIS = "kNN of means (%)"  # short enough for the plot's height
 
 
 class DiagnosticsPanel(QWidget):
@@ -68,7 +68,7 @@ class DiagnosticsPanel(QWidget):
 
     def set_epochs(self, epochs: list, old_measure: bool = False) -> None:
         """Every epoch's figures (`old_measure`: their kNN was measured before core.structure's protocol)."""
-        self.knn_plot.setLabel("left", KNN_AXIS + (" (older measure: k = 5, Euclidean)" if old_measure else ""))
+        self.knn_plot.setTitle("kNN measured the older way (k = 5, Euclidean)" if old_measure else None, size="8pt")
         self._epochs = list(epochs)
         self._redraw()
 

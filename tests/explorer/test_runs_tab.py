@@ -178,3 +178,7 @@ def test_one_checkpoint_shows_one_class_structure_figure_in_the_runs_table_and_t
     cell = {name: panel.proxy.index(panel.row_of(str(tmp_path / name)), KNN) for name in ("current.pt", "older.pt")}
     assert cell["current.pt"].data() == f"{100 * stored:.1f}" and cell["current.pt"].data(Qt.ToolTipRole) is None
     assert cell["older.pt"].data() == f"{100 * stored:.1f}*" and "older way" in cell["older.pt"].data(Qt.ToolTipRole)
+    click_cell(qtbot, panel, panel.row_of(str(tmp_path / "older.pt")), 1)  # select it, then Open
+    with qtbot.waitSignal(window.map_ready, timeout=60_000):  # opened: its Diagnostics say how it was measured
+        qtbot.mouseClick(panel.buttons["Open"], Qt.LeftButton)
+    assert "older way" in window.diagnostics.knn_plot.plotItem.titleLabel.text
