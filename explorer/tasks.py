@@ -23,18 +23,19 @@ class GuiThreadGarbage:
     destroying others, and the two threads deadlocked (a Qt mutex against the GIL). pyqtgraph's
     GarbageCollector turns automatic collection off and collects on a timer of this thread instead.
 
-    The switch is process-wide, so it is counted: every window holds it from `__init__` to `stop`,
-    and automatic collection comes back only when the last holder stops, after one collection here
-    (a closed window's cycles die on this thread). Before, the first window to close turned it back
-    on under the others, and their encode and training threads, or any other Python thread, then
-    destroyed Qt objects off the GUI thread."""
+    The switch is process-wide and, once a window has lived, stays on for the life of the process: a
+    closed window's C++ side is deleted after its `closeEvent`, leaving Python wrappers in cycles that
+    still own live Qt objects (pyqtgraph's ViewBox menus), and any thread that allocates, tqdm's monitor
+    among them, would have collected those off the GUI thread (a test worker crashed in the next
+    window's ViewBox). When the last window stops, one collection runs here; the timer collects the rest.
+    Before, the first window to close turned automatic collection back on under the others."""
 
     _holders = 0
     _collector: GarbageCollector | None = None
 
     def __init__(self, interval_s: float = 1.0) -> None:
         cls = type(self)
-        if cls._holders == 0:
+        if cls._collector is None:
             cls._collector = GarbageCollector(interval=interval_s)
         cls._holders += 1
         self._holding = True
@@ -46,10 +47,7 @@ class GuiThreadGarbage:
         cls = type(self)
         cls._holders -= 1
         if cls._holders == 0:
-            cls._collector.timer.stop()
-            cls._collector = None
-            gc.collect()
-            gc.enable()
+            gc.collect()  # what the window left so far; its deleted widgets' wrappers follow on the timer
 
 
 def start_in_thread(worker: QObject, parent: QObject, on_finished: Callable[[], None] | None = None) -> QThread:

@@ -66,6 +66,18 @@ def test_closing_one_window_keeps_collection_on_the_gui_thread_for_the_windows_s
     assert _destroyed_on_after_a_worker_allocates(qtbot) == [threading.get_ident()]
 
 
+def test_after_the_last_window_closes_garbage_is_still_destroyed_on_the_gui_thread(window, qtbot):
+    """Between two windows (a test after another, a user opening a second one) another thread that allocates,
+    such as tqdm's monitor, must not collect the cycles the closed window left: they still own live Qt
+    objects. A worker crashed in the next window's ViewBox when it did."""
+    from explorer.tasks import GuiThreadGarbage
+    from tests.conftest import close_window
+
+    close_window(window, qtbot)
+    assert GuiThreadGarbage._holders == 0 and not gc.isenabled()
+    assert _destroyed_on_after_a_worker_allocates(qtbot) == [threading.get_ident()]
+
+
 def test_deleting_a_finished_task_never_deletes_its_runner_and_so_the_task_again(qtbot):
     """The order of events that crashed a test worker after test_task_runner_notices_tasks_that_end_at_once:
     a runner nobody else holds, a task that has finished and waits for its deferred delete, and cycle collection
