@@ -30,9 +30,11 @@ from core.metrics import History, smooth
 from explorer.style import plot_widget
 
 CHARTS = (("loss", "steps", "training loss"), ("recon", "steps", "reconstruction"), ("kld", "steps", "KL"),
-          ("test_psnr", "epochs", "test PSNR (dB)"), ("knn", "epochs", "kNN of latent means"))
+          ("test_psnr", "epochs", "test PSNR (dB)"), ("knn", "epochs", "kNN of latent means (%)"))
 SHORT = {"loss": "loss", "recon": "recon", "kld": "KL", "test_psnr": "PSNR", "knn": "kNN"}
 X_AXES = {"step": "step", "epoch": "epoch", "images seen": "images", "wall time (s)": "wall_s"}
+CURSOR_FORMATS = {"step": "{:,.0f}", "epoch": "{:.2f}", "images seen": "{:,.0f}", "wall time (s)": "{:,.1f}"}
+PERCENT = ("knn",)  # fractions drawn and listed as percentages
 
 
 @dataclass
@@ -148,6 +150,7 @@ class RunCurves(QWidget):
         for run in self.runs:
             for name, table, _ in CHARTS:
                 x, y = _x(run, table, axis), getattr(run.history, table).column(name).astype(float)
+                y = 100 * y if name in PERCENT else y
                 if table == "steps":
                     y = smooth(y, self.weight)
                 item = self.items.get((run.key, name))
@@ -192,6 +195,7 @@ class RunCurves(QWidget):
         table = dict((c[0], c[1]) for c in CHARTS)[chart]
         xs = _x(run, table, X_AXES[self.axis.currentText()])
         ys = getattr(run.history, table).column(chart).astype(float)
+        ys = 100 * ys if chart in PERCENT else ys
         if table == "steps":
             ys = smooth(ys, self.weight)
         i = int(np.searchsorted(xs, x, side="right")) - 1
@@ -199,7 +203,8 @@ class RunCurves(QWidget):
 
     def _fill_values(self) -> None:
         x = self.cursors[CHARTS[0][0]].value()
-        self.cursor_label.setText(f"Cursor at {self.axis.currentText()} {x:,.6g}")
+        axis = self.axis.currentText()
+        self.cursor_label.setText(f"Cursor at {axis} {CURSOR_FORMATS[axis].format(x)}")  # the axis's own unit
         self.values.setRowCount(len(self.runs))
         for r, run in enumerate(self.runs):
             name = QTableWidgetItem(run.name)

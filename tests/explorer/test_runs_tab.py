@@ -76,7 +76,19 @@ def test_two_runs_from_the_app_are_kept_listed_overlaid_and_compared(two_runs, q
     qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=plot.mapFromScene(target))
     x = curves.cursors["loss"].value()
     assert curves.cursors["test_psnr"].value() == pytest.approx(x)
-    assert curves.values.rowCount() == 2 and curves.values.item(0, 1).text()
+    assert curves.values.rowCount() == 2
+    for r, run in enumerate(curves.runs):  # a run's value once the cursor is at or after its first logged step
+        first = run.history.steps.column("step")[0]  # a fast run may first log at step 11, not 1
+        assert bool(curves.values.item(r, 1).text()) == (first <= x)
+    assert curves.cursor_label.text() == f"Cursor at step {x:,.0f}"  # rounded to the axis's unit
+    from explorer.run_curves import CHARTS
+
+    knn_column = [chart for chart, _, _ in CHARTS].index("knn") + 1
+    for r, run in enumerate(curves.runs):  # kNN is a percentage in the chart and the table
+        stored = 100 * run.history.epochs.column("knn")
+        assert np.allclose(curves.curve(run.key, "knn").getData()[1], stored[np.isfinite(stored)])
+        shown = curves.values.item(r, knn_column).text()
+        assert not shown or 1 < float(shown) <= 100
 
     qtbot.mouseClick(panel.buttons["Compare maps"], Qt.LeftButton)
     qtbot.waitUntil(lambda: window.map_compare.pair is not None, timeout=60_000)
