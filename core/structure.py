@@ -25,6 +25,12 @@ PROTOCOL = (f"kNN: standardised active dimensions, cosine similarity, k = {K} vo
             f"exp(similarity / {TEMPERATURE}), {FOLDS}-fold cross-validation over the first {MAX_POINTS:,} images")
 
 
+def structure_images(images: np.ndarray) -> np.ndarray:
+    """The images a model's class structure is measured on: the first MAX_POINTS of its test split, the same
+    for every model (and every map of that split)."""
+    return images[:MAX_POINTS]
+
+
 def prepare(features: np.ndarray) -> np.ndarray:
     """[N, D] latents or uint8 [N, C, H, W] images -> float32 [N, D'] rows of unit length: the active dimensions
     (all of them if none is), standardised."""

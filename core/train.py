@@ -27,8 +27,7 @@ from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, History, Outcome, StepMetrics
 from core.model import ConvVAE, to_float
 from core.rollback import Rollback
-from core.structure import MAX_POINTS as STRUCTURE_POINTS
-from core.structure import PROTOCOL_ID, class_structure
+from core.structure import PROTOCOL_ID, class_structure, structure_images
 
 
 class TrainingError(Exception):
@@ -129,8 +128,7 @@ class Trainer:
         self.train_x = torch.from_numpy(dataset.train.images).to(self.device)  # (N, C, H, W) uint8
         n_eval = config.eval_images or len(dataset.test)
         self.test_x = torch.from_numpy(dataset.test.images[:n_eval]).to(self.device)
-        # class structure is measured on the first STRUCTURE_POINTS test images, like every map of the test split
-        self.structure_x = torch.from_numpy(dataset.test.images[n_eval:STRUCTURE_POINTS]).to(self.device)
+        self.structure_x = torch.from_numpy(structure_images(dataset.test.images)[n_eval:]).to(self.device)
         self.global_batch = config.batch_size * self.ranks.world
         if self.global_batch > len(self.train_x):
             raise ValueError(f"the batch ({config.batch_size} x {self.ranks.world} processes) is larger than the "
@@ -313,8 +311,7 @@ class Trainer:
                     structure_mus.append(self.model.encode(to_float(self.structure_x[i:i + batch_size]))[0].float())
         finally:
             self.model.train(was_training)
-        pixels = x[0].numel()
-        sq, sq_sampled = sq.tolist()
+        pixels, (sq, sq_sampled) = x[0].numel(), sq.tolist()
         stats = posterior_stats(torch.cat(mus), torch.cat(logvars))
         sq_img, kl_img = sq_sampled / n, sum(stats["kl_dims"])  # per-image sums, averaged over images
         scale = {"elbo": (1, 1), "calibrated": (1, 1), "mean": (1 / pixels, 1),
