@@ -93,19 +93,26 @@ class _EpochReport:
     It stops UMAP by raising from `write`, which tqdm calls from `refresh` while it holds its process-wide lock,
     released only when the call returns (tqdm/std.py: acquire, display, release, no `finally`). So the raise
     first releases that one level; before, a cancelled UMAP left the lock held by a finished thread and the
-    next UMAP (or any tqdm bar) in the process waited for ever. It raises once, only on UMAP's own thread (tqdm's
-    monitor thread also refreshes bars) and only before the last epoch (`close` writes under its own lock)."""
+    next UMAP (or any tqdm bar) in the process waited for ever. It raises once and only before the last epoch
+    (`close` writes under its own lock). It reports only on UMAP's own thread and only until `detach`: tqdm's
+    monitor thread also refreshes bars, a cancelled bar is never closed, and the monitor then called the
+    app's progress callback (a Qt signal of a finished task) from its own thread, at any time later."""
 
     def __init__(self, progress: Callable[[int, int], bool | None]):
         self.progress, self.thread, self.stopped = progress, threading.get_ident(), False
 
+    def detach(self) -> None:
+        """The fit is over: nothing written later reaches the callback."""
+        self.progress = None
+
     def write(self, text: str) -> None:
+        if self.progress is None or threading.get_ident() != self.thread:
+            return
         match = re.search(r"(\d+)/(\d+)", text)
         if not match:
             return
         done, total = int(match[1]), int(match[2])
-        if self.progress(done, total) is False and not self.stopped and done < total \
-                and threading.get_ident() == self.thread:
+        if self.progress(done, total) is False and not self.stopped and done < total:
             from tqdm.auto import tqdm  # the class umap-learn's bar is, and so its lock
 
             self.stopped = True
@@ -130,9 +137,12 @@ def umap(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = No
                    init="spectral" if init is None else np.asarray(init, np.float64),
                    n_jobs=1, tqdm_kwds={"disable": False, "file": report, "bar_format": "{n}/{total}",
                                         "mininterval": 0.25})
-    embedding = reducer.fit_transform(mu)
-    if report.progress(UMAP_EPOCHS, UMAP_EPOCHS) is False:
-        raise InterruptedError("UMAP cancelled")
+    try:
+        embedding = reducer.fit_transform(mu)
+        if report.progress(UMAP_EPOCHS, UMAP_EPOCHS) is False:
+            raise InterruptedError("UMAP cancelled")
+    finally:
+        report.detach()
     settings = f"UMAP (umap-learn, {n_neighbors} neighbours, min_dist {min_dist:g}, seed {seed})"
     return EmbeddedMap(mu, np.asarray(embedding, np.float32), settings, name="umap")
 

@@ -189,3 +189,21 @@ def test_a_cancelled_umap_leaves_tqdm_free_for_the_next_one():
     thread.start()
     thread.join()
     assert taken and all(taken)
+
+
+def test_umaps_progress_file_reports_only_on_its_own_thread_and_never_after_the_fit():
+    """tqdm's monitor thread refreshes bars, and a cancelled bar is never closed: before, it called the app's
+    progress callback (a finished task's Qt signal) from its own thread, long after the map was done."""
+    import threading
+
+    from core.projection import _EpochReport
+
+    seen = []
+    report = _EpochReport(lambda done, total: seen.append((done, threading.get_ident())))
+    report.write("3/200")
+    other = threading.Thread(target=report.write, args=("4/200",))  # as tqdm's monitor thread refreshes
+    other.start()
+    other.join()
+    report.detach()  # umap() does this when the fit ends, however it ends
+    report.write("5/200")
+    assert seen == [(3, threading.get_ident())]
