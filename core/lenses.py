@@ -39,12 +39,6 @@ LENSES = {lens.name: lens for lens in (
 )}
 
 
-def _flat(x: np.ndarray) -> np.ndarray:
-    """latents [N, D] or uint8 images [N, C, H, W] -> float32 [N, D]"""
-    x = np.asarray(x).reshape(len(x), -1)
-    return x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
-
-
 def image_properties(images: np.ndarray, chunk: int = 4096) -> dict[str, np.ndarray]:
     """brightness, saturation, hue (index into HUES) and contrast of uint8 [N, C, H, W] images, in chunks."""
     out = {k: [] for k in ("brightness", "saturation", "hue", "contrast")}
@@ -316,8 +310,10 @@ def linear_probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.n
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from core.structure import flat
+
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter, C=0.1))
     with warnings.catch_warnings():  # a probe stopped at max_iter still ranks features; it is a measure, not a model
         warnings.simplefilter("ignore", ConvergenceWarning)
-        probe.fit(_flat(train_x), train_y)
-    return float(probe.score(_flat(test_x), test_y))
+        probe.fit(flat(train_x), train_y)
+    return float(probe.score(flat(test_x), test_y))

@@ -31,11 +31,16 @@ def structure_images(images: np.ndarray) -> np.ndarray:
     return images[:MAX_POINTS]
 
 
+def flat(features: np.ndarray) -> np.ndarray:
+    """[N, D] latents or uint8 [N, C, H, W] images (scaled to [0, 1]) -> float32 [N, D]."""
+    x = np.asarray(features).reshape(len(features), -1)
+    return x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
+
+
 def prepare(features: np.ndarray) -> np.ndarray:
     """[N, D] latents or uint8 [N, C, H, W] images -> float32 [N, D'] rows of unit length: the active dimensions
     (all of them if none is), standardised."""
-    x = np.asarray(features).reshape(len(features), -1)
-    x = x.astype(np.float32) / 255 if x.dtype == np.uint8 else x.astype(np.float32)
+    x = flat(features)
     var = x.var(axis=0)
     active = var > ACTIVE_VARIANCE
     x = x[:, active if active.any() else var > 0]
