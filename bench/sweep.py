@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 from pathlib import Path
 
 from common import ROOT, Stopwatch, bench_dataset
@@ -19,8 +20,8 @@ from common import ROOT, Stopwatch, bench_dataset
 from core.config import LOSS_MODES, ModelConfig, TrainConfig
 
 OUT = ROOT / "bench" / "out"
-COLUMNS = ("loss", "beta", "latent_dim", "epochs", "test_psnr", "knn", "probe", "pixel_knn", "pixel_probe",
-           "kl_per_dim", "active_units", "seconds")
+COLUMNS = ("loss", "beta", "contrast", "augment", "latent_dim", "epochs", "test_psnr", "knn", "probe", "pixel_knn",
+           "pixel_probe", "kl_per_dim", "active_units", "seconds")
 PROBE_TRAIN = 10000  # training images the probe is fitted on
 TEST = 5000  # test images the probe is scored on; kNN: core.structure's protocol, as the trainer stores it
 
@@ -31,12 +32,14 @@ def pareto(points: list[tuple[float, float]]) -> list[int]:
             if not any(c >= a and d >= b and (c, d) != (a, b) for c, d in points)]
 
 
-def measure(data, loss: str, beta: float, latent_dim: int, epochs: int, runs_dir: Path | None = None) -> dict:
+def measure(data, loss: str, beta: float, latent_dim: int, epochs: int, runs_dir: Path | None = None,
+            contrast: float = 0.0, augment: float = 0.5) -> dict:
     from core.latent import encode
     from core.lenses import linear_probe_accuracy
     from core.train import Trainer
 
-    config = TrainConfig(epochs=epochs, loss=loss, beta=beta, log_every=100, device="cpu", live_map=False)
+    config = TrainConfig(epochs=epochs, loss=loss, beta=beta, contrast=contrast, augment=augment, log_every=100,
+                         device="cpu", live_map=False)
     trainer = Trainer(data, config, ModelConfig(latent_dim=latent_dim))
     with Stopwatch() as sw:
         trainer.run()
@@ -46,12 +49,14 @@ def measure(data, loss: str, beta: float, latent_dim: int, epochs: int, runs_dir
         run = RunFolder.create(runs_dir, data.name, loss)
         run.save(trainer.checkpoint())
         run.close()
-        rename_run(summarise(trainer.checkpoint(), run.folder), f"{loss} beta {beta:g}, {epochs} epochs")
+        name = f"{setting(loss, beta, contrast, augment)}, {epochs} epochs"
+        rename_run(summarise(trainer.checkpoint(), run.folder), name)
     model = trainer.model.cpu().eval()
     test_mu = encode(model, data.test.images[:TEST])
     train_mu = encode(model, data.train.images[:PROBE_TRAIN])
     m = trainer.history.epochs[-1]
-    return {"loss": loss, "beta": beta, "latent_dim": latent_dim, "epochs": epochs, "test_psnr": m.test_psnr,
+    return {"loss": loss, "beta": beta, "contrast": contrast, "augment": augment, "latent_dim": latent_dim,
+            "epochs": epochs, "test_psnr": m.test_psnr,
             "knn": m.knn,  # the figure the runs table and the map caption show for this model
             "probe": linear_probe_accuracy(train_mu, data.train.labels[:PROBE_TRAIN], test_mu, data.test.labels[:TEST]),
             "kl_per_dim": m.kl_per_dim, "active_units": m.active_units, "seconds": sw.seconds}
@@ -66,14 +71,24 @@ def pixel_reference(data) -> dict:
                                                  data.test.images[:TEST], data.test.labels[:TEST])}
 
 
+def setting(loss: str, beta: float, contrast: float = 0.0, augment: float = 0.5) -> str:
+    """A row's training setting in words: "elbo beta 0.5, contrast 20 (augment 0.5)"."""
+    words = f"{loss} beta {float(beta):g}"
+    return words + (f", contrast {float(contrast):g} (augment {float(augment):g})" if float(contrast) else "")
+
+
+def row_setting(row: dict) -> str:  # rows of CSVs from before the contrastive option have no such columns
+    return setting(row["loss"], row["beta"], row.get("contrast") or 0, row.get("augment") or 0.5)
+
+
 def print_row(row: dict) -> None:
-    print(f"{row['loss']:<11} {float(row['beta']):>5g} {int(row['latent_dim']):>4} {int(row['epochs']):>3} "
+    print(f"{row_setting(row):<40} {int(row['latent_dim']):>4} {int(row['epochs']):>3} "
           f"{float(row['test_psnr']):>8.2f} {100 * float(row['knn']):>6.1f} {100 * float(row['probe']):>6.1f} "
           f"{100 * float(row['pixel_knn']):>6.1f} {100 * float(row['pixel_probe']):>6.1f} "
           f"{float(row['kl_per_dim']):>7.3f} {int(row['active_units']):>6} {float(row['seconds']):>6.0f}s", flush=True)
 
 
-HEADER = (f"{'loss':<11} {'beta':>5} {'dim':>4} {'ep':>3} {'PSNR dB':>8} {'kNN %':>6} {'probe%':>6} "
+HEADER = (f"{'setting':<40} {'dim':>4} {'ep':>3} {'PSNR dB':>8} {'kNN %':>6} {'probe%':>6} "
           f"{'px kNN':>6} {'px prb':>6} {'KL/dim':>7} {'active':>6} {'time':>7}")
 
 
@@ -105,11 +120,11 @@ def plot(paths: list[Path], out: Path) -> None:
                        symbolBrush=colour, name=f"{epochs} epoch(s)")
         plot_item.plot([points[i][0] for i in front], [points[i][1] for i in front], pen=pg.mkPen(colour, width=2))
         for r, (x, y) in zip(group, points):
-            label = pg.TextItem(f"{r['loss']} β{float(r['beta']):g}", color=colour, anchor=(0, 1))
+            label = pg.TextItem(row_setting(r).replace(" beta ", " β"), color=colour, anchor=(0, 1))
             label.setPos(x, y)
             plot_item.addItem(label)
         print(f"-- {epochs} epoch(s); Pareto front (PSNR, kNN - pixels): "
-              + ", ".join(f"{group[i]['loss']} beta {float(group[i]['beta']):g}" for i in front))
+              + "; ".join(row_setting(group[i]) for i in front))
         for r in group:
             print_row(r)
     plot_item.addLine(y=5, pen=pg.mkPen("#888", style=pg.QtCore.Qt.PenStyle.DashLine))
@@ -127,6 +142,9 @@ def main() -> None:
     ap.add_argument("--losses", nargs="+", choices=LOSS_MODES, default=["calibrated", "elbo"])
     ap.add_argument("--betas", nargs="+", type=float, default=[0.5, 1, 2, 4, 8])
     ap.add_argument("--latent-dims", nargs="+", type=int, default=[128])
+    ap.add_argument("--contrasts", nargs="+", type=float, default=[0.0],
+                    help="contrastive weights (core.contrastive; 0 = off): each doubles a step's cost")
+    ap.add_argument("--augments", nargs="+", type=float, default=[0.5], help="the views' augmentation strengths")
     ap.add_argument("--csv", type=Path, help="append rows here (default bench/out/sweep_<epochs>ep.csv)")
     ap.add_argument("--runs-dir", type=Path, help="also keep each run in a run folder here (see core/runs.py)")
     ap.add_argument("--plot", type=Path, nargs="+", help="draw the front from these CSVs and exit")
@@ -135,7 +153,7 @@ def main() -> None:
     if args.plot:
         plot(args.plot, OUT / "sweep_front.png")
         return
-    path = args.csv or OUT / f"sweep_{args.epochs}ep.csv"
+    path = args.csv or OUT / f"sweep_{args.epochs}ep.csv"  # a CSV from before the contrastive option: a new --csv
     data = bench_dataset()
     reference = pixel_reference(data)
     print(f"data: {data.name}; {args.epochs} epoch(s), batch 128, Adam 1e-3, seed 0; kNN (core.structure) and "
@@ -148,13 +166,13 @@ def main() -> None:
         writer = csv.DictWriter(f, COLUMNS)
         if new:
             writer.writeheader()
-        for latent_dim in args.latent_dims:
-            for loss in args.losses:
-                for beta in args.betas:
-                    row = measure(data, loss, beta, latent_dim, args.epochs, args.runs_dir) | reference
-                    writer.writerow(row)
-                    f.flush()
-                    print_row(row)
+        for latent_dim, loss, beta, contrast in itertools.product(args.latent_dims, args.losses, args.betas,
+                                                                  args.contrasts):
+            for augment in args.augments if contrast else [0.5]:
+                row = measure(data, loss, beta, latent_dim, args.epochs, args.runs_dir, contrast, augment) | reference
+                writer.writerow(row)
+                f.flush()
+                print_row(row)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ class Checkpoint:
     classes: list[str] | None = None
     map_frames: dict | None = None  # core.live_map.LiveMap.to_dict(): the run's live-map frames
     structure: str = ""  # how its kNN figures were measured: core.structure.PROTOCOL_ID ("": an older measure)
+    contrast_state: dict | None = None  # the contrastive option's head and its Adam state (core.contrastive)
 
     @property
     def old_measure(self) -> bool:
@@ -68,7 +69,7 @@ class Checkpoint:
             "history": {k: _tensors(v) for k, v in self.history.to_dict().items()},
             "train_config": self.train_config.to_dict() if self.train_config else None,
             "dataset": self.dataset, "classes": self.classes,
-            "map_frames": _tensors(self.map_frames), "structure": self.structure,
+            "map_frames": _tensors(self.map_frames), "structure": self.structure, "contrast": self.contrast_state,
         }
 
 
@@ -154,6 +155,7 @@ def _from_payload(payload) -> Checkpoint:
             dataset=payload.get("dataset"), classes=payload.get("classes"),
             map_frames=_frames(payload),
             structure=payload.get("structure") if isinstance(payload.get("structure"), str) else "",
+            contrast_state=payload.get("contrast") if isinstance(payload.get("contrast"), dict) else None,
         )
     if "encoder.0.weight" in payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
         return Checkpoint(model_config=config_from_state_dict(payload), model_state=payload)
@@ -192,6 +194,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         model = ckpt.build_model()  # proves keys and shapes; nothing is returned half-loaded
         if ckpt.optimizer_state is not None:
             torch.optim.Adam(model.parameters()).load_state_dict(ckpt.optimizer_state)
+        if ckpt.contrast_state is not None:  # the contrastive head beside it, and its Adam state
+            from core.contrastive import ContrastiveTerm
+
+            ContrastiveTerm(ckpt.model_config.latent_dim, 1.0, 0.5, 1e-3, torch.device("cpu"), {}, ckpt.contrast_state)
     except CheckpointError as e:
         raise CheckpointError(f"Cannot load checkpoint {path}: {e}. {FIX}") from e
     except Exception as e:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, PROJECTIONS, ModelConfig, TrainConfig
+from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, PRESETS, PROJECTIONS, ModelConfig, TrainConfig
 from core.data import SPLITS
 from core.metrics import EpochMetrics, StepMetrics
 
@@ -73,8 +73,18 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
                    help="images per step per process (under torchrun the global batch is N times this)")
     t.add_argument("--latent-dim", type=_positive_int, default=_M.latent_dim)
     t.add_argument("--channels", type=_positive_int, default=_M.channels)
-    t.add_argument("--beta", type=float, default=_T.beta)
-    t.add_argument("--loss", choices=LOSS_MODES, default=_T.loss)
+    presets = "; ".join(f"'{p.name}' ({p.describe()})" for p in PRESETS).replace("%", "%%")  # help is %-formatted
+    t.add_argument("--preset", choices=[p.name for p in PRESETS], metavar="NAME",
+                   help=f"named settings measured by bench/sweep.py (README), one of: {presets}. The flags below "
+                        "override it")
+    # None: the preset's value, else TrainConfig's default (see _train_settings)
+    t.add_argument("--beta", type=float, help=f"KL weight (default {_T.beta:g})")
+    t.add_argument("--loss", choices=LOSS_MODES, help=f"loss weighting (default {_T.loss})")
+    t.add_argument("--contrast", type=float, metavar="W",
+                   help="contrastive weight, in units of the reconstruction term: two augmented views per image "
+                        f"and NT-Xent on their latent means (default {_T.contrast:g} = off; twice the compute)")
+    t.add_argument("--augment", type=float, metavar="S", help=f"the views' augmentation strength, 0-1 "
+                                                               f"(default {_T.augment:g})")
     t.add_argument("--kl-warmup", type=int, default=_T.kl_warmup, metavar="STEPS")
     t.add_argument("--lr", type=float, default=_T.lr)
     t.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=_T.lr_schedule,
@@ -163,6 +173,14 @@ def cmd_train(args) -> None:
         distributed.stop()
 
 
+def _train_settings(args) -> dict:
+    """loss, beta, contrast and augment: the flag when given, else the --preset's value, else the default."""
+    preset = next((p for p in PRESETS if p.name == args.preset), None)
+    settings = {name: getattr(_T, name) for name in ("loss", "beta", "contrast", "augment")}
+    settings |= preset.settings() if preset is not None else {}
+    return settings | {name: getattr(args, name) for name in settings if getattr(args, name) is not None}
+
+
 def _train(args, ranks) -> None:
     from core.checkpoint import load_checkpoint, save_checkpoint
     from core.devices import device_label, select_device
@@ -176,7 +194,7 @@ def _train(args, ranks) -> None:
     config = TrainConfig(
         dataset=args.dataset, epochs=args.epochs, steps=args.steps, batch_size=args.batch_size,
         lr=args.lr, lr_schedule=args.lr_schedule, lr_warmup=args.lr_warmup, grad_clip=args.grad_clip,
-        beta=args.beta, loss=args.loss, kl_warmup=args.kl_warmup, device=args.device,
+        **_train_settings(args), kl_warmup=args.kl_warmup, device=args.device,
         seed=args.seed, threads=args.threads, live_map=args.live_map, live_map_images=args.live_map_images,
         live_map_interval_s=args.live_map_every, compile=args.compile,
         # callbacks at every print and every save; prints stay at --log-every

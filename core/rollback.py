@@ -1,6 +1,7 @@
 """Rollback: a last-good copy of a model's training state (weights, BatchNorm statistics, Adam's
 moments) on its device, kept at log points so that steps which went bad (a NaN or infinite loss or
-gradient) can be undone without copying anything at every step.
+gradient) can be undone without copying anything at every step; and moving that state between
+devices (Adam's moments from a checkpoint, CPU copies for one).
 """
 from __future__ import annotations
 
@@ -48,3 +49,33 @@ class Rollback:
             for t, k in zip(live, self._kept):
                 t.copy_(k)
         return self.step
+
+
+def load_adam_state(optimizer: torch.optim.Optimizer, state: dict, lr: float) -> None:
+    """Adam's state from a checkpoint saved on any device: the moments move here in their parameter's
+    layout (fused Adam needs params, grads and moments alike; `load_state_dict` keeps the saved, contiguous
+    one), and this device's implementation (fused on CUDA) is kept rather than the saving device's."""
+    defaults = optimizer.defaults
+    own = {k: defaults[k] for k in ("fused", "foreach", "capturable") if k in defaults}
+    optimizer.load_state_dict(state)
+    on_device = bool(own.get("fused") or own.get("capturable"))
+    for group in optimizer.param_groups:
+        group.update(own, lr=lr)
+        for p in group["params"]:
+            st = optimizer.state.get(p, {})
+            for key, value in st.items():
+                if isinstance(value, torch.Tensor) and value.shape == p.shape:  # exp_avg, exp_avg_sq
+                    st[key] = torch.empty_like(p).copy_(value)  # p's strides (channels_last on CUDA)
+            if isinstance(st.get("step"), torch.Tensor):  # fused Adam keeps it on the device, others on the CPU
+                st["step"] = st["step"].to(p.device if on_device else "cpu", torch.float32)
+
+
+def cpu_copy(obj):
+    """Tensors (in dicts and lists, as state_dicts hold them) copied to the CPU: safe to save or hand over."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: cpu_copy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [cpu_copy(v) for v in obj]
+    return obj

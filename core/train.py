@@ -19,6 +19,7 @@ import torch
 from core import distributed
 from core.checkpoint import Checkpoint
 from core.config import ModelConfig, TrainConfig
+from core.contrastive import ContrastiveTerm, recon_scale
 from core.data import Dataset
 from core.devices import Capabilities, autocast, capabilities, cpu_threads, select_device
 from core.distributed import Ranks, lost_peers
@@ -26,7 +27,7 @@ from core.live_map import LiveMap, LiveMapClock, MapFrame
 from core.loss import calibrated_nll, posterior_stats, vae_loss, warmup_beta
 from core.metrics import EpochMetrics, History, Outcome, StepMetrics
 from core.model import ConvVAE, to_float
-from core.rollback import Rollback
+from core.rollback import Rollback, cpu_copy, load_adam_state
 from core.structure import PROTOCOL_ID, class_structure, structure_images
 
 
@@ -122,8 +123,15 @@ class Trainer:
         implementation = {"fused": True} if self.caps.fused_adam else {"foreach": True}
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, **implementation)
         if checkpoint is not None and checkpoint.optimizer_state is not None:
-            self._load_optimizer(checkpoint.optimizer_state)
+            load_adam_state(self.optimizer, checkpoint.optimizer_state, config.lr)
         self._rollback = Rollback(self.model, self.optimizer)  # the state to go back to after a bad step
+        self.contrast = None  # the contrastive option's head, beside the model (core.contrastive)
+        if config.contrast > 0:
+            state = checkpoint.contrast_state if checkpoint is not None else None
+            self.contrast = ContrastiveTerm(self.model_config.latent_dim, config.contrast, config.augment, config.lr,
+                                            self.device, implementation, state)
+            self.contrast.net = self._parallel(self.contrast.head)
+        self.optimizers = [self.optimizer] + ([self.contrast.optimizer] if self.contrast else [])
         self.noise = torch.Generator(device=self.device)  # seeded per step: see _noise
         self.train_x = torch.from_numpy(dataset.train.images).to(self.device)  # (N, C, H, W) uint8
         n_eval = config.eval_images or len(dataset.test)
@@ -147,30 +155,16 @@ class Trainer:
 
     def _network(self) -> torch.nn.Module:
         """What a step calls: the model, wrapped for data parallelism and compiled when asked."""
-        net = self.model
-        if self.ranks.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
-            net = DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        net = self._parallel(self.model)
         return torch.compile(net) if self.config.compile else net
 
-    def _load_optimizer(self, state: dict) -> None:
-        """Adam's state from a checkpoint saved on any device: the moments move here in their parameter's
-        layout (fused Adam needs params, grads and moments alike; `load_state_dict` keeps the saved, contiguous
-        one), and this device's implementation (fused on CUDA) is kept rather than the saving device's."""
-        defaults = self.optimizer.defaults
-        own = {k: defaults[k] for k in ("fused", "foreach", "capturable") if k in defaults}
-        self.optimizer.load_state_dict(state)
-        on_device = bool(own.get("fused") or own.get("capturable"))
-        for group in self.optimizer.param_groups:
-            group.update(own, lr=self.config.lr)
-            for p in group["params"]:
-                st = self.optimizer.state.get(p, {})
-                for key, value in st.items():
-                    if isinstance(value, torch.Tensor) and value.shape == p.shape:  # exp_avg, exp_avg_sq
-                        st[key] = torch.empty_like(p).copy_(value)  # p's strides (channels_last on CUDA)
-                if isinstance(st.get("step"), torch.Tensor):  # fused Adam keeps it on the device, others on the CPU
-                    st["step"] = st["step"].to(p.device if on_device else "cpu", torch.float32)
+    def _parallel(self, module: torch.nn.Module) -> torch.nn.Module:
+        """`module` wrapped for data parallelism in a torchrun job (its gradients averaged over the processes)."""
+        if self.ranks.world == 1:
+            return module
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
     def _make_live_map(self, checkpoint: Checkpoint | None) -> tuple[LiveMap | None, LiveMapClock | None]:
         """The live map of this run: continued from the checkpoint's frames when they match."""
@@ -205,12 +199,15 @@ class Trainer:
         start = pos * self.global_batch + self.ranks.rank * self.config.batch_size
         return self._order[start:start + self.config.batch_size]
 
-    def _noise(self) -> torch.Tensor:
-        """eps ~ N(0, I) for this process's rows of the global batch, seeded by the step: resuming on any
-        device needs no generator state, and N processes draw what one process at N times the batch would."""
+    def _noise(self, views: int = 1) -> torch.Tensor:
+        """eps ~ N(0, I) for this process's rows of the global batch ([views * batch_size, D]), seeded by the
+        step: resuming on any device needs no generator state, and N processes draw what one process at N
+        times the batch would. The contrastive views' augmentations follow from the same generator."""
         self.noise.manual_seed(self.config.seed * 7_919 + self.step + 1)
-        eps = torch.randn((self.global_batch, self.model_config.latent_dim), generator=self.noise, device=self.device)
-        return eps[self.ranks.rank * self.config.batch_size:(self.ranks.rank + 1) * self.config.batch_size]
+        eps = torch.randn((views, self.global_batch, self.model_config.latent_dim), generator=self.noise,
+                          device=self.device)
+        rows = slice(self.ranks.rank * self.config.batch_size, (self.ranks.rank + 1) * self.config.batch_size)
+        return eps[:, rows].flatten(0, 1)
 
     def train_step(self) -> None:
         """One optimizer step, queued without waiting for the device; its loss terms and a bad-step count
@@ -218,23 +215,32 @@ class Trainer:
         self.model.train()
         x = to_float(self.train_x[self._batch_indices()])
         self._beta = warmup_beta(self.config.beta, self.step, self.config.kl_warmup)
+        eps = self._noise(2 if self.contrast else 1)
+        if self.contrast:  # two views of each image, each reconstructed as usual
+            x = self.contrast.views(x, self.noise)
         with autocast(self.device, self.amp):
-            recon, mu, logvar, _ = self.net(x, eps=self._noise())
+            recon, mu, logvar, _ = self.net(x, eps=eps)
         terms = vae_loss(recon, x, mu, logvar, beta=self._beta, reduction=self.config.loss)
         loss = terms["loss"]
-        self.optimizer.zero_grad(set_to_none=True)
+        if self.contrast:
+            loss = loss + self.contrast.loss(mu, recon_scale(self.config.loss, recon, x))
+        for optimizer in self.optimizers:  # the model's, and the contrastive head's
+            optimizer.zero_grad(set_to_none=True)
         (self.scaler.scale(loss) if self.scaler else loss).backward()
         if self.config.grad_clip:
-            if self.scaler:
-                self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.learning_rate()
-        if self.scaler:  # skips the update itself when the fp16 gradients overflowed
-            self.scaler.step(self.optimizer)
+            for optimizer in self.optimizers if self.scaler else ():
+                self.scaler.unscale_(optimizer)
+            params = [p for optimizer in self.optimizers for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = self.learning_rate()
+            if self.scaler:  # skips the update itself when the fp16 gradients overflowed
+                self.scaler.step(optimizer)
+            else:
+                optimizer.step()
+        if self.scaler:
             self.scaler.update()
-        else:
-            self.optimizer.step()
         # a bad gradient behind a finite loss shows in the weights, checked at the log point (no per-step norm)
         bad = ~torch.isfinite(loss)
         self._sums += torch.stack([loss.detach(), terms["recon"].detach(), terms["kld"].detach(), bad]).float()
@@ -254,6 +260,8 @@ class Trainer:
         if bad or not math.isfinite(loss):
             first, last = self._rollback.step + 1, self.step
             self.step = self._rollback.restore()
+            if self.contrast:
+                self.contrast.restore()
             lost = last - self.step
             raise TrainingError(
                 f"The loss or its gradients became NaN or infinite between steps {first} and {last}; "
@@ -262,6 +270,8 @@ class Trainer:
             )
         if keep:
             self._rollback.keep(self.step)
+            if self.contrast:
+                self.contrast.keep(self.step)
         steps_per_s = (self.step - since_step) / max(time.perf_counter() - since, 1e-9)
         m = StepMetrics(
             step=self.step, epoch=self.step / self.steps_per_epoch, loss=loss / n, recon=recon / n, kld=kld / n,
@@ -346,6 +356,8 @@ class Trainer:
         frames (epoch ends and every live_map_interval_s) go to `on_frame`, EpochMetrics to `on_epoch`."""
         control = control or TrainControl()
         self._rollback.keep(self.step)
+        if self.contrast:
+            self.contrast.keep(self.step)
         self._sums.zero_()
         self._summed = 0
         since, since_step = time.perf_counter(), self.step
@@ -379,22 +391,14 @@ class Trainer:
 
     def checkpoint(self) -> Checkpoint:
         """A snapshot on the CPU (copies, safe to hand to another thread or save)."""
-        def cpu(obj):
-            if isinstance(obj, torch.Tensor):
-                return obj.detach().to("cpu", copy=True)
-            if isinstance(obj, dict):
-                return {k: cpu(v) for k, v in obj.items()}
-            if isinstance(obj, list):
-                return [cpu(v) for v in obj]
-            return obj
-
         return Checkpoint(
             model_config=self.model_config,
-            model_state={k: cpu(v.contiguous()) for k, v in self.model.state_dict().items()},
-            optimizer_state=cpu(self.optimizer.state_dict()),
+            model_state={k: cpu_copy(v.contiguous()) for k, v in self.model.state_dict().items()},
+            optimizer_state=cpu_copy(self.optimizer.state_dict()),
             step=self.step, epoch=self.epoch,
             history=self.history.view(),
             train_config=self.config, dataset=self.dataset.name, classes=list(self.dataset.classes),
             map_frames=self.live_map.to_dict() if self.live_map is not None and self.live_map.frames else None,
             structure=PROTOCOL_ID,
+            contrast_state=self.contrast.state() if self.contrast else None,
         )

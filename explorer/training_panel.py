@@ -36,6 +36,13 @@ LABELS = {
     "beta": "Beta (KL weight)", "loss": "Loss weighting", "kl_warmup": "KL warm-up (steps)", "epochs": "Epochs",
     "device": "Device", "seed": "Seed", "threads": "CPU threads (0 = all)", "lr_schedule": "LR schedule",
     "lr_warmup": "LR warm-up (steps)", "grad_clip": "Gradient clip (0 = off)",
+    "contrast": "Contrastive weight (0 = off)", "augment": "Augmentation (0-1)",
+}
+TIPS = {
+    "contrast": "Two augmented views of each image, each reconstructed, plus a contrastive term (NT-Xent) that pulls "
+                "the two views' latent means together: the map organises by class. In units of the reconstruction "
+                "term, the same for every loss weighting; each step costs about twice as much (README: the sweep).",
+    "augment": "How strongly the two views differ: flip, crop and colour jitter (used only with a contrastive weight).",
 }
 
 
@@ -97,14 +104,13 @@ class TrainingPanel(QWidget):
         self.preset_box.addItem("custom")
         for preset in PRESETS:
             self.preset_box.addItem(preset.name)
-            self.preset_box.setItemData(self.preset_box.count() - 1, f"loss {preset.loss}, beta {preset.beta:g}: "
-                                        f"{preset.measured}", Qt.ToolTipRole)
+            self.preset_box.setItemData(self.preset_box.count() - 1, preset.describe(), Qt.ToolTipRole)
         self.preset_box.setToolTip("Named settings from the loss x beta sweep (README); hover an entry for what it "
                                    "measured. Editing the loss or beta makes the form custom again.")
         self.preset_box.textActivated.connect(self._apply_preset)
         form.addRow("Preset", self.preset_box)
         for name in ["latent_dim", "channels", "batch_size", "lr", "lr_schedule", "lr_warmup", "grad_clip", "beta",
-                     "loss", "kl_warmup", "epochs", "device", "seed", "threads"]:
+                     "loss", "kl_warmup", "contrast", "augment", "epochs", "device", "seed", "threads"]:
             if name in CHOICES:
                 w = QComboBox()
                 w.addItems(CHOICES[name])
@@ -114,9 +120,11 @@ class TrainingPanel(QWidget):
                 w = QLineEdit(str(getattr(m, name) if hasattr(m, name) else getattr(t, name)))
                 w.textChanged.connect(self.validate)
             self.fields[name] = w
+            w.setToolTip(TIPS.get(name, ""))
             form.addRow(LABELS[name], w)
-        self.fields["loss"].currentTextChanged.connect(self._match_preset)
-        self.fields["beta"].textChanged.connect(self._match_preset)
+        for name in PRESETS[0].settings():
+            w = self.fields[name]
+            (w.currentTextChanged if isinstance(w, QComboBox) else w.textChanged).connect(self._match_preset)
         self._match_preset()
         self.form_error = QLabel("")
         self.form_error.setStyleSheet("color: #c0392b;")
@@ -172,15 +180,17 @@ class TrainingPanel(QWidget):
 
     def _apply_preset(self, name: str) -> None:
         preset = next((p for p in PRESETS if p.name == name), None)
-        if preset is not None:
-            self.fields["loss"].setCurrentText(preset.loss)
-            self.fields["beta"].setText(f"{preset.beta:g}")
+        for field, value in preset.settings().items() if preset is not None else ():
+            w = self.fields[field]
+            w.setCurrentText(value) if isinstance(w, QComboBox) else w.setText(f"{value:g}")
 
     def _match_preset(self) -> None:
-        """Show the preset the loss and beta fields hold, or "custom"."""
-        loss, beta = self.fields["loss"].currentText(), self.fields["beta"].text()
-        match = next((p.name for p in PRESETS if p.loss == loss and beta and _same(beta, p.beta)), "custom")
-        self.preset_box.setCurrentText(match)
+        """Show the preset the form's loss, beta and contrastive fields hold, or "custom"."""
+        def holds(preset) -> bool:
+            return all(self.fields[f].currentText() == v if isinstance(v, str) else _same(self.fields[f].text(), v)
+                       for f, v in preset.settings().items())
+
+        self.preset_box.setCurrentText(next((p.name for p in PRESETS if holds(p)), "custom"))
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """Parse and validate the form; raises ValueError naming the field and what it accepts."""

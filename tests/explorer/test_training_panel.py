@@ -208,8 +208,9 @@ def test_a_preset_fills_the_loss_and_beta_and_editing_them_makes_the_form_custom
     assert panel.preset_box.currentText() == default  # the defaults are a preset
     other = next(p for p in PRESETS if p.name != default)
     choose(qtbot, panel.preset_box, other.name)
+    trained_with = panel.configs()[1]  # what Start would train with
+    assert {name: getattr(trained_with, name) for name in other.settings()} == other.settings()
     assert panel.fields["loss"].currentText() == other.loss and float(panel.fields["beta"].text()) == other.beta
-    assert panel.configs()[1].beta == other.beta  # what Start would train with
     panel.fields["beta"].selectAll()
     qtbot.keyClicks(panel.fields["beta"], "2.5")
     assert panel.preset_box.currentText() == "custom"
