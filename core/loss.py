@@ -67,6 +67,31 @@ def vae_loss(
     return {"loss": rec_term + beta * kld_term, "recon": rec_term, "kld": kld_term}
 
 
+def per_pixel_mse(recon: np.ndarray, loss: str, batch: int, pixels: int) -> np.ndarray:
+    """The reconstruction term logged in `loss`'s units -> mean squared error per pixel, which every weighting
+    shares (runs of different weightings overlay on one axis)."""
+    recon = np.asarray(recon, np.float64)
+    if loss == "mean":
+        return recon
+    if loss == "sum":
+        return recon / (batch * pixels)
+    if loss == "calibrated":  # its NLL grows with the MSE: bisect on log MSE, 60 halvings of [-30, 5]
+        target = torch.as_tensor(recon / pixels)
+        lo, hi = torch.full_like(target, -30.0), torch.full_like(target, 5.0)
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            above = calibrated_nll(pixels * mid.exp(), mid.exp(), pixels) / pixels > target
+            lo, hi = torch.where(above, lo, mid), torch.where(above, mid, hi)
+        return ((lo + hi) / 2).exp().numpy()
+    return recon / pixels
+
+
+def kl_nats(kld: np.ndarray, loss: str, batch: int) -> np.ndarray:
+    """The KL term logged in `loss`'s units -> nats per image (`sum` adds it over the batch; the rest average)."""
+    kld = np.asarray(kld, np.float64)
+    return kld / batch if loss == "sum" else kld
+
+
 def warmup_beta(beta: float, step: int, warmup_steps: int) -> float:
     """Beta at `step` (0-based): ramps linearly from 0 to `beta` over `warmup_steps` steps."""
     if warmup_steps <= 0:

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
 from core.metrics import History, smooth
 from explorer.style import plot_widget
 
-CHARTS = (("loss", "steps", "training loss"), ("recon", "steps", "reconstruction"), ("kld", "steps", "KL"),
-          ("test_psnr", "epochs", "test PSNR (dB)"), ("knn", "epochs", "kNN of latent means (%)"))
-SHORT = {"loss": "loss", "recon": "recon", "kld": "KL", "test_psnr": "PSNR", "knn": "kNN"}
+# every chart but the training loss is in units all loss weightings share (core.loss.per_pixel_mse, kl_nats)
+CHARTS = (("loss", "steps", "training loss"), ("mse", "steps", "reconstruction MSE per pixel"),
+          ("kl", "steps", "KL (nats per image)"), ("test_psnr", "epochs", "test PSNR (dB)"),
+          ("knn", "epochs", "kNN of latent means (%)"))
+SHORT = {"loss": "loss", "mse": "MSE", "kl": "KL", "test_psnr": "PSNR", "knn": "kNN"}
 X_AXES = {"step": "step", "epoch": "epoch", "images seen": "images", "wall time (s)": "wall_s"}
 CURSOR_FORMATS = {"step": "{:,.0f}", "epoch": "{:.2f}", "images seen": "{:,.0f}", "wall time (s)": "{:,.1f}"}
 PERCENT = ("knn",)  # fractions drawn and listed as percentages
@@ -46,6 +48,27 @@ class Curves:
     colour: str
     history: History
     batch: int  # images per step (for "images seen")
+    loss: str = "elbo"  # its weighting: its training loss is comparable only with runs of the same
+    pixels: int = 3072  # per image (C x H x W)
+    views: int = 1  # images a step reconstructs per batch image (2 with the contrastive option)
+    old_knn: bool = False  # its kNN figures were measured before core.structure's protocol
+
+    @property
+    def loss_type(self) -> str:
+        return self.loss + (" + contrastive" if self.views > 1 else "")
+
+    def column(self, chart: str) -> np.ndarray:
+        """The values of `chart`, in the chart's units (floats; kNN in percent)."""
+        from core.loss import kl_nats, per_pixel_mse
+
+        steps, epochs = self.history.steps, self.history.epochs
+        if chart == "mse":
+            return per_pixel_mse(steps.column("recon"), self.loss, self.batch * self.views, self.pixels)
+        if chart == "kl":
+            return kl_nats(steps.column("kld"), self.loss, self.batch * self.views)
+        if chart == "loss":
+            return steps.column("loss").astype(float)
+        return (100 if chart in PERCENT else 1) * epochs.column(chart).astype(float)
 
 
 def _x(curves: Curves, table: str, axis: str) -> np.ndarray:
@@ -86,7 +109,6 @@ class RunCurves(QWidget):
         grid = QGridLayout()
         for i, (name, table, title) in enumerate(CHARTS):
             plot = plot_widget()
-            plot.setTitle(title, size="9pt")
             plot.setMinimumSize(220, 150)
             if i:
                 plot.setXLink(self.plots[CHARTS[0][0]])
@@ -142,15 +164,30 @@ class RunCurves(QWidget):
     def curve(self, run_key: str, chart: str) -> pg.PlotDataItem:
         return self.items[(run_key, chart)]
 
+    def shown_in(self, run: Curves, chart: str) -> bool:
+        """The training loss is drawn only for the runs of the first run's loss type (the others' is in other
+        units); every other chart holds every run."""
+        return chart != "loss" or run.loss_type == self.runs[0].loss_type
+
+    def _titles(self) -> None:
+        hidden = [r for r in self.runs if not self.shown_in(r, "loss")]
+        for name, _, title in CHARTS:
+            if name == "loss" and self.runs:
+                title = f"training loss: {self.runs[0].loss_type} runs only"
+                title += f" ({len(hidden)} other{'s' * (len(hidden) > 1)} in other units)" if hidden else ""
+            if name == "knn" and any(r.old_knn for r in self.runs):
+                title += "; dashed: an older measure"
+            self.plots[name].setTitle(title, size="9pt")
+
     def _redraw(self, fit: bool = False) -> None:
         self.smoothing_label.setText(f"{self.weight:.3f}")
         axis = X_AXES[self.axis.currentText()]
         for name, plot in self.plots.items():
             plot.setLabel("bottom", self.axis.currentText())
+        self._titles()
         for run in self.runs:
             for name, table, _ in CHARTS:
-                x, y = _x(run, table, axis), getattr(run.history, table).column(name).astype(float)
-                y = 100 * y if name in PERCENT else y
+                x, y = _x(run, table, axis), run.column(name)
                 if table == "steps":
                     y = smooth(y, self.weight)
                 item = self.items.get((run.key, name))
@@ -162,12 +199,13 @@ class RunCurves(QWidget):
                     # drawn once per change of data or view: moving the cursor or hovering re-blits it
                     item.curve.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
                     self.items[(run.key, name)] = item
-                item.setPen(pg.mkPen(run.colour, width=2))
+                dashed = name == "knn" and run.old_knn
+                item.setPen(pg.mkPen(run.colour, width=2, style=Qt.DashLine if dashed else Qt.SolidLine))
                 if table == "epochs":
                     item.setSymbolBrush(run.colour)
                 finite = np.isfinite(x) & np.isfinite(y)
                 item.setData(x[finite], y[finite])
-                item.setVisible(bool(finite.any()))  # an empty item still costs a paint per frame
+                item.setVisible(bool(finite.any()) and self.shown_in(run, name))  # an empty one costs a paint
         if fit:
             for plot in self.plots.values():
                 plot.enableAutoRange()
@@ -193,9 +231,10 @@ class RunCurves(QWidget):
     def value_at(self, run: Curves, chart: str, x: float) -> float:
         """A run's value of `chart` (smoothed as drawn) at the last point at or before `x`; NaN before its first."""
         table = dict((c[0], c[1]) for c in CHARTS)[chart]
+        if not self.shown_in(run, chart):
+            return float("nan")
         xs = _x(run, table, X_AXES[self.axis.currentText()])
-        ys = getattr(run.history, table).column(chart).astype(float)
-        ys = 100 * ys if chart in PERCENT else ys
+        ys = run.column(chart)
         if table == "steps":
             ys = smooth(ys, self.weight)
         i = int(np.searchsorted(xs, x, side="right")) - 1

@@ -145,7 +145,8 @@ class RunsController(QObject):
             self._overlay()
 
     def _curves(self, run) -> tuple:
-        """(History, images per step) of a run from one peek at its checkpoint, read again only when it changed."""
+        """(History, the units its curves need: Curves fields) of a run from one peek at its checkpoint, read again
+        only when it changed."""
         from core.checkpoint import peek_checkpoint
 
         path = run.checkpoint
@@ -153,8 +154,11 @@ class RunsController(QObject):
         cached = self._histories.get(str(run.path))
         if cached is None or cached[0] != mtime:
             ckpt = peek_checkpoint(path)
-            batch = ckpt.train_config.batch_size if ckpt.train_config is not None else 1  # for "images seen"
-            cached = (mtime, ckpt.history, batch)
+            config, model = ckpt.train_config, ckpt.model_config
+            units = {"batch": config.batch_size if config else 1, "loss": config.loss if config else "elbo",
+                     "pixels": model.in_ch * model.img_size ** 2, "views": 2 if config and config.contrast else 1,
+                     "old_knn": ckpt.old_measure}
+            cached = (mtime, ckpt.history, units)
             self._histories[str(run.path)] = cached
         return cached[1], cached[2]
 
@@ -165,11 +169,11 @@ class RunsController(QObject):
         for path in self.ticked:
             run = self.runs[path]
             try:
-                history, batch = self._curves(run)
+                history, units = self._curves(run)
             except (CheckpointError, OSError) as e:
                 self._report("Cannot read the run's curves", str(e), "")
                 continue
-            shown.append(Curves(path, run.name, self.colours[path], history, batch))
+            shown.append(Curves(path, run.name, self.colours[path], history, **units))
         self.curves.set_runs(shown)
 
     def compare_runs(self, path_a: str, path_b: str) -> None:

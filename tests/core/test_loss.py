@@ -96,3 +96,19 @@ def test_posterior_stats_closed_form():
     assert stats["active_units"] == 1 and stats["informative_dims"] == 1
     # aggregate posterior: N(0, diag(1 + 0.01, 1)) -> KL = 0.5 (1.01 - 1 - log 1.01)
     assert stats["prior_mismatch"] == pytest.approx(0.5 * (0.01 - math.log(1.01)), abs=2e-3)
+
+
+@pytest.mark.parametrize("mode", ["elbo", "calibrated", "sum", "mean"])
+def test_logged_terms_convert_to_units_every_weighting_shares(mode):
+    """What the Runs tab overlays: per-pixel MSE and KL nats per image, the same whatever the weighting."""
+    from core.loss import kl_nats, per_pixel_mse
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(16, 3, 8, 8, generator=gen)
+    recon = (x + 0.1 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
+    mu, logvar = torch.randn(16, 4, generator=gen), 0.1 * torch.randn(16, 4, generator=gen)
+    terms = vae_loss(recon, x, mu, logvar, reduction=mode)
+    mse = float((recon - x).pow(2).mean())
+    assert float(per_pixel_mse(terms["recon"].item(), mode, 16, 192)) == pytest.approx(mse, rel=1e-4)
+    assert float(kl_nats(terms["kld"].item(), mode, 16)) == pytest.approx(float(kl_per_sample(mu, logvar).mean()),
+                                                                          rel=1e-5)

@@ -59,10 +59,22 @@ def test_two_runs_from_the_app_are_kept_listed_overlaid_and_compared(two_runs, q
     tick(qtbot, panel, 0)
     tick(qtbot, panel, 1)
     curves = window.run_curves
+    from explorer.run_curves import CHARTS
+
     assert len(curves.runs) == 2
     loss_a, loss_b = (curves.curve(r.key, "loss") for r in curves.runs)
     assert len(loss_a.getData()[0]) > 0 and len(loss_b.getData()[0]) > 0
     assert loss_a.opts["pen"].color().name() != loss_b.opts["pen"].color().name()  # each run its own colour
+    # elbo's and calibrated's losses are in different units: one training-loss chart holds one loss type, and
+    # says so; reconstruction and KL are drawn in units both share (per-pixel MSE, nats per image)
+    first, second = curves.runs
+    assert loss_a.isVisible() and not loss_b.isVisible()
+    title = curves.plots["loss"].plotItem.titleLabel.text
+    assert f"{first.loss} runs only" in title and "1 other in other units" in title
+    for run in curves.runs:
+        mse = curves.curve(run.key, "mse")
+        assert mse.isVisible() and 0 < mse.getData()[1].min() and mse.getData()[1].max() < 0.5
+        assert curves.curve(run.key, "kl").isVisible()
     raw = loss_a.getData()[1].copy()
     curves.smoothing.setValue(0)  # the slider at its left end, as a drag would leave it
     qtbot.mouseClick(curves.smoothing, Qt.LeftButton, pos=QPoint(2, curves.smoothing.height() // 2))
@@ -77,11 +89,12 @@ def test_two_runs_from_the_app_are_kept_listed_overlaid_and_compared(two_runs, q
     x = curves.cursors["loss"].value()
     assert curves.cursors["test_psnr"].value() == pytest.approx(x)
     assert curves.values.rowCount() == 2
+    mse_column = [chart for chart, _, _ in CHARTS].index("mse") + 1
     for r, run in enumerate(curves.runs):  # a run's value once the cursor is at or after its first logged step
-        first = run.history.steps.column("step")[0]  # a fast run may first log at step 11, not 1
-        assert bool(curves.values.item(r, 1).text()) == (first <= x)
+        logged = run.history.steps.column("step")[0]  # a fast run may first log at step 11, not 1
+        assert bool(curves.values.item(r, mse_column).text()) == (logged <= x)
+    assert not curves.values.item(1, 1).text()  # the second run's loss, in other units, is not listed
     assert curves.cursor_label.text() == f"Cursor at step {x:,.0f}"  # rounded to the axis's unit
-    from explorer.run_curves import CHARTS
 
     knn_column = [chart for chart, _, _ in CHARTS].index("knn") + 1
     for r, run in enumerate(curves.runs):  # kNN is a percentage in the chart and the table
