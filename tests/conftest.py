@@ -51,6 +51,20 @@ def _no_event_writer_outlives_its_test():
     assert not left, f"{len(left)} TensorBoard event writer(s) left open: close each RunFolder when its run ends"
 
 
+@pytest.fixture(autouse=True)
+def _qt_wrappers_stay_consistent():
+    """After each test, touch every Python wrapper shiboken still lists (a few ms). A wrapper freed but left
+    registered (PySide6 does that when a Qt object is given another `__class__`) used to crash a later test at
+    random, in window creation, a collection or a deferred delete; now the worker crashes here, right after
+    the test that left it, and pytest-xdist names that test."""
+    yield
+    if "shiboken6" in sys.modules:
+        from shiboken6 import Shiboken
+
+        for wrapper in Shiboken.getAllValidWrappers():
+            type(wrapper).__mro__  # noqa: B018  (a freed wrapper's type is garbage: this faults)
+
+
 @pytest.fixture(scope="session")
 def shapes():
     from core.data import make_shapes
