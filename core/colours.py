@@ -13,7 +13,8 @@ from importlib import resources
 
 import numpy as np
 
-from core.lenses import HUES, LENSES
+from core import lenses
+from core.lenses import HUES
 
 LEVELS = 64  # colours a number is drawn with
 HUE_RGB = {"red": "#d62728", "yellow": "#e5c100", "green": "#2ca02c", "cyan": "#17becf", "blue": "#1f5fd6",
@@ -63,7 +64,7 @@ def category_names(name: str, values: np.ndarray, classes: list[str]) -> list[st
 class Colouring:
     """A lens's colours for a map's points: `codes` index `rgb`; a category has a legend, a number a scale."""
 
-    name: str  # a core.lenses.LENSES key
+    name: str  # a core.lenses.lens name
     title: str
     codes: np.ndarray  # [N] int64: each point's colour
     rgb: np.ndarray  # [K, 3] uint8: the colour of each code
@@ -79,7 +80,7 @@ class Colouring:
 def colouring(name: str, values: np.ndarray, classes: list[str]) -> Colouring:
     """Colour by lens `name`: classes in the class palette, hues in their own colours, other categories in the
     class palette, numbers on viridis from the 1st to the 99th percentile in LEVELS steps."""
-    lens = LENSES[name]
+    lens = lenses.lens(name)
     if lens.kind == "category":
         codes = np.asarray(values, np.int64)
         names = category_names(name, codes, classes)

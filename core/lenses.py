@@ -39,6 +39,20 @@ LENSES = {lens.name: lens for lens in (
 )}
 
 
+def dimension_name(d: int) -> str:
+    """The lens of latent dimension d: "z12" colours each point by its latent mean's value there."""
+    return f"z{d}"
+
+
+def lens(name: str) -> Lens | None:
+    """LENSES[name], the lens of a latent dimension ("z12"), or None for a name that is neither."""
+    if name in LENSES:
+        return LENSES[name]
+    if name.startswith("z") and name[1:].isdigit():
+        return Lens(name, f"latent dimension {name[1:]}", "number", "each point's latent mean on this dimension")
+    return None
+
+
 def image_properties(images: np.ndarray, chunk: int = 4096) -> dict[str, np.ndarray]:
     """brightness, saturation, hue (index into HUES) and contrast of uint8 [N, C, H, W] images, in chunks."""
     out = {k: [] for k in ("brightness", "saturation", "hue", "contrast")}
@@ -270,6 +284,7 @@ class LensReport:
     ranked: list[Predicted]
     probe: float  # logistic regression on the latent means -> class, held-out accuracy
     pixel_probe: float  # the same on raw pixels
+    dimensions: DimensionLens | None = None  # which property each active dimension follows
 
     @property
     def headline(self) -> str:
@@ -283,10 +298,10 @@ class LensReport:
 
 
 def lens_report(mu: np.ndarray, images: np.ndarray, properties: dict[str, np.ndarray], seed: int = 0,
-                max_points: int = 2000) -> LensReport:
+                max_points: int = 2000, classes: list[str] | None = None, kl_dims=None) -> LensReport:
     """`what_latents_predict` for every property but the clusters of these very latents, plus the class probe
-    (fitted on 80 % of up to `max_points` images of the map, scored on the rest). 2,000 points keep the raw
-    pixels' side (3,072 numbers an image) to seconds on two cores."""
+    (fitted on 80 % of up to `max_points` images of the map, scored on the rest), and with `classes` the
+    `dimension_lens`. 2,000 points keep the raw pixels' side (3,072 numbers an image) to seconds on two cores."""
     from sklearn.model_selection import train_test_split
 
     names = [n for n in properties if n not in ("cluster", "mixture")]
@@ -297,7 +312,56 @@ def lens_report(mu: np.ndarray, images: np.ndarray, properties: dict[str, np.nda
     for x in (mu[idx], images[idx]):
         x_tr, x_te, y_tr, y_te = train_test_split(x, labels, test_size=0.2, random_state=seed)
         probes.append(linear_probe_accuracy(x_tr, y_tr, x_te, y_te))
-    return LensReport(ranked, *probes)
+    dims = dimension_lens(mu, properties, classes, kl_dims, seed=seed) if classes is not None else None
+    return LensReport(ranked, *probes, dims)
+
+
+@dataclass(frozen=True)
+class DimensionLens:
+    """Which property each active latent dimension follows: Spearman's rank correlation of the dimension's
+    latent means with brightness, saturation and contrast, and with each hue and each class one-vs-rest."""
+
+    dims: list[int]  # the active dimensions, most KL (or variance of the means) first
+    activity: list[str]  # "KL 2.31" (or "var 0.84") of each
+    columns: list[str]  # "brightness", ..., "hue: red", ..., "class: cat", ...
+    rho: np.ndarray  # [dims, columns] in [-1, 1]
+
+    def follows(self, row: int) -> str:
+        """"z12 follows brightness (ρ 0.81)": the column of the largest |rho| in a row."""
+        c = int(np.argmax(np.abs(self.rho[row])))
+        return f"{dimension_name(self.dims[row])} follows {self.columns[c]} (ρ {self.rho[row, c]:+.2f})"
+
+
+def dimension_lens(mu: np.ndarray, properties: dict[str, np.ndarray], classes: list[str], kl_dims=None,
+                   max_dims: int = 16, max_points: int = 5000, seed: int = 0) -> DimensionLens:
+    """Spearman's rho of each active dimension (KL above 0.1 nat, or, without KL, a variance of the means above
+    0.01: core.loss's thresholds), at most `max_dims` of them, on up to `max_points` points."""
+    from scipy.stats import rankdata
+
+    from core.loss import ACTIVE_VARIANCE, INFORMATIVE_NATS
+
+    idx = np.sort(np.random.default_rng(seed).permutation(len(mu))[:max_points])
+    by_kl = kl_dims is not None and len(kl_dims) == mu.shape[1] and not np.isnan(np.asarray(kl_dims, float)).all()
+    score = np.asarray(kl_dims, float) if by_kl else mu[idx].var(axis=0)
+    order = [int(d) for d in np.argsort(-score) if score[d] > (INFORMATIVE_NATS if by_kl else ACTIVE_VARIANCE)]
+    dims = order[:max_dims]
+    columns, values = [], []
+    for name in ("brightness", "saturation", "contrast"):
+        columns.append(LENSES[name].title)
+        values.append(properties[name][idx])
+    for name, labels in (("hue", HUES), ("class", classes)):
+        codes = properties[name][idx]
+        for k in np.unique(codes):
+            columns.append(f"{name}: {labels[k]}")
+            values.append((codes == k).astype(float))  # one-vs-rest
+    def standard_ranks(x: np.ndarray) -> np.ndarray:  # [N, K] -> ranks scaled to mean 0, norm 1 per column
+        r = rankdata(x, axis=0)
+        r -= r.mean(axis=0)
+        return r / np.maximum(np.linalg.norm(r, axis=0), 1e-12)
+
+    rho = standard_ranks(mu[idx][:, dims]).T @ standard_ranks(np.stack(values, axis=1))  # Pearson's r of ranks
+    what = "KL" if by_kl else "var"
+    return DimensionLens(dims, [f"{what} {score[d]:.2f}" for d in dims], columns, rho)
 
 
 def linear_probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,

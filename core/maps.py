@@ -20,6 +20,7 @@ from core.lenses import (
     contrast,
     image_properties,
     kmeans_clusters,
+    lens,
     medoids,
     mixture_components,
     model_properties,
@@ -90,9 +91,11 @@ class MapLenses:
         self._values: dict[str, np.ndarray] = {"class": np.asarray(labels, np.int64)}
 
     def possible(self, name: str) -> bool:
-        """Whether this map can have lens `name` (the model's view and clusters need latent means)."""
-        if name not in LENSES or name == "class" or name in IMAGE_LENSES:
-            return name in LENSES
+        """Whether this map can have lens `name` (the model's view, clusters and dimensions need latent means)."""
+        if name not in LENSES:  # a latent dimension's, "z12", or no lens
+            return lens(name) is not None and self.mu is not None and int(name[1:]) < self.mu.shape[1]
+        if name == "class" or name in IMAGE_LENSES:
+            return True
         return self.mu is not None and (name in MODEL_LENSES or len(self.mu) >= 2)  # clusters need two points
 
     def missing(self, names=tuple(LENSES)) -> list[str]:
@@ -102,8 +105,9 @@ class MapLenses:
         return self._values.get(name)
 
     def known(self) -> dict[str, np.ndarray]:
-        """The values computed so far, in LENSES order (a new dict: later additions do not change it)."""
-        return {n: self._values[n] for n in LENSES if n in self._values}
+        """The values computed so far, in LENSES order, then latent dimensions (a new dict: later additions do not
+        change it)."""
+        return {n: self._values[n] for n in [*LENSES, *sorted(set(self._values) - set(LENSES))] if n in self._values}
 
     def compute(self, names=tuple(LENSES), model: ConvVAE | None = None,
                 progress: Progress | None = None) -> dict[str, np.ndarray]:
@@ -118,6 +122,8 @@ class MapLenses:
             out["cluster"] = kmeans_clusters(self.mu)
         if "mixture" in wanted:
             out["mixture"] = mixture_components(self.mu)
+        for name in wanted - set(LENSES):  # latent dimensions
+            out[name] = self.mu[:, int(name[1:])].copy()
         return out
 
     def add(self, values: dict[str, np.ndarray]) -> None:
@@ -188,7 +194,7 @@ class MapQuery:
         self.model, self.map, self.classes, self._kl = model, map_data, classes, kl_dims
         self._split_images = images
         self._mu: np.ndarray | None = map_data.projection.mu
-        self._directions: Directions | None = None
+        self._directions: dict[int | None, Directions] = {}  # by the dimension walked first
 
     def images(self) -> np.ndarray:
         """The images of the map's points, uint8 [N, C, H, W]."""
@@ -215,12 +221,13 @@ class MapQuery:
         return DecodedSpot((float(xy[0]), float(xy[1])), self.decode(self.map.projection.to_latent(xy))[0],
                            self.map.projection.exact)
 
-    def traversals(self, index: int, steps: int = 7) -> Traversals:
-        """A point walked -3 to +3 sigma along PC1, PC2 and the 8 latent dimensions with the highest KL."""
-        if self._directions is None:  # once per map
+    def traversals(self, index: int, steps: int = 7, first: int | None = None) -> Traversals:
+        """A point walked -3 to +3 sigma along PC1, PC2 and the 8 latent dimensions with the highest KL; latent
+        dimension `first` (if given) walked first."""
+        if first not in self._directions:  # once per map (and dimension asked for)
             kl = self._kl if self._kl is not None and not np.isnan(self._kl).all() else None
-            self._directions = traversal_directions(self.latents(), kl)
-        d = self._directions
+            self._directions[first] = traversal_directions(self.latents(), kl, first=first)
+        d = self._directions[first]
         return Traversals(d.names, self.decode(traversal(self.latents()[index], d, steps)))
 
     def attribute_walk(self, index: int, source: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:

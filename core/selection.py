@@ -39,18 +39,24 @@ class Directions:
     sigmas: np.ndarray  # [K] the latent means' standard deviation along each direction
 
 
-def traversal_directions(mu: np.ndarray, kl_dims=None, dims: int = 8) -> Directions:
+def traversal_directions(mu: np.ndarray, kl_dims=None, dims: int = 8, first: int | None = None) -> Directions:
     """PC1 and PC2 of the latent means `mu` [N, D], then the `dims` latent dimensions with the highest
-    KL (`kl_dims` [D] from the diagnostics; the highest variance of `mu` when there is none)."""
+    KL (`kl_dims` [D] from the diagnostics; the highest variance of `mu` when there is none); latent dimension
+    `first`, when given, before them all (the one a user asked to walk)."""
     from sklearn.decomposition import PCA
 
     pcs = PCA(n_components=2, random_state=0).fit(mu).components_
     score = np.asarray(kl_dims, float) if kl_dims is not None and len(kl_dims) == mu.shape[1] else mu.var(axis=0)
     top = np.argsort(-score)[:dims]
+    if first is not None:
+        top = np.array([first, *[d for d in top if d != first]][:dims])
     vectors = np.concatenate([pcs, np.eye(mu.shape[1])[top]]).astype(np.float32)
     sigmas = (mu @ vectors.T).std(axis=0)
     what = "KL" if kl_dims is not None and len(kl_dims) == mu.shape[1] else "var"
     names = ["PC1", "PC2"] + [f"z{d} ({what} {score[d]:.2f})" for d in top]
+    if first is not None:  # the dimension asked for leads
+        order = [2, 0, 1, *range(3, len(names))]
+        names, vectors, sigmas = [names[i] for i in order], vectors[order], sigmas[order]
     return Directions(names, vectors, np.maximum(sigmas, 1e-6))
 
 

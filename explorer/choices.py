@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, fields, replace
 SPLITS = ("test", "train", "all")
 PROJECTIONS = ("pca", "tsne", "umap")
 DRAG_MODES = ("pan", "rectangle", "lasso")
-NOT_KEPT = ("hidden_classes", "attribute_from", "attribute_to")  # one dataset's: a restart starts without them
+# one dataset's or one model's: a restart starts without them
+NOT_KEPT = ("hidden_classes", "attribute_from", "attribute_to", "walk_dimension")
 INTERPOLATIONS = ("linear", "spherical")
 
 
@@ -19,7 +20,7 @@ INTERPOLATIONS = ("linear", "spherical")
 class Choices:
     split: str = "test"  # which images the map encodes: one of SPLITS
     projection: str = "pca"  # PROJECTIONS
-    colour_by: str = "class"  # a core.lenses.LENSES key
+    colour_by: str = "class"  # a core.lenses.lens name: a LENSES key or a latent dimension's ("z12")
     cluster_labels: bool = False  # label the latents' clusters on the map
     cluster_k: int = 0  # how many clusters; 0: k by BIC
     hidden_classes: frozenset = frozenset()  # class indices not drawn (or drawn grey)
@@ -34,6 +35,7 @@ class Choices:
     attribute_from: str = ""  # an attribute vector's start: a class, "selection" or "group A" ("": the first)
     attribute_to: str = ""  # and its end ("": the second)
     attribute_strength: float = 1.0  # how far along it the walk goes: 0.5 to 3
+    walk_dimension: int = -1  # a latent dimension the traversals walk first (the Lenses tab's heatmap); -1: none
 
     @property
     def cluster_count(self) -> int | None:
@@ -55,16 +57,19 @@ class Choices:
 
     def problem(self) -> str:
         """What is wrong with these values ("" when nothing)."""
-        from core.lenses import LENSES
+        from core.lenses import LENSES, lens
 
-        allowed = {"split": SPLITS, "projection": PROJECTIONS, "colour_by": tuple(LENSES), "drag_mode": DRAG_MODES,
-                   "interpolation": INTERPOLATIONS}
+        allowed = {"split": SPLITS, "projection": PROJECTIONS, "drag_mode": DRAG_MODES, "interpolation": INTERPOLATIONS}
         for name, values in allowed.items():
             if getattr(self, name) not in values:
                 return f"{name} must be one of {', '.join(values)}, not {getattr(self, name)!r}"
+        if lens(self.colour_by) is None:
+            return f"colour_by must be one of {', '.join(LENSES)} or a latent dimension (z0, z1, ...), not " \
+                   f"{self.colour_by!r}"
         if not (0 <= self.cluster_k <= 40 and 1 <= self.point_size <= 20 and 10 <= self.opacity <= 100
-                and 0.5 <= self.attribute_strength <= 3):
-            return "cluster_k must be 0-40, point_size 1-20, opacity 10-100 and attribute_strength 0.5-3"
+                and 0.5 <= self.attribute_strength <= 3 and self.walk_dimension >= -1):
+            return "cluster_k must be 0-40, point_size 1-20, opacity 10-100, attribute_strength 0.5-3 and " \
+                   "walk_dimension -1 or more"
         return ""
 
     def to_dict(self) -> dict:

@@ -50,6 +50,8 @@ class InspectController(QObject):
             self._update_attribute_sources()  # an end that is not on this map: the first and second names
         if changed & {"attribute_from", "attribute_to", "attribute_strength"}:
             self._show_attribute()
+        if "walk_dimension" in changed and self._traversals_visible:
+            self._show_traversals()
 
     def _on_traversals_visible(self, visible: bool) -> None:
         self._traversals_visible = visible
@@ -128,7 +130,8 @@ class InspectController(QObject):
 
         if self.session.picked is None or self.session.map is None:
             return
-        walk = self.session.query.traversals(self.session.picked)
+        first = self.session.choices.walk_dimension
+        walk = self.session.query.traversals(self.session.picked, first=first if first >= 0 else None)
         self.inspector.show_traversals(image_grid(walk.images, nrow=len(walk.images) // len(walk.names)), walk.names)
         self._show_attribute()
 

@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.maps.lenses_cleared.connect(self.lenses.clear)
         self.lenses.shown_changed.connect(self.maps.set_lenses_shown)
         self.lenses.colour_requested.connect(lambda name: self.maps.choose("colour_by", name))
+        self.lenses.dimension_requested.connect(self.maps.walk_dimension)
         self.image_drop.given.connect(self.inspecting.show_given_image)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         self.inspector.save_image_requested.connect(self.files.export_image_dialog)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from core.lenses import IMAGE_LENSES, LENSES, MODEL_LENSES
+from core.lenses import IMAGE_LENSES, LENSES, MODEL_LENSES, lens
 from explorer.latent_map import LatentMapView
 from explorer.session import Session
 from explorer.tasks import Progress, TaskRunner
@@ -55,6 +55,14 @@ class MapController(QObject):
     def choose(self, name: str, value) -> None:
         """A choice the user made on the map (an explorer.choices.Choices field)."""
         self.session.request(name, value, self.report)
+
+    def walk_dimension(self, d: int) -> None:
+        """The Lenses tab's heatmap asked for latent dimension d: the map is coloured by it, and the traversals
+        walk it first."""
+        from core.lenses import dimension_name
+
+        self.choose("walk_dimension", d)
+        self.choose("colour_by", dimension_name(d))
 
     def _on_choices_changed(self, changed: frozenset) -> None:
         self.view.set_choices(self.session.choices, changed)
@@ -274,8 +282,9 @@ class MapController(QObject):
             lenses = self.session.lenses
             mu, images, properties = lenses.mu, lenses.images, lenses.known()
             properties = {k: v for k, v in properties.items() if k not in ("cluster", "mixture")}
-            self.runner.run(lambda progress: lens_report(mu, images, properties), self.lenses_ready.emit,
-                            "Scoring the lenses failed", kind="lenses")
+            classes, kl = self.session.classes, self.session.kl_dims
+            self.runner.run(lambda progress: lens_report(mu, images, properties, classes=classes, kl_dims=kl),
+                            self.lenses_ready.emit, "Scoring the lenses failed", kind="lenses")
 
         self.with_lenses([n for n in LENSES if n not in ("cluster", "mixture")],
                          lambda: self.session.map is m and score())
@@ -288,13 +297,14 @@ class MapController(QObject):
         if name == "class":
             self.view.set_colouring(None)
             return
+        title = lens(name).title
         if not self.session.lenses.possible(name):
-            self.view.show_message(f"{LENSES[name].title} is known for encoded maps; live-map frames are coloured by "
-                                   f"class (brightness, saturation, hue and contrast work for both).")
+            self.view.show_message(f"{title} is known for encoded maps of a model that has it; this map is coloured "
+                                   f"by class (brightness, saturation, hue and contrast work for every map).")
             self.view.set_colouring(None)
             return
         if self.session.lenses.missing([name]):
-            self.view.show_message(f"Computing {LENSES[name].title} for {len(m.labels):,} points...")
+            self.view.show_message(f"Computing {title} for {len(m.labels):,} points...")
         self.with_lenses([name], lambda: self.session.map is m and self._show_colouring(name, m))
 
     def _show_colouring(self, name: str, m: "MapData") -> None:

@@ -117,13 +117,25 @@ class MapToolbar(QWidget):
                 self.choice_requested.emit(name, value())
         return ask
 
+    def _show_colour(self, name: str) -> None:
+        """Select lens `name` in the Colour by box; a latent dimension's (from the Lenses tab) gets the last entry,
+        in place of the one before."""
+        from core.lenses import LENSES, lens
+
+        if name not in LENSES and self.colour_box.findData(name) < 0:
+            if self.colour_box.count() > len(LENSES):
+                self.colour_box.removeItem(len(LENSES))
+            self.colour_box.addItem(lens(name).title, name)
+            self.colour_box.setItemData(len(LENSES), lens(name).help, Qt.ToolTipRole)
+        self.colour_box.setCurrentIndex(self.colour_box.findData(name))
+
     def set_choices(self, choices) -> None:
         """Show the session's explorer.choices.Choices (asking for nothing)."""
         self._asking = False
         try:
             self.split_box.setCurrentText(choices.split)
             self.projection_box.setCurrentIndex(self.projection_box.findData(choices.projection))
-            self.colour_box.setCurrentIndex(self.colour_box.findData(choices.colour_by))
+            self._show_colour(choices.colour_by)
             self.labels_box.setChecked(choices.cluster_labels)
             self.clusters_spin.setValue(choices.cluster_k)
             self.drag_box.setCurrentText(choices.drag_mode)

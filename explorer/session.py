@@ -175,11 +175,15 @@ class Session(QObject):
         from core.maps import MapQuery
 
         if self._query is None:
-            epochs = self.history.epochs
-            kl = epochs.column("kl_dims")[-1] if len(epochs) and epochs.column("kl_dims").ndim == 2 else None
             images = self.dataset.split(self.map.split).images
-            self._query = MapQuery(self.model, images, self.map, self.classes, kl)
+            self._query = MapQuery(self.model, images, self.map, self.classes, self.kl_dims)
         return self._query
+
+    @property
+    def kl_dims(self) -> "np.ndarray | None":
+        """The last evaluation's KL of each latent dimension (nats), if the model has been evaluated."""
+        epochs = self.history.epochs
+        return epochs.column("kl_dims")[-1] if len(epochs) and epochs.column("kl_dims").ndim == 2 else None
 
     @property
     def lenses(self) -> "MapLenses":

@@ -33,3 +33,23 @@ def test_predictability_finds_the_property_latents_encode():
     ranked = what_latents_predict(mu, images, {"class": classes, "brightness": brightness})
     assert [p.name for p in ranked] == ["brightness", "class"] and ranked[0].pixels < 0.2
     assert "R² 0.9" in ranked[0].figure or "R² 1.0" in ranked[0].figure
+
+
+def test_each_active_dimension_is_matched_with_the_property_it_follows():
+    from core.lenses import dimension_lens, image_properties
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (1500, 3, 8, 8), dtype=np.uint8)
+    properties = image_properties(images) | {"class": rng.integers(0, 4, 1500)}
+    mu = rng.normal(size=(1500, 5)).astype(np.float32)
+    mu[:, 1] = -30 * properties["brightness"] + 0.01 * rng.normal(size=1500)  # follows brightness, inversely
+    mu[:, 3] = (properties["class"] == 2) + 0.1 * rng.normal(size=1500)  # follows class "c" one-vs-rest
+    mu[:, 4] *= 0.01  # inactive: the variance of its means is below 0.01
+    dims = dimension_lens(mu, properties, ["a", "b", "c", "d"])
+    assert 4 not in dims.dims and set(dims.dims) == {0, 1, 2, 3}
+    row = dims.dims.index(1)
+    assert dims.rho[row, dims.columns.index("brightness")] < -0.99
+    assert dims.follows(row) == f"z1 follows brightness (ρ {dims.rho[row, 0]:+.2f})"
+    assert dims.follows(dims.dims.index(3)).startswith("z3 follows class: c")
+    kl = np.array([0.5, 2.0, 0.05, 1.0, 0.0])  # with KL: active above 0.1 nat, most KL first
+    assert dimension_lens(mu, properties, ["a", "b", "c", "d"], kl_dims=kl).dims == [1, 3, 0]

@@ -167,3 +167,35 @@ def test_cluster_labels_name_each_cluster_and_never_overlap(explored_window, qtb
     qtbot.mouseClick(view.toolbar.labels_box, Qt.LeftButton, pos=view.toolbar.labels_box.rect().center())
     qtbot.waitUntil(lambda: not view.cluster_labels.items, timeout=5_000)
     assert m is window.session.map
+
+
+def test_a_dimension_clicked_in_the_heatmap_colours_the_map_by_it_and_is_walked_first(explored_window, qtbot):
+    from tests.explorer.gestures import click
+
+    window, view, panel, inspector = (explored_window, explored_window.map_view, explored_window.lenses,
+                                      explored_window.inspector)
+    click_tab(qtbot, inspector.tabs, inspector.tabs.indexOf(panel))
+    qtbot.waitUntil(lambda: panel.report is not None, timeout=60_000)
+    dims = panel.report.dimensions
+    assert dims is not None and dims.dims and dims.rho.shape == (len(dims.dims), len(dims.columns))
+    assert np.abs(dims.rho).max() <= 1 + 1e-9 and "brightness" in dims.columns
+    assert {c for c in dims.columns if c.startswith("class: ")} == {f"class: {c}" for c in window.session.classes}
+    assert panel.cells.image.shape == (len(dims.columns), len(dims.dims))  # drawn: a property a row
+    assert panel.follows.text().startswith("Strongest: z")
+
+    column = len(dims.dims) - 1  # the least active shown: not a direction the traversals walk anyway
+    d = dims.dims[column]
+    qtbot.mouseClick(panel.heatmap.viewport(), Qt.LeftButton, pos=panel.dimension_position(column))
+    assert (window.session.choices.colour_by, window.session.choices.walk_dimension) == (f"z{d}", d)
+    qtbot.waitUntil(lambda: view.colouring.name == f"z{d}", timeout=30_000)
+    assert view.toolbar.colour_box.currentText() == f"latent dimension {d}"
+    values, codes = window.session.query.latents()[:, d], view.colouring.codes
+    assert codes[np.argmax(values)] > codes[np.argmin(values)]  # coloured by the dimension's value
+
+    click_tab(qtbot, inspector.tabs, 1)  # the Traversals tab: the picked point walks that dimension first
+    qtbot.waitUntil(inspector.showing_traversals, timeout=2_000)
+    qtbot.wait(20)  # the tab's change reaches the controller (a queued signal)
+    with qtbot.waitSignal(view.point_clicked, timeout=2_000):
+        click(qtbot, view, view.screen_pos(0))
+    rows = inspector.traversal_names.text().split(": ", 1)[1]
+    assert rows.startswith(f"z{d} (") and "PC1" in rows
