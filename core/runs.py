@@ -43,7 +43,7 @@ class RunSummary:
     path: Path  # the run folder, or a loose checkpoint file (`is_folder` says which)
     name: str = ""
     dataset: str = ""
-    loss: str = ""
+    loss: str = ""  # its weighting, and " + NT-Xent 20" with the contrastive option at weight 20
     beta: float = math.nan
     latent_dim: int = 0
     steps: int = 0
@@ -105,7 +105,8 @@ def summarise(ckpt: Checkpoint, path: Path, created: str = "") -> RunSummary:
 
     return RunSummary(
         path, name=path.stem if path.suffix == ".pt" else path.name, dataset=ckpt.dataset or "",
-        loss=tc.loss if tc else "", beta=tc.beta if tc else math.nan, latent_dim=ckpt.model_config.latent_dim,
+        loss=(tc.loss + (f" + NT-Xent {tc.contrast:g}" if tc.contrast else "")) if tc else "",
+        beta=tc.beta if tc else math.nan, latent_dim=ckpt.model_config.latent_dim,
         steps=ckpt.step, epochs=ckpt.epoch, wall_s=last(steps, "wall_s"), created=created,
         test_psnr=last(epochs, "test_psnr"), knn=last(epochs, "knn"), kl_per_dim=last(epochs, "kl_per_dim"),
         active_units=int(last(epochs, "active_units", 0)), knn_measure=ckpt.structure,
