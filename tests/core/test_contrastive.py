@@ -87,6 +87,9 @@ def test_the_head_travels_in_the_checkpoint_and_a_run_resumes_at_the_same_weight
     first.run()
     saved = load_checkpoint(save_checkpoint(first.checkpoint(), tmp_path / "half.pt"))
     assert set(saved.contrast_state) == {"head", "optimizer"}
+    from core.runs import summarise
+
+    assert summarise(saved, tmp_path / "half.pt").loss == "calibrated + NT-Xent 5"  # as the Runs table lists it
     resumed = Trainer(shapes, config(4), checkpoint=saved)
     resumed.run()
     assert resumed.step == 8
