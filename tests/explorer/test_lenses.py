@@ -49,7 +49,9 @@ def test_colour_by_brightness_draws_a_scale_that_follows_the_images(explored_win
     assert np.allclose(drawn_colours(view), before) and not view.legend.lens.isVisible()
 
 
-def test_the_lenses_tab_ranks_what_the_latents_predict_and_a_click_colours_the_map(explored_window, qtbot):
+def test_the_lenses_tab_ranks_what_the_latents_predict_and_which_dimension_follows_what(explored_window, qtbot):
+    from tests.explorer.gestures import click
+
     window, view, panel = explored_window, explored_window.map_view, explored_window.lenses
     click_tab(qtbot, window.inspector.tabs, window.inspector.tabs.indexOf(panel))
     qtbot.waitUntil(lambda: panel.report is not None, timeout=60_000)
@@ -63,6 +65,32 @@ def test_the_lenses_tab_ranks_what_the_latents_predict_and_a_click_colours_the_m
     qtbot.mouseClick(panel.plot.viewport(), Qt.LeftButton, pos=panel.bar_position(target))
     assert window.session.choices.colour_by == target
     qtbot.waitUntil(lambda: view.colouring.name == target, timeout=30_000)
+
+    # which dimension follows what: a click on a dimension colours the map by it, and the traversals walk it first
+    inspector = window.inspector
+    dims = panel.report.dimensions
+    assert dims is not None and dims.dims and dims.rho.shape == (len(dims.dims), len(dims.columns))
+    assert np.abs(dims.rho).max() <= 1 + 1e-9 and "brightness" in dims.columns
+    assert {c for c in dims.columns if c.startswith("class: ")} == {f"class: {c}" for c in window.session.classes}
+    assert panel.cells.image.shape == (len(dims.columns), len(dims.dims))  # drawn: a property a row
+    assert panel.follows.text().startswith("Strongest: z")
+
+    column = len(dims.dims) - 1  # the least active shown: not a direction the traversals walk anyway
+    d = dims.dims[column]
+    qtbot.mouseClick(panel.heatmap.viewport(), Qt.LeftButton, pos=panel.dimension_position(column))
+    assert (window.session.choices.colour_by, window.session.choices.walk_dimension) == (f"z{d}", d)
+    qtbot.waitUntil(lambda: view.colouring.name == f"z{d}", timeout=30_000)
+    assert view.toolbar.colour_box.currentText() == f"latent dimension {d}"
+    values, codes = window.session.query.latents()[:, d], view.colouring.codes
+    assert codes[np.argmax(values)] > codes[np.argmin(values)]  # coloured by the dimension's value
+
+    click_tab(qtbot, inspector.tabs, 1)  # the Traversals tab: the picked point walks that dimension first
+    qtbot.waitUntil(inspector.showing_traversals, timeout=2_000)
+    qtbot.wait(20)  # the tab's change reaches the controller (a queued signal)
+    with qtbot.waitSignal(view.point_clicked, timeout=2_000):
+        click(qtbot, view, view.screen_pos(0))
+    rows = inspector.traversal_names.text().split(": ", 1)[1]
+    assert rows.startswith(f"z{d} (") and "PC1" in rows
 
 
 def test_lenses_are_computed_only_when_asked_a_hidden_tab_starts_nothing(window, qtbot, monkeypatch,
@@ -168,34 +196,3 @@ def test_cluster_labels_name_each_cluster_and_never_overlap(explored_window, qtb
     qtbot.waitUntil(lambda: not view.cluster_labels.items, timeout=5_000)
     assert m is window.session.map
 
-
-def test_a_dimension_clicked_in_the_heatmap_colours_the_map_by_it_and_is_walked_first(explored_window, qtbot):
-    from tests.explorer.gestures import click
-
-    window, view, panel, inspector = (explored_window, explored_window.map_view, explored_window.lenses,
-                                      explored_window.inspector)
-    click_tab(qtbot, inspector.tabs, inspector.tabs.indexOf(panel))
-    qtbot.waitUntil(lambda: panel.report is not None, timeout=60_000)
-    dims = panel.report.dimensions
-    assert dims is not None and dims.dims and dims.rho.shape == (len(dims.dims), len(dims.columns))
-    assert np.abs(dims.rho).max() <= 1 + 1e-9 and "brightness" in dims.columns
-    assert {c for c in dims.columns if c.startswith("class: ")} == {f"class: {c}" for c in window.session.classes}
-    assert panel.cells.image.shape == (len(dims.columns), len(dims.dims))  # drawn: a property a row
-    assert panel.follows.text().startswith("Strongest: z")
-
-    column = len(dims.dims) - 1  # the least active shown: not a direction the traversals walk anyway
-    d = dims.dims[column]
-    qtbot.mouseClick(panel.heatmap.viewport(), Qt.LeftButton, pos=panel.dimension_position(column))
-    assert (window.session.choices.colour_by, window.session.choices.walk_dimension) == (f"z{d}", d)
-    qtbot.waitUntil(lambda: view.colouring.name == f"z{d}", timeout=30_000)
-    assert view.toolbar.colour_box.currentText() == f"latent dimension {d}"
-    values, codes = window.session.query.latents()[:, d], view.colouring.codes
-    assert codes[np.argmax(values)] > codes[np.argmin(values)]  # coloured by the dimension's value
-
-    click_tab(qtbot, inspector.tabs, 1)  # the Traversals tab: the picked point walks that dimension first
-    qtbot.waitUntil(inspector.showing_traversals, timeout=2_000)
-    qtbot.wait(20)  # the tab's change reaches the controller (a queued signal)
-    with qtbot.waitSignal(view.point_clicked, timeout=2_000):
-        click(qtbot, view, view.screen_pos(0))
-    rows = inspector.traversal_names.text().split(": ", 1)[1]
-    assert rows.startswith(f"z{d} (") and "PC1" in rows
