@@ -26,8 +26,8 @@ class GuiThreadGarbage:
     The switch is process-wide and, once a window has lived, stays on for the life of the process: a
     closed window's C++ side is deleted after its `closeEvent`, leaving Python wrappers in cycles that
     still own live Qt objects (pyqtgraph's ViewBox menus), and any thread that allocates, tqdm's monitor
-    among them, would have collected those off the GUI thread (a test worker crashed in the next
-    window's ViewBox). When the last window stops, one collection runs here; the timer collects the rest.
+    among them, would have collected those off the GUI thread. When the last window stops, one collection
+    runs here; the timer collects the rest.
     Before, the first window to close turned automatic collection back on under the others."""
 
     _holders = 0
