@@ -44,6 +44,7 @@ class LensesPanel(QWidget):
         self.heatmap.setMenuEnabled(False)
         self.heatmap.setMouseEnabled(False, False)
         self.heatmap.getAxis("left").setWidth(130)
+        self.heatmap.setLabel("bottom", "latent dimension (most KL at the left)")
         self.heatmap.showGrid(x=False, y=False)
         self.heatmap_title = QLabel("What each active latent dimension follows (Spearman's ρ; red follows, blue "
                                     "opposes). Click a dimension to colour the map by it.")
@@ -122,7 +123,7 @@ class LensesPanel(QWidget):
         self.cells.setImage(rho, levels=(-1, 1))
         self.cells.setRect(-0.5, -0.5, len(dims.dims), len(dims.columns))
         self.heatmap.getAxis("left").setTicks([[(len(dims.columns) - 1 - i, c) for i, c in enumerate(dims.columns)]])
-        self.heatmap.getAxis("bottom").setTicks([[(i, f"z{d}") for i, d in enumerate(dims.dims)]])
+        self.heatmap.getAxis("bottom").setTicks([[(i, str(d)) for i, d in enumerate(dims.dims)]])  # 16 fit
         self.heatmap.setXRange(-0.5, len(dims.dims) - 0.5, padding=0.02)  # room for the last column's label
         self.heatmap.setYRange(-0.5, len(dims.columns) - 0.5, padding=0)
         strongest = np.argsort(-np.abs(dims.rho).max(axis=1))[:3]
