@@ -123,7 +123,9 @@ class LensesPanel(QWidget):
         self.cells.setImage(rho, levels=(-1, 1))
         self.cells.setRect(-0.5, -0.5, len(dims.dims), len(dims.columns))
         self.heatmap.getAxis("left").setTicks([[(len(dims.columns) - 1 - i, c) for i, c in enumerate(dims.columns)]])
-        self.heatmap.getAxis("bottom").setTicks([[(i, str(d)) for i, d in enumerate(dims.dims)]])  # 16 fit
+        step = 1 if len(dims.dims) <= 10 else 2  # every other number when three digits would touch
+        self.heatmap.getAxis("bottom").setTicks([[(i, str(d)) for i, d in enumerate(dims.dims) if i % step == 0],
+                                                 [(i, "") for i in range(len(dims.dims))]])
         self.heatmap.setXRange(-0.5, len(dims.dims) - 0.5, padding=0.02)  # room for the last column's label
         self.heatmap.setYRange(-0.5, len(dims.columns) - 0.5, padding=0)
         strongest = np.argsort(-np.abs(dims.rho).max(axis=1))[:3]
