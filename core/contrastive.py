@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from core.loss import calibrated_log_sigma
-from core.rollback import Rollback, cpu_copy, load_adam_state
+from core.rollback import cpu_copy, load_adam_state
 
 TEMPERATURE = 0.2  # NT-Xent's tau (SimCLR's CIFAR-10 runs: 0.1-0.5)
 HIDDEN, OUT = 256, 64  # the projection head: latent -> 256 -> ReLU -> 64
@@ -72,9 +72,9 @@ def recon_scale(loss: str, recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor
 
 
 class ContrastiveTerm:
-    """The projection head, its own Adam (the same per-parameter update as one optimizer over both) and its
-    last-good copy. `state()` and `ContrastiveTerm(..., state=)` carry the head and its moments in a checkpoint,
-    beside the model's weights, so a run resumes at the same step."""
+    """The projection head and its own Adam (the same per-parameter update as one optimizer over both; the
+    trainer's Rollback keeps both). `state()` and `ContrastiveTerm(..., state=)` carry the head and its moments
+    in a checkpoint, beside the model's weights, so a run resumes at the same step."""
 
     def __init__(self, latent_dim: int, weight: float, strength: float, lr: float, device: torch.device,
                  adam: dict, state: dict | None = None):
@@ -86,7 +86,6 @@ class ContrastiveTerm:
             self.head.load_state_dict(state["head"])
             load_adam_state(self.optimizer, state["optimizer"], lr)
         self.net: torch.nn.Module = self.head  # DistributedDataParallel(head) in a torchrun job
-        self._rollback = Rollback(self.head, self.optimizer)
 
     def views(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """[B, ...] -> [2B, ...]: two augmented views of each image, the first B then the second B."""
@@ -97,15 +96,6 @@ class ContrastiveTerm:
         """weight x scale x NT-Xent of the two views' latent means mu [2B, D]."""
         h1, h2 = self.net(mu.float()).chunk(2)
         return self.weight * scale * nt_xent(h1, h2)
-
-    def parameters(self):
-        return self.head.parameters()
-
-    def keep(self, step: int) -> None:
-        self._rollback.keep(step)
-
-    def restore(self) -> None:
-        self._rollback.restore()
 
     def state(self) -> dict:
         """The head's weights and Adam's state, as CPU copies (plain tensors and values)."""

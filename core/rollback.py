@@ -9,17 +9,20 @@ import torch
 
 
 class Rollback:
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
-        self.model, self.optimizer = model, optimizer
+    """Of `model` (the modules trained: the model, and a loss term's head beside it) and its optimizers."""
+
+    def __init__(self, model: torch.nn.Module, *optimizers: torch.optim.Optimizer):
+        self.model, self.optimizers = model, optimizers
         self.step: int | None = None  # the step the copy was taken at
         self._kept: list[torch.Tensor] = []
 
     def _state(self) -> list[torch.Tensor]:
         """The tensors a bad step spoils: weights, BatchNorm statistics and Adam's moments."""
         tensors = [*self.model.parameters(), *self.model.buffers()]
-        for group in self.optimizer.param_groups:
-            for p in group["params"]:
-                tensors += [v for v in self.optimizer.state.get(p, {}).values() if isinstance(v, torch.Tensor)]
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    tensors += [v for v in optimizer.state.get(p, {}).values() if isinstance(v, torch.Tensor)]
         return tensors
 
     def spoiled(self) -> torch.Tensor:
@@ -43,7 +46,8 @@ class Rollback:
         """Put the kept state back -> the step it was kept at."""
         live = self._state()
         if len(live) != len(self._kept):  # Adam had no moments yet at the kept step
-            self.optimizer.state.clear()
+            for optimizer in self.optimizers:
+                optimizer.state.clear()
             live = self._state()
         with torch.no_grad():
             for t, k in zip(live, self._kept):

@@ -124,7 +124,6 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, **implementation)
         if checkpoint is not None and checkpoint.optimizer_state is not None:
             load_adam_state(self.optimizer, checkpoint.optimizer_state, config.lr)
-        self._rollback = Rollback(self.model, self.optimizer)  # the state to go back to after a bad step
         self.contrast = None  # the contrastive option's head, beside the model (core.contrastive)
         if config.contrast > 0:
             state = checkpoint.contrast_state if checkpoint is not None else None
@@ -132,6 +131,8 @@ class Trainer:
                                             self.device, implementation, state)
             self.contrast.net = self._parallel(self.contrast.head)
         self.optimizers = [self.optimizer] + ([self.contrast.optimizer] if self.contrast else [])
+        trained = torch.nn.ModuleList([self.model, self.contrast.head]) if self.contrast else self.model
+        self._rollback = Rollback(trained, *self.optimizers)  # the state to go back to after a bad step
         self.noise = torch.Generator(device=self.device)  # seeded per step: see _noise
         self.train_x = torch.from_numpy(dataset.train.images).to(self.device)  # (N, C, H, W) uint8
         n_eval = config.eval_images or len(dataset.test)
@@ -260,8 +261,6 @@ class Trainer:
         if bad or not math.isfinite(loss):
             first, last = self._rollback.step + 1, self.step
             self.step = self._rollback.restore()
-            if self.contrast:
-                self.contrast.restore()
             lost = last - self.step
             raise TrainingError(
                 f"The loss or its gradients became NaN or infinite between steps {first} and {last}; "
@@ -270,8 +269,6 @@ class Trainer:
             )
         if keep:
             self._rollback.keep(self.step)
-            if self.contrast:
-                self.contrast.keep(self.step)
         steps_per_s = (self.step - since_step) / max(time.perf_counter() - since, 1e-9)
         m = StepMetrics(
             step=self.step, epoch=self.step / self.steps_per_epoch, loss=loss / n, recon=recon / n, kld=kld / n,
@@ -356,8 +353,6 @@ class Trainer:
         frames (epoch ends and every live_map_interval_s) go to `on_frame`, EpochMetrics to `on_epoch`."""
         control = control or TrainControl()
         self._rollback.keep(self.step)
-        if self.contrast:
-            self.contrast.keep(self.step)
         self._sums.zero_()
         self._summed = 0
         since, since_step = time.perf_counter(), self.step
