@@ -320,7 +320,7 @@ RUN_COLUMNS = ("name", "dataset", "loss", "beta", "latent_dim", "steps", "epochs
 def cmd_runs(args) -> None:
     import csv
 
-    from core.runs import default_root, list_runs
+    from core.runs import default_root, list_runs, runs_table
 
     folder = args.folder or default_root()
     if not folder.is_dir():
@@ -338,18 +338,7 @@ def cmd_runs(args) -> None:
         print(f"wrote {len(rows)} runs to {args.csv}")
         return
     print(f"{len(runs)} runs in {folder}")
-    wide = max([10] + [len(r.loss) for r in runs])  # "calibrated + NT-Xent 20"
-    print(f"{'name':<40} {'dataset':<8} {'loss':<{wide}} {'beta':>5} {'dim':>4} {'steps':>7} {'PSNR dB':>8} "
-          f"{'kNN %':>6} {'KL/dim':>7} {'active':>6}")
-    for r in runs:
-        if r.error:
-            print(f"{r.name[:40]:<40} unreadable: {r.error}")
-            continue
-        print(f"{r.name[:40]:<40} {r.dataset[:8]:<8} {r.loss:<{wide}} {r.beta:>5g} {r.latent_dim:>4} {r.steps:>7} "
-              f"{r.test_psnr:>8.2f} {100 * r.knn:>5.1f}{'*' if r.old_knn else ' '} {r.kl_per_dim:>7.3f} "
-              f"{r.active_units:>6}")
-    if any(r.old_knn for r in runs):
-        print("* kNN measured the older way (k = 5, Euclidean on raw latent means): not comparable")
+    print("\n".join(runs_table(runs)))
 
 
 def cmd_compare(args) -> None:

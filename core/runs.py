@@ -288,3 +288,19 @@ def delete_run(run: RunSummary) -> None:
 def read_history(run: RunSummary) -> History:
     """The curves of a run (its checkpoint's history, read without its weights), for overlaying."""
     return peek_checkpoint(run.checkpoint).history
+
+
+def runs_table(runs: list[RunSummary]) -> list[str]:
+    """The lines of `vae-explorer runs`: a header, a row a run (its error if unreadable), and a footnote when
+    a figure was measured the older way."""
+    wide = max([10] + [len(r.loss) for r in runs])  # "calibrated + NT-Xent 20"
+    lines = [f"{'name':<40} {'dataset':<8} {'loss':<{wide}} {'beta':>5} {'dim':>4} {'steps':>7} {'PSNR dB':>8} "
+             f"{'kNN %':>6} {'KL/dim':>7} {'active':>6}"]
+    for r in runs:
+        lines.append(f"{r.name[:40]:<40} unreadable: {r.error}" if r.error else
+                     f"{r.name[:40]:<40} {r.dataset[:8]:<8} {r.loss:<{wide}} {r.beta:>5g} {r.latent_dim:>4} "
+                     f"{r.steps:>7} {r.test_psnr:>8.2f} {100 * r.knn:>5.1f}{'*' if r.old_knn else ' '} "
+                     f"{r.kl_per_dim:>7.3f} {r.active_units:>6}")
+    if any(r.old_knn for r in runs):
+        lines.append("* kNN measured the older way (k = 5, Euclidean on raw latent means): not comparable")
+    return lines
