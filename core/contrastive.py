@@ -33,8 +33,13 @@ def augment(x: torch.Tensor, strength: float, generator: torch.Generator) -> tor
     theta = torch.zeros(b, 2, 3, device=device)
     theta[:, 0, 0], theta[:, 0, 2] = scale * flip, shift_x
     theta[:, 1, 1], theta[:, 1, 2] = scale, shift_y
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    views = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # [B, H, W, 2] as (x, y) in [-1, 1]
+    # held to the outer pixels' centres: what padding_mode="border" does, which MPS lacked until torch 2.13
+    # (pytorch#125098); inside them bilinear sampling never reads the padding, so "zeros" is the same
+    h, w = x.shape[-2:]
+    limit = torch.tensor([1 - 1 / w, 1 - 1 / h], device=device)
+    grid = torch.maximum(torch.minimum(grid, limit), -limit)
+    views = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     jitter = 0.4 * strength
     views = views * uniform(1 - jitter, 1 + jitter)[:, None, None, None]  # brightness
