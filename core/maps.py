@@ -224,6 +224,7 @@ class MapQuery:
     def traversals(self, index: int, steps: int = 7, first: int | None = None) -> Traversals:
         """A point walked -3 to +3 sigma along PC1, PC2 and the 8 latent dimensions with the highest KL; latent
         dimension `first` (if given) walked first."""
+        first = first if first is not None and first < self.latents().shape[1] else None  # another model's: none
         if first not in self._directions:  # once per map (and dimension asked for)
             kl = self._kl if self._kl is not None and not np.isnan(self._kl).all() else None
             self._directions[first] = traversal_directions(self.latents(), kl, first=first)

@@ -126,3 +126,12 @@ def test_a_stored_frame_without_latents_encodes_them_once(explorer, model, shape
     assert np.allclose(answers.latents(), explorer.latents()[indices], atol=1e-5)
     assert answers.latents() is answers.latents()
     assert answers.point(2).image_index == indices[2]
+
+
+def test_traversals_walk_a_chosen_dimension_first_and_ignore_one_the_model_lacks(trained_checkpoint, shapes):
+    from core.maps import MapQuery, encode_and_project
+
+    model = trained_checkpoint[0].build_model()
+    query = MapQuery(model, shapes.test.images, encode_and_project(model, "test", shapes.test), shapes.classes)
+    assert query.traversals(0, first=5).names[0].startswith("z5 ")
+    assert query.traversals(0, first=99).names[0] == "PC1"  # an 8-dimensional model has no z99
