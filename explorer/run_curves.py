@@ -209,6 +209,13 @@ class RunCurves(QWidget):
         if fit:
             for plot in self.plots.values():
                 plot.enableAutoRange()
+            # x is set from the data: auto-range over the x-linked charts kept the old width after a change of
+            # unit (step to epoch left a view of -550 to 550 around 3 epochs)
+            shown = [item.xData for item in self.items.values() if item.isVisible() and item.xData is not None]
+            if any(len(x) for x in shown):
+                lo, hi = min(x.min() for x in shown if len(x)), max(x.max() for x in shown if len(x))
+                self.plots[CHARTS[0][0]].setXRange(lo, hi if hi > lo else lo + 1, padding=0.02)
+                self.plots[CHARTS[0][0]].enableAutoRange(axis="x")  # and follows runs that are still training
         self._fill_values()
 
     def _on_click(self, plot: pg.PlotWidget, ev) -> None:

@@ -103,6 +103,11 @@ def test_two_runs_from_the_app_are_kept_listed_overlaid_and_compared(two_runs, q
         shown = curves.values.item(r, knn_column).text()
         assert not shown or 1 < float(shown) <= 100
 
+    choose(qtbot, curves.axis, "epoch")  # the charts refit to the new unit: 20 steps are a third of an epoch
+    (lo, hi), last = curves.plots["loss"].plotItem.vb.viewRange()[0], max(r.history.steps.column("epoch")[-1]
+                                                                         for r in curves.runs)
+    assert -0.1 < lo < 0.1 and last < hi < 2 * last  # not the step axis's width around it (it was -550..550)
+
     qtbot.mouseClick(panel.buttons["Compare maps"], Qt.LeftButton)
     qtbot.waitUntil(lambda: window.map_compare.pair is not None, timeout=60_000)
     compare = window.map_compare
