@@ -151,13 +151,18 @@ class Predicted:
 
 def what_latents_predict(mu: np.ndarray, images: np.ndarray, properties: dict[str, np.ndarray],
                          names=None, max_points: int = 5000) -> list[Predicted]:
-    """For each property (by default every one given): latents vs pixels, ranked by `score`, best first."""
+    """For each property (by default every one given): latents vs pixels, ranked by `score`, best first. Class
+    is always scored on the protocol's own points (core.structure.MAX_POINTS): the figure the map's caption
+    and the runs table show for the same model."""
+    from core.structure import MAX_POINTS
+
     out = []
     for name in names or properties:
         values, kind = properties[name], LENSES[name].kind
         chance = float(np.bincount(values.astype(np.int64)).max() / len(values)) if kind == "category" else 0.0
-        out.append(Predicted(name, kind, predictability(mu, values, kind, max_points=max_points),
-                             predictability(images, values, kind, max_points=max_points), chance))
+        n = MAX_POINTS if name == "class" else max_points
+        out.append(Predicted(name, kind, predictability(mu, values, kind, max_points=n),
+                             predictability(images, values, kind, max_points=n), chance))
     return sorted(out, key=lambda p: -p.score)
 
 

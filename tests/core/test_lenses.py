@@ -53,3 +53,15 @@ def test_each_active_dimension_is_matched_with_the_property_it_follows():
     assert dims.follows(dims.dims.index(3)).startswith("z3 follows class: c")
     kl = np.array([0.5, 2.0, 0.05, 1.0, 0.0])  # with KL: active above 0.1 nat, most KL first
     assert dimension_lens(mu, properties, ["a", "b", "c", "d"], kl_dims=kl).dims == [1, 3, 0]
+
+
+def test_the_class_row_is_the_figure_the_map_caption_shows_also_beyond_2000_points():
+    from core.lenses import lens_report
+    from core.structure import class_structure
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 3000)
+    mu = rng.normal(size=(3000, 4)) + labels[:, None] * 0.8  # some class structure
+    images = rng.integers(0, 256, (3000, 3, 4, 4), dtype=np.uint8)
+    report = lens_report(mu, images, {"class": labels})  # the app's report: 2,000 points for every other row
+    assert next(p for p in report.ranked if p.name == "class").latent == class_structure(mu, labels)

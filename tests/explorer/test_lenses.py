@@ -61,6 +61,8 @@ def test_the_lenses_tab_ranks_what_the_latents_predict_and_which_dimension_follo
     assert scores == sorted(scores, reverse=True)  # best first
     assert LENSES[panel.report.ranked[0].name].title in panel.headline.text()
     assert "Linear probe" in panel.probe.text()
+    by_class = next(p for p in panel.report.ranked if p.name == "class")
+    assert by_class.latent == window.session.map.knn  # one model, one figure: the caption's
     target = panel.report.ranked[1].name
     qtbot.mouseClick(panel.plot.viewport(), Qt.LeftButton, pos=panel.bar_position(target))
     assert window.session.choices.colour_by == target
