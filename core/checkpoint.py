@@ -40,6 +40,7 @@ class Checkpoint:
     map_frames: dict | None = None  # core.live_map.LiveMap.to_dict(): the run's live-map frames
     structure: str = ""  # how its kNN figures were measured: core.structure.PROTOCOL_ID ("": an older measure)
     contrast_state: dict | None = None  # the contrastive option's head and its Adam state (core.contrastive)
+    trainable = True  # a core.model_file.ModelFile is explored only
 
     @property
     def old_measure(self) -> bool:

@@ -1,4 +1,5 @@
-"""Command line: `vae-explorer train|sample|encode|runs|compare` (also `python -m core.cli ...`).
+"""Command line: `vae-explorer train|sample|encode|runs|compare|export-model` (also `python -m core.cli ...`).
+The exploring subcommands live in core.explore_cli.
 
 The `vae-explorer` console script starts in explorer.app, which opens the desktop app when no
 subcommand is given and hands subcommands to `main` here; core never imports the app.
@@ -12,10 +13,8 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, PRESETS, PROJECTIONS, ModelConfig, TrainConfig
-from core.data import SPLITS
+from core.config import DEVICES, LOSS_MODES, LR_SCHEDULES, PRESETS, ModelConfig, TrainConfig
+from core.explore_cli import EXPLORE_COMMANDS, add_explore_parsers, load_data, positive_int
 from core.metrics import EpochMetrics, StepMetrics
 
 _T, _M = TrainConfig(), ModelConfig()
@@ -35,13 +34,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -55,7 +47,7 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--download", action="store_true", help="download CIFAR-10 if it is missing")
 
 
-COMMANDS = ("train", "sample", "encode", "runs", "compare")
+COMMANDS = ("train", "runs", *EXPLORE_COMMANDS)
 
 
 def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
@@ -67,12 +59,12 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model and save a checkpoint")
     _dataset_args(t)
     length = t.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=_positive_int, default=_T.epochs)
-    length.add_argument("--steps", type=_positive_int)
-    t.add_argument("--batch-size", type=_positive_int, default=_T.batch_size,
+    length.add_argument("--epochs", type=positive_int, default=_T.epochs)
+    length.add_argument("--steps", type=positive_int)
+    t.add_argument("--batch-size", type=positive_int, default=_T.batch_size,
                    help="images per step per process (under torchrun the global batch is N times this)")
-    t.add_argument("--latent-dim", type=_positive_int, default=_M.latent_dim)
-    t.add_argument("--channels", type=_positive_int, default=_M.channels)
+    t.add_argument("--latent-dim", type=positive_int, default=_M.latent_dim)
+    t.add_argument("--channels", type=positive_int, default=_M.channels)
     presets = "; ".join(f"'{p.name}' ({p.describe()})" for p in PRESETS).replace("%", "%%")  # help is %-formatted
     t.add_argument("--preset", choices=[p.name for p in PRESETS], metavar="NAME",
                    help=f"named settings measured by bench/sweep.py (README), one of: {presets}. The flags below "
@@ -94,7 +86,7 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--device", choices=DEVICES, default=_T.device)
     t.add_argument("--seed", type=int, default=_T.seed)
     t.add_argument("--threads", type=int, default=_T.threads, help="CPU threads (0 = all cores)")
-    t.add_argument("--log-every", type=_positive_int, default=50, help="steps between progress lines")
+    t.add_argument("--log-every", type=positive_int, default=50, help="steps between progress lines")
     t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA; see bench/gpu.py)")
     t.add_argument("--dist-timeout", type=float, default=300, metavar="SECONDS",
                    help="under torchrun: how long to wait for a lost process before stopping")
@@ -113,53 +105,12 @@ def build_parser(epilog: str | None = None) -> argparse.ArgumentParser:
     t.add_argument("--live-map-every", type=float, default=_T.live_map_interval_s, metavar="SECONDS",
                    help="seconds between live-map frames besides epoch ends (-1 auto: 30 on CPU; 0 epoch ends only)")
 
-    s = sub.add_parser("sample", help="decode samples from the prior or a fitted mixture into an image grid")
-    s.add_argument("checkpoint", type=Path)
-    s.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    s.add_argument("--n", type=_positive_int, default=64)
-    s.add_argument("--temperature", type=float, default=1.0)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--from", dest="source", choices=("prior", "mixture"), default="prior",
-                   help="prior: N(0, T^2 I); mixture: a 10-component Gaussian mixture fitted to the latent "
-                        "means of up to 20,000 training images (needs the dataset)")
-    s.add_argument("--dataset", help="for --from mixture (default: the checkpoint's dataset)")
-    s.add_argument("--data-dir", type=Path, help="folder holding cifar-10-batches-py")
-    s.add_argument("--download", action="store_true", help="download CIFAR-10 if it is missing")
-
-    e = sub.add_parser("encode", help="encode a dataset split to latent means and 2D coordinates (PCA, t-SNE or "
-                                      "UMAP), or write a checkpoint's live-map timeline")
-    e.add_argument("checkpoint", type=Path)
-    e.add_argument("--out", type=Path, help="latents.npz or latents.csv (needed unless only --timeline is asked)")
-    _dataset_args(e)
-    e.add_argument("--split", choices=SPLITS, default="test", help="all: the training then the test images")
-    e.add_argument("--projection", choices=PROJECTIONS, default="pca",
-                   help="pca (exact inverse), tsne (openTSNE; about 80 s for 10,000 points on 2 cores) or umap "
-                        "(umap-learn; its first use in a process compiles for about 20 s)")
-    e.add_argument("--timeline", type=Path, metavar="OUT.npz",
-                   help="also write the checkpoint's live-map frames (steps, coordinates, bases, indices)")
-    e.add_argument("--projector", type=Path, metavar="DIR", help="also write TensorBoard Projector files there")
-
     r = sub.add_parser("runs", help="list the runs in a runs folder with their settings and results")
     r.add_argument("folder", type=Path, nargs="?", help="runs folder (default: the user data runs folder)")
     r.add_argument("--csv", type=Path, metavar="FILE", help="write the table as CSV instead of printing it")
 
-    c = sub.add_parser("compare", help="two models' maps of the same images side by side (B aligned to A) and "
-                                       "their neighbour agreement")
-    c.add_argument("a", type=Path, metavar="A.pt")
-    c.add_argument("b", type=Path, metavar="B.pt")
-    c.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    _dataset_args(c)
-    c.set_defaults(dataset=None)
-    c.add_argument("--split", choices=SPLITS, default="test")
-    c.add_argument("--images", type=_positive_int, default=2000, help="images to map (the first N of the split)")
-    c.add_argument("--projection", choices=PROJECTIONS, default="pca")
+    add_explore_parsers(sub, _dataset_args)
     return parser
-
-
-def _load_data(args, model_config: ModelConfig):
-    from core.data import load_dataset
-
-    return load_dataset(args.dataset, args.data_dir, model_config.img_size, model_config.in_ch, args.download)
 
 
 def cmd_train(args) -> None:
@@ -201,7 +152,7 @@ def _train(args, ranks) -> None:
         log_every=math.gcd(args.log_every, args.save_every) if args.save_every else args.log_every,
     )
     config.validate()
-    data = _load_data(args, model_config)
+    data = load_data(args, model_config)
     trainer = Trainer(data, config, model_config, checkpoint=ckpt, ranks=ranks)
     run = None
     if ranks.main and args.out is None:  # a new folder of its own: no run overwrites another
@@ -247,72 +198,6 @@ def _train(args, ranks) -> None:
             run.close()
 
 
-def cmd_sample(args) -> None:
-    from core.checkpoint import load_checkpoint
-    from core.latent import image_grid, sample_prior, save_png
-
-    if not 0 < args.temperature <= 10:
-        raise ValueError(f"--temperature must be greater than 0 and at most 10, got {args.temperature}")
-    ckpt = load_checkpoint(args.checkpoint)
-    model = ckpt.build_model()
-    if args.source == "mixture":
-        from core.latent import fit_training_mixture, sample_mixture
-
-        args.dataset = args.dataset or ckpt.dataset
-        if not args.dataset:
-            raise ValueError("--from mixture fits the training latents, and this checkpoint names no dataset; "
-                             "pass --dataset cifar10|shapes|PATH")
-        mixture = fit_training_mixture(model, _load_data(args, ckpt.model_config).train.images)
-        images = sample_mixture(model, mixture, args.n, args.temperature, args.seed)
-    else:
-        images = sample_prior(model, args.n, args.temperature, args.seed)
-    try:
-        save_png(image_grid(images, nrow=8), args.out)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"cannot write {args.out}: {e}; choose a writable .png path") from e
-    print(f"wrote {args.n} samples to {args.out}")
-
-
-def cmd_encode(args) -> None:
-    from core.checkpoint import load_checkpoint
-    from core.latent import LATENT_SUFFIXES, save_latents
-    from core.maps import MapLenses, encode_and_project, pixel_structure
-
-    if args.out is None and (args.timeline is None or args.projector is not None):
-        raise ValueError("encode needs --out latents.npz (or .csv), or --timeline OUT.npz alone for the live-map "
-                         "frames")
-    if args.out is not None and args.out.suffix.lower() not in LATENT_SUFFIXES:  # checked before the slow encode
-        raise ValueError(f"--out must end in .npz or .csv, got {args.out}")
-    ckpt = load_checkpoint(args.checkpoint)
-    if args.timeline:
-        if ckpt.map_frames is None:
-            raise ValueError(f"{args.checkpoint} holds no live-map frames (it was trained with --no-live-map, "
-                             f"or by an older version)")
-        try:
-            np.savez_compressed(args.timeline, **{k: np.asarray(v) for k, v in ckpt.map_frames.items()})
-        except OSError as e:
-            raise ValueError(f"cannot write {args.timeline}: {e.strerror or e}; choose a writable location") from e
-        print(f"wrote {len(ckpt.map_frames['steps'])} live-map frames to {args.timeline}")
-        if args.out is None:
-            return
-    data = _load_data(args, ckpt.model_config)
-    split = data.split(args.split)
-    model = ckpt.build_model()
-    m = encode_and_project(model, args.split, split, args.projection)
-    mu, how = m.projection.mu, m.projection.settings
-    if m.explained is not None:
-        how = f"PCA explains {100 * m.explained.sum():.1f}%"
-    columns = MapLenses(split.labels, split.images, mu).fill(model=model)  # every lens, a column each
-    save_latents(args.out, mu, split.labels, data.classes, m.coords, m.explained, args.projection, columns)
-    print(f"encoded {len(mu)} {args.split} images; {how}; class structure (core.structure's kNN) of the latent means "
-          f"{100 * m.knn:.1f}% (raw pixels {100 * pixel_structure(split):.1f}%); wrote {args.out}")
-    if args.projector:
-        from core.export import write_projector
-
-        write_projector(args.projector, mu, split.labels, data.classes, split.images)
-        print(f"wrote TensorBoard Projector files to {args.projector}")
-
-
 RUN_COLUMNS = ("name", "dataset", "loss", "beta", "latent_dim", "steps", "epochs", "wall_s", "created", "test_psnr",
                "knn", "kl_per_dim", "active_units", "error", "path")
 
@@ -341,31 +226,6 @@ def cmd_runs(args) -> None:
     print("\n".join(runs_table(runs)))
 
 
-def cmd_compare(args) -> None:
-    from core.checkpoint import load_checkpoint
-    from core.compare import compare_models, render_pair
-    from core.latent import save_png
-
-    a, b = load_checkpoint(args.a), load_checkpoint(args.b)
-    args.dataset = args.dataset or a.dataset or b.dataset
-    if not args.dataset:
-        raise ValueError("neither checkpoint names its dataset; pass --dataset cifar10|shapes|PATH")
-    data = _load_data(args, a.model_config)
-    split = data.split(args.split)
-    n = min(args.images, len(split))
-    for ckpt, path in ((a, args.a), (b, args.b)):
-        ckpt.check_images(split.images, str(path), args.dataset)
-    pair = compare_models(a.build_model(), b.build_model(), split.images[:n], split.labels[:n], args.projection)
-    picture = render_pair(pair, data.classes, (args.a.stem if args.a.name != "checkpoint.pt" else args.a.parent.name,
-                                                args.b.stem if args.b.name != "checkpoint.pt" else args.b.parent.name))
-    try:
-        save_png(picture, args.out)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"cannot write {args.out}: {e}; choose a writable .png path") from e
-    print(f"mapped {n} {args.split} images with both models ({args.projection}, B aligned to A); mean neighbour "
-          f"agreement (10 nearest in latent space) {100 * pair.mean_agreement:.1f}%; wrote {args.out}")
-
-
 def main(argv: list[str] | None = None, epilog: str | None = None) -> int:
     """Run one subcommand; `epilog` lets the app's entry point add its own options to --help."""
     parser = build_parser(epilog)
@@ -379,8 +239,7 @@ def main(argv: list[str] | None = None, epilog: str | None = None) -> int:
     from core.train import TrainingError
 
     try:
-        commands = {"train": cmd_train, "sample": cmd_sample, "encode": cmd_encode, "runs": cmd_runs,
-                    "compare": cmd_compare}
+        commands = {"train": cmd_train, "runs": cmd_runs, **EXPLORE_COMMANDS}
         commands[args.command](args)
     except (CheckpointError, DatasetError, TrainingError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -368,6 +368,7 @@ def load_dataset(
         return make_shapes(img_size=img_size, in_ch=in_ch)
     if spec == "cifar10":
         if img_size != 32 or in_ch != 3:
-            raise DatasetError("CIFAR-10 images are 32x32 RGB; use img_size 32 and in_ch 3 with it.")
+            raise DatasetError(f"CIFAR-10 images are 32 px, 3-channel (RGB), and this model takes {img_size} px, "
+                               f"{in_ch}-channel ones; choose Shapes (made at any size) or an image folder")
         return load_cifar10(Path(data_dir) if data_dir else user_data_dir(), download, progress)
     return load_image_folder(Path(spec), img_size=img_size, in_ch=in_ch)

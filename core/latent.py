@@ -6,6 +6,7 @@ are imported where they are used: `vae-explorer train` needs them only at its fi
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -28,7 +29,8 @@ def evaluating(model: ConvVAE):
 
 
 def _device(model: ConvVAE) -> torch.device:
-    return next(model.parameters()).device
+    weight = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return weight.device if weight is not None else torch.device("cpu")
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

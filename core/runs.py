@@ -8,7 +8,8 @@ A run folder (`<root>/<date>_<time>_<dataset>_<loss>[-N]`) holds:
 
 Folders are made with an exclusive mkdir, so two processes never share one, and each file has one
 writer. Listing reads summaries only; a folder or file that is not a readable run is listed with its
-error. A loose checkpoint (`*.pt`) in a listed folder is listed too (its summary read from the file).
+error. A loose checkpoint (`*.pt`) or model file (`*.vaemodel`, core.model_file) in a listed folder is listed
+too (its summary read from the file), so another tool's model compares side by side with ours.
 """
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from pathlib import Path
 from core.checkpoint import Checkpoint, CheckpointError, peek_checkpoint, save_checkpoint
 from core.data import user_data_dir
 from core.metrics import History
+from core.model_file import peek_model
 
 CHECKPOINT, SUMMARY, NAME = "checkpoint.pt", "run.json", "name.txt"
+LOOSE = (".pt", ".vaemodel")  # files listed as runs of their own: checkpoints and model files
 FORMAT = "vae-explorer-run"
 SCALARS = {"steps": ("loss", "recon", "kld", "beta", "img_per_s"),
            "epochs": ("test_psnr", "test_loss", "kl_per_dim", "knn", "active_units")}
@@ -40,7 +43,7 @@ def default_root() -> Path:
 class RunSummary:
     """One row of the Runs table. `error` is set (and the rest mostly empty) when it could not be read."""
 
-    path: Path  # the run folder, or a loose checkpoint file (`is_folder` says which)
+    path: Path  # the run folder, or a loose checkpoint or model file (`is_folder` says which)
     name: str = ""
     dataset: str = ""
     loss: str = ""  # its weighting, and " + NT-Xent 20" with the contrastive option at weight 20
@@ -66,8 +69,8 @@ class RunSummary:
 
     @property
     def is_folder(self) -> bool:
-        """A run folder (checkpoint, summary, name, events), or else a loose `.pt` checkpoint."""
-        return self.path.suffix != ".pt" or self.path.is_dir()
+        """A run folder (checkpoint, summary, name, events), or else a loose checkpoint or model file."""
+        return self.path.suffix not in LOOSE or self.path.is_dir()
 
     @property
     def checkpoint(self) -> Path:
@@ -97,7 +100,10 @@ class RunSummary:
 
 
 def summarise(ckpt: Checkpoint, path: Path, created: str = "") -> RunSummary:
-    """The summary of a checkpoint: its settings and the newest figures of its history."""
+    """The summary of a checkpoint (or a model file: its name and latent size): its settings and the newest
+    figures of its history."""
+    if not ckpt.trainable:
+        return RunSummary(path, name=ckpt.name, loss="model file", latent_dim=ckpt.model_config.latent_dim)
     tc, epochs, steps = ckpt.train_config, ckpt.history.epochs, ckpt.history.steps
 
     def last(table, column, default=math.nan):
@@ -251,8 +257,8 @@ def list_runs(folders) -> list[RunSummary]:
             try:
                 if path.is_dir():
                     runs.append(_read_summary(path))
-                elif path.suffix == ".pt":
-                    runs.append(summarise(peek_checkpoint(path), path))
+                elif path.suffix in LOOSE:
+                    runs.append(summarise(peek_model(path), path))
             except (OSError, ValueError, CheckpointError, UnicodeDecodeError) as e:
                 runs.append(RunSummary(path, name=path.name, error=str(e) or type(e).__name__))
     return sorted(runs, key=lambda r: (r.created or "", r.name), reverse=True)
@@ -266,7 +272,8 @@ def rename_run(run: RunSummary, name: str) -> None:
     if run.is_folder:
         _write_atomic(run.path / NAME, name + "\n")
         return
-    target = run.path.with_name(name if name.endswith(".pt") else name + ".pt")
+    suffix = run.path.suffix
+    target = run.path.with_name(name if name.endswith(suffix) else name + suffix)
     if "/" in name or os.sep in name or target.exists():
         raise ValueError(f"cannot rename {run.path.name} to {target.name}: "
                          + ("a file of that name exists" if target.exists() else "a name cannot hold a slash"))
@@ -279,15 +286,15 @@ def delete_run(run: RunSummary) -> None:
         if not ((run.path / SUMMARY).exists() or (run.path / CHECKPOINT).exists()):
             raise ValueError(f"{run.path} is not a run folder (no {SUMMARY} or {CHECKPOINT}); it was left alone")
         shutil.rmtree(run.path)
-    elif run.path.suffix == ".pt":
+    elif run.path.suffix in LOOSE:
         run.path.unlink()
     else:
         raise ValueError(f"{run.path} is not a run; it was left alone")
 
 
 def read_history(run: RunSummary) -> History:
-    """The curves of a run (its checkpoint's history, read without its weights), for overlaying."""
-    return peek_checkpoint(run.checkpoint).history
+    """The curves of a run (its checkpoint's history, read without its weights; none for a model file)."""
+    return peek_model(run.checkpoint).history
 
 
 def runs_table(runs: list[RunSummary]) -> list[str]:

@@ -36,7 +36,7 @@ class FileActions(QObject):
         file_menu = window.menuBar().addMenu("&File")
         self.actions: dict[str, QAction] = {}
         for key, text, shortcut, slot in [
-            ("open", "&Open checkpoint...", QKeySequence.Open, self._on_open),
+            ("open", "&Open checkpoint or model...", QKeySequence.Open, self._on_open),
             ("save", "&Save checkpoint", QKeySequence.Save, self._on_save),
             ("save_as", "Save checkpoint &as...", QKeySequence.SaveAs, self._on_save_as),
             ("export_latents", "Export &latents...", "Ctrl+E", self._on_export_latents),
@@ -61,7 +61,7 @@ class FileActions(QObject):
         self._update_actions()
 
     def _update_actions(self, *_) -> None:
-        has_model = self.session.checkpoint is not None
+        has_model = self.session.checkpoint is not None and self.session.checkpoint.trainable
         self.actions["save"].setEnabled(has_model)
         self.actions["save_as"].setEnabled(has_model)
         self.actions["export_latents"].setEnabled(self.session.map is not None)
@@ -172,8 +172,8 @@ class FileActions(QObject):
 
     def _on_open(self) -> None:
         start = str(Path(self.settings.value("last_checkpoint", str(user_data_dir()))).parent)
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open checkpoint", start,
-                                              "Checkpoints (*.pt *.pth);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open checkpoint or model", start,
+                                              "Checkpoints and model files (*.pt *.pth *.vaemodel);;All files (*)")
         if path:
             self.loader.open_checkpoint(path)
 

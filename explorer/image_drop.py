@@ -1,6 +1,7 @@
 """ImageDrop: bring your own image to the map. Drop an image file on a widget, or paste (Ctrl+V) an
 image or a copied image file. It only collects what was given and names it; the MapController
 prepares, encodes and places it, and a file that is not an image gets a message there.
+A dropped model file or checkpoint (OPENABLE) is asked to be opened instead, wherever it lands.
 """
 from __future__ import annotations
 
@@ -10,16 +11,24 @@ from PySide6.QtCore import QBuffer, QEvent, QIODevice, QMimeData, QObject, Qt, S
 from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget
 
+OPENABLE = (".vaemodel", ".pt", ".pth")  # files a drop opens (core.model_file.open_model) rather than places
+
 
 class ImageDrop(QObject):
     given = Signal(str, object)  # (a name for messages, a file path or an image's PNG bytes)
+    open_requested = Signal(str)  # a dropped file with an OPENABLE suffix
 
     def __init__(self, drop_target: QWidget, paste_scope: QWidget):
-        """Drops land on `drop_target`; Ctrl+V pastes while the focus is inside `paste_scope`."""
+        """Drops land on `drop_target` (and on widgets `watch`ed); Ctrl+V pastes while the focus is inside
+        `paste_scope`."""
         super().__init__(drop_target)
-        drop_target.setAcceptDrops(True)
-        drop_target.installEventFilter(self)
+        self.watch(drop_target)
         self.shortcut = QShortcut(QKeySequence.Paste, paste_scope, self.paste, context=Qt.WidgetWithChildrenShortcut)
+
+    def watch(self, widget: QWidget) -> None:
+        """Take drops on `widget` too (the window: a model file dropped anywhere on it opens)."""
+        widget.setAcceptDrops(True)
+        widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.DragEnter, QEvent.DragMove):
@@ -36,7 +45,9 @@ class ImageDrop(QObject):
 
     def take(self, mime: QMimeData, how: str) -> None:
         files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
-        if files:
+        if files and Path(files[0]).suffix.lower() in OPENABLE:
+            self.open_requested.emit(files[0])
+        elif files:
             self.given.emit(Path(files[0]).name, files[0])
         elif mime.hasImage():
             buffer = QBuffer()

@@ -76,8 +76,9 @@ class Loader(QObject):
         self.session.set_dataset(dataset)
 
     def open_checkpoint(self, path: str) -> None:
-        """Load a checkpoint in the background; on failure the current model stays as it was."""
-        from core.checkpoint import load_checkpoint
+        """Open a checkpoint or a model file (core.model_file) in the background; on failure the current model
+        stays as it was."""
+        from core.model_file import open_model
 
         if self.session.training:
             self._report("Training is running", "Stop training before opening a checkpoint.", "")
@@ -88,5 +89,5 @@ class Loader(QObject):
             self.session.set_map(None)
             self.checkpoint_opened.emit(ckpt, str(path))
 
-        self.runner.run(lambda progress: load_checkpoint(path), opened, "Cannot open checkpoint",
+        self.runner.run(lambda progress: open_model(path), opened, "Cannot open model",
                         kind="checkpoint", tagged=False)

@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.inspecting = InspectController(self.session, self.map_view, self.inspector, self.maps.with_lenses,
                                             self.messages.error, self)
         self.image_drop = ImageDrop(self.map_view.plot.viewport(), self.map_view)
+        self.image_drop.watch(self)
         self.runs = RunsController(self.session, self.runner, self.settings, self.runs_root, self.runs_panel,
                                    self.run_curves, self.map_compare, self.messages.error, self.messages.ask, self)
         self.sampling = SamplesController(self.session, self.runner, self.samples, self.train_panel.device, self)
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self.lenses.colour_requested.connect(lambda name: self.maps.choose("colour_by", name))
         self.lenses.dimension_requested.connect(self.maps.walk_dimension)
         self.image_drop.given.connect(self.inspecting.show_given_image)
+        self.image_drop.open_requested.connect(self.loader.open_checkpoint)
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         self.inspector.save_image_requested.connect(self.files.export_image_dialog)
         self.diagnostics.evaluate_requested.connect(training.evaluate_now)
@@ -277,13 +279,14 @@ class MainWindow(QMainWindow):
 
     def _on_checkpoint_opened(self, ckpt, path: str) -> None:
         self.settings.setValue("last_checkpoint", path)
-        self.train_panel.set_configs(ckpt.model_config, ckpt.train_config or TrainConfig())
+        if ckpt.trainable:
+            self.train_panel.set_configs(ckpt.model_config, ckpt.train_config or TrainConfig())
         wanted = ckpt.dataset if ckpt.dataset in ("shapes", "cifar10") else None
         ds = self.session.dataset
         if wanted and (ds is None or ds.name != wanted):
             self.train_panel.set_dataset_spec(wanted)
             self.train_panel.request_dataset()  # the map controller encodes once it is loaded
-        self.messages.status(f"opened {path} (step {ckpt.step:,})")
+        self.messages.status(f"opened {path} " + (f"(step {ckpt.step:,})" if ckpt.trainable else "(a model file)"))
 
     def _on_history_reset(self) -> None:
         self.loss_plot.load_history(self.session.history)
@@ -291,7 +294,10 @@ class MainWindow(QMainWindow):
 
     def _on_model_changed(self) -> None:
         self._describe_model()
-        self.train_panel.set_has_model(self.session.checkpoint is not None)
+        ckpt = self.session.checkpoint
+        self.train_panel.set_has_model(ckpt is not None, "" if ckpt is None or ckpt.trainable else (
+            f"{ckpt.name} was opened from a model file: the app explores it (map, clicks, samples, lenses) but does "
+            f"not train other people's models. Start new trains a ConvVAE instead."))
 
     def _describe_model(self) -> None:
         """Where the model is, for the status bar and the diagnostics: the one in training from its first step,
@@ -302,6 +308,9 @@ class MainWindow(QMainWindow):
         self.diagnostics.set_model_step(step, idle=training is None)
         if c is None:
             self.model_label.setText("no model")
+            return
+        if ckpt is not None and not ckpt.trainable and training is None:
+            self.model_label.setText(f"model file: {ckpt.name}, {c.describe()}")
             return
         self.model_label.setText(f"model: latent {c.latent_dim}, channels {c.channels}, step {step:,}"
                                  + (" (training)" if training is not None else ""))

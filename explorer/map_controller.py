@@ -108,6 +108,12 @@ class MapController(QObject):
             return
         encoded = self._cache.get((self.session.generation, split, "pca"))  # its latent means serve every projection
         ckpt, data, device = self.session.checkpoint, self.session.dataset.split(split), self.encode_device()
+        try:  # a model file of another image size than the dataset loaded
+            ckpt.check_images(data.images, "This model", self.session.dataset.name)
+        except ValueError as e:
+            self._report("The dataset does not fit the model", f"{e}. In the Train tab, choose Shapes (made at the "
+                         f"model's size) or an image folder, and Load.", "")
+            return
         total = projection_steps(projection, len(data))
 
         def work(progress: Progress) -> MapData:

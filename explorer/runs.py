@@ -147,13 +147,13 @@ class RunsController(QObject):
     def _curves(self, run) -> tuple:
         """(History, the units its curves need: Curves fields) of a run from one peek at its checkpoint, read again
         only when it changed."""
-        from core.checkpoint import peek_checkpoint
+        from core.model_file import peek_model
 
         path = run.checkpoint
         mtime = path.stat().st_mtime if path.exists() else 0.0
         cached = self._histories.get(str(run.path))
         if cached is None or cached[0] != mtime:
-            ckpt = peek_checkpoint(path)
+            ckpt = peek_model(path)
             config, model = ckpt.train_config, ckpt.model_config
             units = {"batch": config.batch_size if config else 1, "loss": config.loss if config else "elbo",
                      "pixels": model.in_ch * model.img_size ** 2, "views": 2 if config and config.contrast else 1,
@@ -178,15 +178,15 @@ class RunsController(QObject):
 
     def compare_runs(self, path_a: str, path_b: str) -> None:
         """Map the first COMPARE_IMAGES test images with both runs' models, B aligned to A (in the background)."""
-        from core.checkpoint import load_checkpoint
         from core.compare import compare_models
+        from core.model_file import open_model
 
         a, b, ds = self.runs[path_a], self.runs[path_b], self.session.dataset
         if ds is None:
             self._report("Cannot compare maps", "Load a dataset first (the Train tab): both models map its test "
                                                 "images.", "")
             return
-        if ds.name not in (a.dataset, b.dataset):
+        if {a.dataset, b.dataset} - {""} and ds.name not in (a.dataset, b.dataset):  # a model file names none
             self._report("Cannot compare maps", f"These runs trained on {a.dataset} and {b.dataset}, but the loaded "
                                                 f"dataset is {ds.name}; load theirs in the Train tab.", "")
             return
@@ -194,7 +194,7 @@ class RunsController(QObject):
         images, labels = ds.test.images[:n], ds.test.labels[:n]
 
         def work(progress):
-            ckpt_a, ckpt_b = load_checkpoint(a.checkpoint), load_checkpoint(b.checkpoint)
+            ckpt_a, ckpt_b = open_model(a.checkpoint), open_model(b.checkpoint)
             for ckpt, run in ((ckpt_a, a), (ckpt_b, b)):
                 ckpt.check_images(images, run.name, ds.name)
             return compare_models(ckpt_a.build_model(), ckpt_b.build_model(), images, labels, progress=progress)

@@ -245,7 +245,7 @@ class TrainingController(QObject):
             self.dataset_needed.emit()
             return
         checkpoint = session.checkpoint if continue_ else None
-        if continue_ and checkpoint is None:
+        if continue_ and (checkpoint is None or not checkpoint.trainable):
             return
         if not continue_ and session.checkpoint is not None:
             changed = model_config != session.checkpoint.model_config
@@ -303,6 +303,10 @@ class TrainingController(QObject):
 
         ckpt, ds = self.session.checkpoint, self.session.dataset
         if ckpt is None or ds is None or self.busy:
+            return
+        if not ckpt.trainable:
+            self._report("Cannot evaluate this model", f"{ckpt.name} was opened from a model file: it has no loss "
+                         "or training settings here to evaluate with. Its map, samples and lenses work.", "")
             return
         trained = ckpt.train_config or TrainConfig()  # scored as that run's epoch ends were
         config = TrainConfig(steps=1, device="cpu", live_map=False, eval_images=trained.eval_images, loss=trained.loss)

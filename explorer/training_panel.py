@@ -46,6 +46,9 @@ TIPS = {
 }
 
 
+CONTINUE_TIP = "Continue training the current model (e.g. a loaded checkpoint)"
+
+
 def _same(text: str, value: float) -> bool:
     try:
         return float(text) == value
@@ -138,7 +141,7 @@ class TrainingPanel(QWidget):
         self.start_button = QPushButton("Start new")
         self.start_button.setToolTip("Train a new model from scratch")
         self.continue_button = QPushButton("Resume training")
-        self.continue_button.setToolTip("Continue training the current model (e.g. a loaded checkpoint)")
+        self.continue_button.setToolTip(CONTINUE_TIP)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.stop_button = QPushButton("Stop")
@@ -244,8 +247,11 @@ class TrainingPanel(QWidget):
         self.ready = ready
         self.set_running(self.running)
 
-    def set_has_model(self, has_model: bool) -> None:
-        self.has_model = has_model
+    def set_has_model(self, has_model: bool, why_not: str = "") -> None:
+        """`why_not`: why the model held cannot be trained here (a model file), shown on Resume and below it."""
+        self.has_model = has_model and not why_not
+        self.continue_button.setToolTip(why_not or CONTINUE_TIP)
+        self.set_status(why_not)
         self.validate()
 
     def set_running(self, running: bool) -> None:

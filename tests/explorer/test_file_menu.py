@@ -70,6 +70,6 @@ def test_bad_checkpoint_is_refused_and_model_kept(explored_window, qtbot, tmp_pa
     explored_window.loader.open_checkpoint(str(bad))
     qtbot.waitUntil(lambda: explored_window.messages.last_error is not None, timeout=10_000)
     title, message = explored_window.messages.last_error
-    assert title == "Cannot open checkpoint" and str(bad) in message
+    assert title == "Cannot open model" and str(bad) in message
     assert explored_window.session.checkpoint is before and explored_window.map_view.point_count() > 0
 

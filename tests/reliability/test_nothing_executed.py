@@ -143,5 +143,5 @@ def test_app_shows_damaged_checkpoint_and_keeps_its_model(explored_window, qtbot
     bad.write_bytes(good_bytes[: len(good_bytes) // 3])
     explored_window.loader.open_checkpoint(str(bad))
     qtbot.waitUntil(lambda: explored_window.messages.last_error is not None, timeout=30_000)
-    assert explored_window.messages.last_error[0] == "Cannot open checkpoint"
+    assert explored_window.messages.last_error[0] == "Cannot open model"
     assert explored_window.session.checkpoint is before
