@@ -1,5 +1,6 @@
-"""The exploring subcommands: `sample`, `encode`, `compare` and `export-model`. Each takes one of our
-checkpoints or a model file (core.model_file) wherever it takes a model. core.cli holds the parser and `train`.
+"""The exploring subcommands: `sample`, `encode`, `compare`, `export-model` and `map`. Each takes one of our
+checkpoints or a model file (core.model_file) wherever it takes a model; `map` takes embeddings alone
+(core.embeddings). core.cli holds the parser and `train`.
 """
 from __future__ import annotations
 
@@ -65,6 +66,15 @@ def add_explore_parsers(sub, dataset_args: Callable[[argparse.ArgumentParser], N
     x.add_argument("checkpoint", type=Path, metavar="CKPT")
     x.add_argument("--out", type=Path, required=True, help="the model file to write (.vaemodel)")
     x.add_argument("--name", help="the name the app shows (default: the file's name)")
+
+    m = sub.add_parser("map", help="map embeddings without a model (.npz, .csv, or the Projector's tensors.tsv) to "
+                                   "2D: their given coordinates, else PCA, t-SNE or UMAP of the vectors")
+    m.add_argument("embeddings", type=Path, metavar="EMBEDDINGS")
+    m.add_argument("--out", type=Path, required=True, help="map.npz or map.csv (written as encode writes latents)")
+    m.add_argument("--projection", choices=PROJECTIONS,
+                   help="project the vectors (default: the file's own coordinates if it has them, else pca)")
+    m.add_argument("--images", type=Path, metavar="FILE|DIR",
+                   help="their images: an .npy/.npz array or a folder of image files in the rows' order")
 
 
 def load_data(args, model_config):
@@ -178,5 +188,24 @@ def cmd_export_model(args) -> None:
           f"{c.in_ch} channels) as torch.export programs")
 
 
+def cmd_map(args) -> None:
+    import dataclasses
+
+    from core.embeddings import embeddings_map, read_embeddings
+    from core.latent import LATENT_SUFFIXES, save_latents
+
+    if args.out.suffix.lower() not in LATENT_SUFFIXES:  # checked before the slow part
+        raise ValueError(f"--out must end in .npz or .csv, got {args.out}")
+    e = read_embeddings(args.embeddings, args.images)
+    if args.projection:
+        e = dataclasses.replace(e, coords=None)
+    m = embeddings_map(e, args.projection or "pca")
+    columns = {name.removeprefix("col:"): values for name, values in e.columns.items()}
+    save_latents(args.out, e.vectors, e.labels, e.classes, m.coords, m.explained, m.projection.name, columns)
+    knn = f"; class structure (core.structure's kNN) {100 * m.knn:.1f}%" if m.knn is not None else ""
+    print(f"mapped {len(e.vectors):,} embeddings of {e.vectors.shape[1]} dimensions ({m.projection.title}){knn}; "
+          f"wrote {args.out}")
+
+
 EXPLORE_COMMANDS = {"sample": cmd_sample, "encode": cmd_encode, "compare": cmd_compare,
-                    "export-model": cmd_export_model}
+                    "export-model": cmd_export_model, "map": cmd_map}

@@ -45,11 +45,14 @@ def dimension_name(d: int) -> str:
 
 
 def lens(name: str) -> Lens | None:
-    """LENSES[name], the lens of a latent dimension ("z12"), or None for a name that is neither."""
+    """LENSES[name], the lens of a latent dimension ("z12") or of an embeddings file's column ("col:score"), or
+    None for a name that is none of them."""
     if name in LENSES:
         return LENSES[name]
     if name.startswith("z") and name[1:].isdigit():
         return Lens(name, f"latent dimension {name[1:]}", "number", "each point's latent mean on this dimension")
+    if name.startswith("col:") and len(name) > 4:
+        return Lens(name, name[4:], "number", "a column of the embeddings file")
     return None
 
 
@@ -158,11 +161,11 @@ def what_latents_predict(mu: np.ndarray, images: np.ndarray, properties: dict[st
 
     out = []
     for name in names or properties:
-        values, kind = properties[name], LENSES[name].kind
+        values, kind = properties[name], lens(name).kind
         chance = float(np.bincount(values.astype(np.int64)).max() / len(values)) if kind == "category" else 0.0
         n = MAX_POINTS if name == "class" else max_points
-        out.append(Predicted(name, kind, predictability(mu, values, kind, max_points=n),
-                             predictability(images, values, kind, max_points=n), chance))
+        pixels = predictability(images, values, kind, max_points=n) if images is not None else float("nan")
+        out.append(Predicted(name, kind, predictability(mu, values, kind, max_points=n), pixels, chance))
     return sorted(out, key=lambda p: -p.score)
 
 
@@ -196,7 +199,7 @@ def contrast(properties: dict[str, np.ndarray], points: np.ndarray) -> list[Cont
         if name not in LENSES or name == "class":
             continue
         inside, outside = values[points], values[rest] if rest.any() else values[:0]
-        if LENSES[name].kind == "number":
+        if lens(name).kind == "number":
             edges = np.linspace(*np.nanpercentile(values, [1, 99]), BINS + 1) if len(values) else np.arange(BINS + 1)
             hist = [np.histogram(np.clip(v, edges[0], edges[-1]), edges)[0] / max(len(v), 1) for v in (inside, outside)]
             out.append(Contrast(name, float(inside.mean()), float(outside.mean()) if len(outside) else float("nan"),
@@ -296,7 +299,7 @@ class LensReport:
         """"This model's latents follow brightness (R^2 0.9) more than class (kNN 34 %)"."""
         top = self.ranked[0]
         cls = next((p for p in self.ranked if p.name == "class"), None)
-        first = f"These latents follow {LENSES[top.name].title} most ({top.figure.split(' (')[0]})"
+        first = f"These latents follow {lens(top.name).title} most ({top.figure.split(' (')[0]})"
         if cls is None or cls is top:
             return first + "."
         return first + f", more than class ({cls.figure.split(' (')[0]})."
@@ -309,12 +312,15 @@ def lens_report(mu: np.ndarray, images: np.ndarray, properties: dict[str, np.nda
     `dimension_lens`. 2,000 points keep the raw pixels' side (3,072 numbers an image) to seconds on two cores."""
     from sklearn.model_selection import train_test_split
 
-    names = [n for n in properties if n not in ("cluster", "mixture")]
+    names = [n for n in properties if n not in ("cluster", "mixture") and len(np.unique(properties[n][:100])) > 1]
     ranked = what_latents_predict(mu, images, properties, names, max_points)
     idx = np.sort(np.random.default_rng(seed).permutation(len(mu))[:max_points])
     labels = properties["class"][idx]
     probes = []
-    for x in (mu[idx], images[idx]):
+    for x in (mu[idx], images[idx] if images is not None else None):  # no probe without images, or of one class
+        if x is None or len(np.unique(labels)) < 2:
+            probes.append(float("nan"))
+            continue
         x_tr, x_te, y_tr, y_te = train_test_split(x, labels, test_size=0.2, random_state=seed)
         probes.append(linear_probe_accuracy(x_tr, y_tr, x_te, y_te))
     dims = dimension_lens(mu, properties, classes, kl_dims, seed=seed) if classes is not None else None
@@ -351,10 +357,14 @@ def dimension_lens(mu: np.ndarray, properties: dict[str, np.ndarray], classes: l
     order = [int(d) for d in np.argsort(-score) if score[d] > (INFORMATIVE_NATS if by_kl else ACTIVE_VARIANCE)]
     dims = order[:max_dims]
     columns, values = [], []
-    for name in ("brightness", "saturation", "contrast"):
-        columns.append(LENSES[name].title)
+    numbers = [n for n in properties if lens(n).kind == "number" and n in ("brightness", "saturation", "contrast")
+               or n.startswith("col:")]  # an embeddings file's columns too
+    for name in numbers:
+        columns.append(lens(name).title)
         values.append(properties[name][idx])
     for name, labels in (("hue", HUES), ("class", classes)):
+        if name not in properties or len(np.unique(properties[name])) < 2:
+            continue
         codes = properties[name][idx]
         for k in np.unique(codes):
             columns.append(f"{name}: {labels[k]}")

@@ -84,19 +84,28 @@ class MapLenses:
     with one encode-and-decode pass, clusters and mixture components from the latent means.
 
     `compute` only reads (it may run on a worker thread) and returns new arrays; `add` merges them in. A live
-    frame with no latent means (`mu` None) has class and the image statistics only."""
+    frame with no latent means (`mu` None) has class and the image statistics only. Embeddings without a model
+    (`decodable` False) have no model's view, those without images (`images` None) no image statistics, and
+    their file's own `columns` ("col:NAME" lenses, or ours by name) from the start."""
 
-    def __init__(self, labels: np.ndarray, images: np.ndarray, mu: np.ndarray | None) -> None:
+    def __init__(self, labels: np.ndarray, images: np.ndarray | None, mu: np.ndarray | None,
+                 columns: dict[str, np.ndarray] | None = None, decodable: bool = True) -> None:
         self.images, self.mu = images, mu  # the map's images uint8 [N, C, H, W] and latent means [N, D]
-        self._values: dict[str, np.ndarray] = {"class": np.asarray(labels, np.int64)}
+        self.decodable = decodable
+        self._values: dict[str, np.ndarray] = {"class": np.asarray(labels, np.int64), **(columns or {})}
 
     def possible(self, name: str) -> bool:
         """Whether this map can have lens `name` (the model's view, clusters and dimensions need latent means)."""
-        if name not in LENSES:  # a latent dimension's, "z12", or no lens
-            return lens(name) is not None and self.mu is not None and int(name[1:]) < self.mu.shape[1]
-        if name == "class" or name in IMAGE_LENSES:
+        if name in self._values:
             return True
-        return self.mu is not None and (name in MODEL_LENSES or len(self.mu) >= 2)  # clusters need two points
+        if name not in LENSES:  # a latent dimension's, "z12", or no lens
+            return (lens(name) is not None and name[0] == "z" and self.mu is not None
+                    and int(name[1:]) < self.mu.shape[1])
+        if name in IMAGE_LENSES:
+            return self.images is not None
+        if name in MODEL_LENSES:
+            return self.mu is not None and self.decodable
+        return self.mu is not None and len(self.mu) >= 2  # clusters need two points
 
     def missing(self, names=tuple(LENSES)) -> list[str]:
         return [n for n in names if self.possible(n) and n not in self._values]
@@ -108,6 +117,10 @@ class MapLenses:
         """The values computed so far, in LENSES order, then latent dimensions (a new dict: later additions do not
         change it)."""
         return {n: self._values[n] for n in [*LENSES, *sorted(set(self._values) - set(LENSES))] if n in self._values}
+
+    def columns(self) -> list[str]:
+        """The lenses that came with the map's file (an embeddings file's columns), in their order."""
+        return [n for n in self._values if n.startswith("col:")]
 
     def compute(self, names=tuple(LENSES), model: ConvVAE | None = None,
                 progress: Progress | None = None) -> dict[str, np.ndarray]:
@@ -147,8 +160,8 @@ class PointView:
     point: int  # index into the map
     image_index: int  # index into the split
     label: int
-    original: np.ndarray  # uint8 [C, H, W]
-    reconstruction: np.ndarray  # uint8 [C, H, W]
+    original: np.ndarray | None  # uint8 [C, H, W] (None: embeddings without images)
+    reconstruction: np.ndarray | None  # uint8 [C, H, W] (None: embeddings without a model)
     neighbours: Neighbours
 
 
@@ -170,7 +183,7 @@ class SelectionSummary:
     count: int
     class_counts: np.ndarray  # [classes] int
     per_class: str  # "cat 12, dog 3", largest first
-    mean_image: np.ndarray  # uint8 [C, H, W]: the decoded mean latent
+    mean_image: np.ndarray | None  # uint8 [C, H, W]: the decoded mean latent (None: no model)
     typical: np.ndarray | None = None  # [K] points: the selection's medoids in latent space, most typical first
     contrasts: tuple = ()  # core.lenses.Contrast of each property: the selection against the rest of the map
 
@@ -187,18 +200,22 @@ class Placement:
 
 class MapQuery:
     """Answers about one map of one model. `images`: the whole split, uint8 [N_split, C, H, W]; `kl_dims`: the
-    last evaluation's KL per latent dimension (the traversal directions prefer the dimensions that carry most)."""
+    last evaluation's KL per latent dimension (the traversal directions prefer the dimensions that carry most).
+    Embeddings without a model (`model` None) decode nothing (None where an image would be), and those without
+    images (`images` None) show none."""
 
-    def __init__(self, model: ConvVAE, images: np.ndarray, map_data: MapData, classes: list[str],
+    def __init__(self, model: ConvVAE | None, images: np.ndarray | None, map_data: MapData, classes: list[str],
                  kl_dims: np.ndarray | None = None) -> None:
         self.model, self.map, self.classes, self._kl = model, map_data, classes, kl_dims
         self._split_images = images
         self._mu: np.ndarray | None = map_data.projection.mu
         self._directions: dict[int | None, Directions] = {}  # by the dimension walked first
 
-    def images(self) -> np.ndarray:
-        """The images of the map's points, uint8 [N, C, H, W]."""
-        return self._split_images if self.map.indices is None else self._split_images[self.map.indices]
+    def images(self) -> np.ndarray | None:
+        """The images of the map's points, uint8 [N, C, H, W] (None: there are none)."""
+        if self._split_images is None or self.map.indices is None:
+            return self._split_images
+        return self._split_images[self.map.indices]
 
     def latents(self) -> np.ndarray:
         """The latent means [N, D] of the map's points (encoded once for a stored frame, which has none)."""
@@ -206,15 +223,15 @@ class MapQuery:
             self._mu = encode(self.model, self.images())
         return self._mu
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
-        return decode(self.model, np.atleast_2d(z))
+    def decode(self, z: np.ndarray) -> np.ndarray | None:
+        return decode(self.model, np.atleast_2d(z)) if self.model is not None else None
 
     def point(self, index: int, k: int = 8) -> PointView:
         image_index = self.map.image_index(index)
-        original = self._split_images[image_index]
-        z = self.latents()[index]
-        return PointView(index, image_index, int(self.map.labels[index]), original, self.decode(z)[0],
-                         latent_neighbours(self.latents(), index, k))
+        original = self._split_images[image_index] if self._split_images is not None else None
+        decoded = self.decode(self.latents()[index])
+        return PointView(index, image_index, int(self.map.labels[index]), original,
+                         decoded[0] if decoded is not None else None, latent_neighbours(self.latents(), index, k))
 
     def decode_at(self, xy) -> DecodedSpot:
         """Decode the map's inverse at a spot (exact for PCA, an estimate for t-SNE and UMAP)."""
@@ -242,7 +259,8 @@ class MapQuery:
         MapLenses.known()) against the rest of the map."""
         counts = np.bincount(self.map.labels[points], minlength=len(self.classes))
         text = ", ".join(f"{self.classes[k]} {counts[k]:,}" for k in np.argsort(-counts, kind="stable") if counts[k])
-        mean = self.decode(self.latents()[points].mean(axis=0, keepdims=True))[0]
+        mean = self.decode(self.latents()[points].mean(axis=0, keepdims=True))
+        mean = mean[0] if mean is not None else None
         contrasts = tuple(contrast(lenses, points)) if lenses else ()
         return SelectionSummary(len(points), counts, text, mean, medoids(self.latents(), points), contrasts)
 

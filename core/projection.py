@@ -60,6 +60,15 @@ class EmbeddedMap:
         return _weighted_mean(dist, idx, self.coords)
 
 
+class GivenMap(EmbeddedMap):
+    """Coordinates that came with embeddings, used as they are (nothing is projected)."""
+
+    title = "given coordinates"
+
+    def __init__(self, mu: np.ndarray, coords: np.ndarray, settings: str):
+        super().__init__(mu, coords, settings, name="given")
+
+
 def tsne(mu: np.ndarray, progress: Callable[[int, int], bool | None] | None = None, perplexity: float = 30.0,
          seed: int = 0, n_jobs: int = -1, init: np.ndarray | None = None) -> EmbeddedMap:
     """openTSNE on the latent means (after PCA to 50 dims). `progress(iteration, total)` is called every

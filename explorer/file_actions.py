@@ -37,6 +37,7 @@ class FileActions(QObject):
         self.actions: dict[str, QAction] = {}
         for key, text, shortcut, slot in [
             ("open", "&Open checkpoint or model...", QKeySequence.Open, self._on_open),
+            ("open_embeddings", "Open &embeddings...", "Ctrl+Shift+O", self._on_open_embeddings),
             ("save", "&Save checkpoint", QKeySequence.Save, self._on_save),
             ("save_as", "Save checkpoint &as...", QKeySequence.SaveAs, self._on_save_as),
             ("export_latents", "Export &latents...", "Ctrl+E", self._on_export_latents),
@@ -65,9 +66,12 @@ class FileActions(QObject):
         self.actions["save"].setEnabled(has_model)
         self.actions["save_as"].setEnabled(has_model)
         self.actions["export_latents"].setEnabled(self.session.map is not None)
-        self.actions["export_projector"].setEnabled(self.session.map is not None)
+        self.actions["export_projector"].setEnabled(self.session.map is not None and self._has_images())
         history = self.session.history
         self.actions["export_metrics"].setEnabled(bool(len(history.steps) or len(history.epochs)))
+
+    def _has_images(self) -> bool:
+        return self.session.embeddings is None or self.session.embeddings.images is not None
 
     def save_checkpoint(self, path: str) -> bool:
         from core.checkpoint import CheckpointError, save_checkpoint
@@ -135,19 +139,21 @@ class FileActions(QObject):
         from core.selection import save_selection
 
         m = self.session.map
-        png = Path(path).with_suffix(".png")
-        images = self.session.query.images()[points[:SELECTION_PNG_LIMIT]]
+        png, images = Path(path).with_suffix(".png"), self.session.query.images()
+        images = images[points[:SELECTION_PNG_LIMIT]] if images is not None else None  # embeddings may have none
 
         def write() -> None:
             indices = np.array([m.image_index(i) for i in points], np.int64)
             save_selection(path, indices, m.labels[points], self.session.classes, self.session.query.latents()[points])
             try:
-                save_png(image_grid(images, nrow=int(np.ceil(np.sqrt(len(images))))), png)
+                if images is not None:
+                    save_png(image_grid(images, nrow=int(np.ceil(np.sqrt(len(images))))), png)
             except OSError as e:
                 raise ValueError(f"cannot write {png}: {e}") from e
 
-        return self._export("Cannot export the selection", write,
-                            f"wrote {len(points):,} selected points to {path} and their images to {png}")
+        also = f" and their images to {png}" if images is not None else ""
+        return self._export("Cannot export the selection", write, f"wrote {len(points):,} selected points to {path}"
+                                                                  f"{also}")
 
     def export_selection_dialog(self, points: np.ndarray | None) -> None:
         if points is None or not len(points):
@@ -176,6 +182,12 @@ class FileActions(QObject):
                                               "Checkpoints and model files (*.pt *.pth *.vaemodel);;All files (*)")
         if path:
             self.loader.open_checkpoint(path)
+
+    def _on_open_embeddings(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open embeddings", str(user_data_dir()),
+                                              "Embeddings (*.npz *.csv *.tsv);;All files (*)")
+        if path:
+            self.loader.open_embeddings(path)
 
     def _on_save(self) -> None:
         if self.session.checkpoint_path:

@@ -1,7 +1,8 @@
 """ImageDrop: bring your own image to the map. Drop an image file on a widget, or paste (Ctrl+V) an
 image or a copied image file. It only collects what was given and names it; the MapController
 prepares, encodes and places it, and a file that is not an image gets a message there.
-A dropped model file or checkpoint (OPENABLE) is asked to be opened instead, wherever it lands.
+A dropped model file, checkpoint or embeddings file (OPENABLE) is asked to be opened instead, wherever it
+lands.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from PySide6.QtCore import QBuffer, QEvent, QIODevice, QMimeData, QObject, Qt, S
 from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget
 
-OPENABLE = (".vaemodel", ".pt", ".pth")  # files a drop opens (core.model_file.open_model) rather than places
+OPENABLE = (".vaemodel", ".pt", ".pth", ".npz", ".csv", ".tsv")  # files a drop opens (models, embeddings)
 
 
 class ImageDrop(QObject):

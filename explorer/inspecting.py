@@ -14,10 +14,13 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject
 
-from core.lenses import LENSES
+from core.lenses import LENSES, lens
 from explorer.inspector import Inspector
 from explorer.latent_map import LatentMapView
 from explorer.session import Session
+
+NO_DECODER = ("These embeddings came without a model, so nothing can be decoded: a click on empty space, "
+              "traversals, interpolations and samples need one. Points, neighbours, lenses and selections work.")
 
 
 class InspectController(QObject):
@@ -80,7 +83,7 @@ class InspectController(QObject):
 
     def _on_point_clicked(self, index: int, shift: bool) -> None:
         picked = self.session.picked
-        if shift and picked is not None and picked != index:
+        if shift and picked is not None and picked != index and self.session.decodable:
             self._show_interpolation(picked, index)
         else:
             self.session.pick(index)
@@ -119,8 +122,8 @@ class InspectController(QObject):
         """A strip of core.selection.Neighbours in the inspector (two rows: 64 px or more each), ringed on the map."""
         from core.latent import image_grid
 
-        labels = self.session.map.labels
-        self.inspector.show_neighbours(image_grid(self.session.query.images()[near.indices], nrow=4),
+        labels, images = self.session.map.labels, self.session.query.images()
+        self.inspector.show_neighbours(image_grid(images[near.indices], nrow=4) if images is not None else None,
                                        [self.session.classes[labels[i]] for i in near.indices], near.distances)
         self.view.mark_neighbours(near.indices)
 
@@ -128,7 +131,7 @@ class InspectController(QObject):
         """Decoded only while the Traversals tab shows (70 images: ~80 ms on one CPU thread)."""
         from core.latent import image_grid
 
-        if self.session.picked is None or self.session.map is None:
+        if self.session.picked is None or self.session.map is None or not self.session.decodable:
             return
         first = self.session.choices.walk_dimension
         walk = self.session.query.traversals(self.session.picked, first=first if first >= 0 else None)
@@ -139,7 +142,8 @@ class InspectController(QObject):
         """The picked point moved along the vector between two classes' (or the selection's) mean latents."""
         from core.latent import image_grid
 
-        if self.session.picked is None or self.session.map is None or not self._traversals_visible:
+        if (self.session.picked is None or self.session.map is None or not self._traversals_visible
+                or not self.session.decodable):
             return
         c = self.session.choices
         source, target, strength = c.attribute_from, c.attribute_to, c.attribute_strength
@@ -186,8 +190,8 @@ class InspectController(QObject):
         if self.session.lenses.missing():  # every lens against the rest of the map, when they arrive
             self._with_lenses(LENSES, lambda: self.session.selection is points and self._show_contrasts(points))
         images = self.session.query.images()
-        grid = image_grid(images[points[:64]], nrow=8)
-        some = summary.typical is not None and len(summary.typical)
+        grid = image_grid(images[points[:64]], nrow=8) if images is not None else None
+        some = summary.typical is not None and len(summary.typical) and images is not None
         typical = image_grid(images[summary.typical], nrow=8) if some else None
         self.inspector.show_selection(summary.count, summary.per_class, grid, summary.mean_image, typical,
                                       self._describe_contrasts(summary.contrasts))
@@ -199,22 +203,25 @@ class InspectController(QObject):
 
     def _describe_contrasts(self, contrasts) -> str:
         """Rich text: a row per property, the selection beside the rest, sparkline histograms."""
-        from core.lenses import HUES, LENSES
+        from core.lenses import HUES
 
         rows = []
         for c in contrasts:
-            lens = LENSES[c.name]
-            if lens.kind == "number":
+            kind, title = lens(c.name).kind, lens(c.name).title
+            if kind == "number":
                 figures = f"{c.inside:.3g} <span style='color:#888'>(rest {c.outside:.3g})</span>"
             else:
                 kind = "component" if c.name == "mixture" else c.name
                 name = HUES[c.category] if c.name == "hue" else f"{kind} {c.category}"
                 figures = f"{name} {100 * c.inside:.0f}% <span style='color:#888'>(rest {100 * c.outside:.0f}%)</span>"
-            rows.append(f"<tr><td>{lens.title}</td><td>{figures}</td><td style='font-family:monospace'>"
+            rows.append(f"<tr><td>{title}</td><td>{figures}</td><td style='font-family:monospace'>"
                         f"{c.sparkline('inside')} <span style='color:#888'>{c.sparkline('outside')}</span></td></tr>")
         return "<table cellspacing=4>" + "".join(rows) + "</table>" if rows else ""
 
     def _on_empty_clicked(self, x: float, y: float) -> None:
+        if not self.session.decodable:  # embeddings without a model
+            self.view.show_message(NO_DECODER)
+            return
         spot = self.session.query.decode_at([x, y])
         how = ("PCA inverse" if spot.exact
                else f"estimate from the {self.session.map.projection.neighbours} nearest points")

@@ -144,6 +144,7 @@ class Inspector(QWidget):
         self._point_page, self._walks_page, self._selection_page = point, walks, selection
         self.tabs.addTab(point, "Point")
         self.tabs.addTab(walks, "Traversals")
+        self._walks_page = walks
         self.tabs.addTab(selection, "Selection")
         # queued, so a window being destroyed (which removes its tabs) never calls back into this panel
         self.tabs.currentChanged.connect(self._on_tab_changed, Qt.QueuedConnection)
@@ -153,12 +154,20 @@ class Inspector(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.tabs)
 
-    def show_point(self, index: int, class_name: str, original: np.ndarray, recon: np.ndarray) -> None:
+    def set_decodable(self, decodable: bool, why_not: str = "") -> None:
+        """Without a decoder (embeddings alone) the Traversals tab is off, and says why."""
+        walks = self.tabs.indexOf(self._walks_page)
+        if not decodable and self.tabs.currentIndex() == walks:
+            self.tabs.setCurrentWidget(self._point_page)
+        self.tabs.setTabEnabled(walks, decodable)
+        self.tabs.setTabToolTip(walks, "" if decodable else why_not)
+
+    def show_point(self, index: int, class_name: str, original: np.ndarray | None, recon: np.ndarray | None) -> None:
         if not self.showing_traversals():  # stay on the traversals when picking point after point
             self.tabs.setCurrentWidget(self._point_page)
         self.title.setText(f"<b>{class_name}</b>, image #{index}")
         self.original.set_image(original, class_name)
-        self.reconstruction.set_image(recon, "reconstruction")
+        self.reconstruction.set_image(recon, "reconstruction" if recon is not None else "")
 
     def show_neighbours(self, strip: np.ndarray | None, names: list[str], distances: np.ndarray) -> None:
         """A strip of the k nearest images and, below it, each one's class and latent distance."""

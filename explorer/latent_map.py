@@ -114,8 +114,8 @@ class LatentMapView(QWidget):
     # ------------------------------------------------------------ data
 
     def set_data(self, coords: np.ndarray, labels: np.ndarray, classes: list[str], explained: np.ndarray | None,
-                 caption: str = "", projection: str = "PCA") -> None:
-        """A new map: new points (the view zooms to them). `projection` names a non-linear map's axes."""
+                 caption: str = "", projection: str = "PCA", columns: list[str] = ()) -> None:
+        """A new map (the view zooms to it); `projection` names its axes, `columns` its file's own lenses."""
         self._animation.stop()
         self.coords, self.labels, self.classes = np.asarray(coords, np.float32), np.asarray(labels), list(classes)
         self.order = np.random.default_rng(0).permutation(len(self.labels))
@@ -124,6 +124,7 @@ class LatentMapView(QWidget):
         self.colour_bar.show(None)
         self.cluster_labels.set([])
         self.legend.set_lens(None)
+        self.toolbar.set_columns(list(columns), self.choices.colour_by)
         self._set_axes(explained, projection)
         self.info.setText(caption)
         self.selection = None

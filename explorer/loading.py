@@ -1,5 +1,6 @@
 """Loader: everything that brings data into the session in the background: the heavy libraries at
-start-up, datasets (with the CIFAR-10 download) and checkpoints. Failures leave the session as it was.
+start-up, datasets (with the CIFAR-10 download), checkpoints and model files, and embeddings. Failures
+leave the session as it was.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class Loader(QObject):
     dataset_status = Signal(str)  # "Loading...", "CIFAR-10: 50,000 training ...", or the problem
     dataset_failed = Signal()
     dataset_progress = Signal(int, int)
-    checkpoint_opened = Signal(object, str)  # Checkpoint, path
+    checkpoint_opened = Signal(object, str)  # Checkpoint (or core.model_file.ModelFile), path
+    embeddings_opened = Signal(str)  # path
 
     def __init__(self, session: Session, runner: TaskRunner, report: Callable[[str, str, str], None],
                  parent: QObject | None = None):
@@ -91,3 +93,29 @@ class Loader(QObject):
 
         self.runner.run(lambda progress: open_model(path), opened, "Cannot open model",
                         kind="checkpoint", tagged=False)
+
+    def open_embeddings(self, path: str) -> None:
+        """Read embeddings (core.embeddings) and make their map in the background: the given coordinates, else
+        PCA. On failure what was shown stays."""
+        from core.embeddings import embeddings_map, read_embeddings
+
+        if self.session.training:
+            self._report("Training is running", "Stop training before opening embeddings.", "")
+            return
+
+        def work(progress: Progress):
+            embeddings = read_embeddings(path)
+            return embeddings, embeddings_map(embeddings, "pca", progress)
+
+        def opened(result) -> None:
+            self.session.set_embeddings(*result)
+            self.embeddings_opened.emit(str(path))
+
+        self.runner.run(work, opened, "Cannot open embeddings", kind="embeddings", tagged=False)
+
+    def open_file(self, path: str) -> None:
+        """A file dropped or chosen: embeddings by their suffix (core.embeddings.SUFFIXES), else a checkpoint or
+        model file."""
+        from core.embeddings import SUFFIXES
+
+        (self.open_embeddings if Path(path).suffix.lower() in SUFFIXES else self.open_checkpoint)(path)

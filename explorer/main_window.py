@@ -157,7 +157,8 @@ class MainWindow(QMainWindow):
         self.lenses.colour_requested.connect(lambda name: self.maps.choose("colour_by", name))
         self.lenses.dimension_requested.connect(self.maps.walk_dimension)
         self.image_drop.given.connect(self.inspecting.show_given_image)
-        self.image_drop.open_requested.connect(self.loader.open_checkpoint)
+        self.image_drop.open_requested.connect(self.loader.open_file)
+        loader.embeddings_opened.connect(lambda path: self.messages.status(f"opened embeddings {path}"))
         self.samples.save_requested.connect(lambda: self.files.export_image_dialog(self.samples.image()))
         self.inspector.save_image_requested.connect(self.files.export_image_dialog)
         self.diagnostics.evaluate_requested.connect(training.evaluate_now)
@@ -165,6 +166,9 @@ class MainWindow(QMainWindow):
         self.inspector.export_selection_requested.connect(
             lambda: self.files.export_selection_dialog(self.session.selection))
         session.dataset_changed.connect(self._on_dataset_changed)
+        session.dataset_changed.connect(self._show_decodable)
+        session.dataset_changed.connect(self._describe_model)
+        session.model_changed.connect(self._show_decodable)
         session.model_changed.connect(self._on_model_changed)
         session.training_changed.connect(self._on_training_changed)
         session.history_reset.connect(self._on_history_reset)
@@ -299,6 +303,16 @@ class MainWindow(QMainWindow):
             f"{ckpt.name} was opened from a model file: the app explores it (map, clicks, samples, lenses) but does "
             f"not train other people's models. Start new trains a ConvVAE instead."))
 
+    def _show_decodable(self) -> None:
+        """Embeddings without a model: what needs a decoder (traversals, samples) is off, with the reason."""
+        from explorer.inspecting import NO_DECODER
+
+        decodable = self.session.embeddings is None or self.session.decodable
+        self.inspector.set_decodable(decodable, NO_DECODER)
+        samples = self.tabs.indexOf(self.samples)
+        self.tabs.setTabEnabled(samples, decodable)
+        self.tabs.setTabToolTip(samples, "" if decodable else NO_DECODER)
+
     def _describe_model(self) -> None:
         """Where the model is, for the status bar and the diagnostics: the one in training from its first step,
         else the snapshot held."""
@@ -307,7 +321,9 @@ class MainWindow(QMainWindow):
         step = self.training.step if training is not None else ckpt.step if ckpt is not None else None
         self.diagnostics.set_model_step(step, idle=training is None)
         if c is None:
-            self.model_label.setText("no model")
+            e = self.session.embeddings
+            self.model_label.setText(f"embeddings: {e.name}, {len(e.vectors):,} x {e.vectors.shape[1]}, no model"
+                                     if e is not None else "no model")
             return
         if ckpt is not None and not ckpt.trainable and training is None:
             self.model_label.setText(f"model file: {ckpt.name}, {c.describe()}")

@@ -8,6 +8,7 @@ What the Inspector shows about the map is explorer.inspecting's.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -99,6 +100,9 @@ class MapController(QObject):
         run leaves the map shown."""
         from core.maps import encode_and_project, projection_steps
 
+        if self.session.embeddings is not None and self.session.checkpoint is None:
+            self._project_embeddings()
+            return
         if self.session.checkpoint is None or self.session.dataset is None:
             return
         split, projection = self.session.choices.split, self.session.choices.projection
@@ -127,6 +131,27 @@ class MapController(QObject):
 
         self.view.set_progress(0, total)
         self.runner.run(work, done, "Encoding failed", kind="encode", on_progress=self.view.set_progress)
+
+    def _project_embeddings(self) -> None:
+        """Embeddings without a model: the projection chosen of their vectors (their given coordinates, if any,
+        were the first map; opening the file again shows them)."""
+        from core.embeddings import embeddings_map
+        from core.maps import projection_steps
+
+        projection = self.session.choices.projection
+        embeddings = dataclasses.replace(self.session.embeddings, coords=None)  # projected, not the given map
+        key = (self.session.generation, "test", projection)
+        if key in self._cache:
+            self.session.set_map(self._cache[key])
+            return
+
+        def done(m: MapData) -> None:
+            self._cache[key] = m
+            self.session.set_map(m)
+
+        self.view.set_progress(0, projection_steps(projection, 0))
+        self.runner.run(lambda progress: embeddings_map(embeddings, projection, progress), done, "Projecting failed",
+                        kind="encode", on_progress=self.view.set_progress)
 
     def cancel(self) -> None:
         """Stop the running encode or projection; the map shown stays."""
@@ -169,6 +194,8 @@ class MapController(QObject):
         self.view.set_timeline(count, index, text if count else "")
 
     def _caption(self, m: MapData) -> str:
+        if self.session.embeddings is not None:
+            return self._embeddings_caption(m)
         n = f"{len(m.labels):,} {m.split} images"
         if m.frame is not None:
             frame = self.session.live.frames[m.frame]
@@ -184,6 +211,15 @@ class MapController(QObject):
         return (f"{n}.{knn}; PCA explains {100 * m.explained.sum():.1f}% of the variance. Click a point "
                 f"to inspect it, empty space to decode it, shift-click a second point to interpolate. {DROP_HINT}")
 
+    def _embeddings_caption(self, m: MapData) -> str:
+        e = self.session.embeddings
+        knn = f" {KNN.replace('latent means', 'vectors')} {100 * m.knn:.1f}%." if m.knn is not None else ""
+        how = (f"PCA explains {100 * m.explained.sum():.1f}% of the variance" if m.explained is not None
+               else m.projection.settings)
+        decode = "" if self.session.decodable else " No model came with them, so nothing is decoded."
+        return (f"{len(m.labels):,} embeddings ({e.vectors.shape[1]}-d) from {e.name}; {how}.{knn} Click a point to "
+                f"see it and its neighbours.{decode}")
+
     # ------------------------------------------------------------ the document changed: feed the widgets
 
     def _on_map_changed(self) -> None:
@@ -196,7 +232,7 @@ class MapController(QObject):
             self.view.move_to(m.coords, m.explained, self._caption(m))
         else:
             self.view.set_data(m.coords, m.labels, self.session.classes, m.explained, self._caption(m),
-                               m.projection.title)
+                               m.projection.title, self.session.lenses.columns())
             ds = self.session.dataset
             self.view.set_images(ds.split(m.split).images if ds is not None else None, m.indices)
         self._colour()

@@ -51,6 +51,7 @@ class MapToolbar(QWidget):
         from core.lenses import LENSES  # Qt-free and light (numpy): the lens names and their help
 
         self.colour_box = QComboBox()
+        self._dimension_shown = False  # the last entry is a latent dimension's (asked for by the Lenses tab)
         for lens in LENSES.values():
             self.colour_box.addItem(lens.title, lens.name)
             self.colour_box.setItemData(self.colour_box.count() - 1, lens.help, Qt.ToolTipRole)
@@ -120,14 +121,32 @@ class MapToolbar(QWidget):
     def _show_colour(self, name: str) -> None:
         """Select lens `name` in the Colour by box; a latent dimension's (from the Lenses tab) gets the last entry,
         in place of the one before."""
+        from core.lenses import lens
+
+        last = self.colour_box.count() - (1 if self._dimension_shown else 0)
+        if self.colour_box.findData(name) < 0 and lens(name) is not None:
+            if self._dimension_shown:
+                self.colour_box.removeItem(last)
+            self.colour_box.addItem(lens(name).title, name)
+            self.colour_box.setItemData(last, lens(name).help, Qt.ToolTipRole)
+            self._dimension_shown = True
+        self.colour_box.setCurrentIndex(self.colour_box.findData(name))
+
+    def set_columns(self, names: list[str], colour_by: str) -> None:
+        """The lenses an embeddings file brought ("col:NAME"), listed after ours (none: ours only)."""
         from core.lenses import LENSES, lens
 
-        if name not in LENSES and self.colour_box.findData(name) < 0:
-            if self.colour_box.count() > len(LENSES):
+        self._asking = False
+        try:
+            while self.colour_box.count() > len(LENSES):
                 self.colour_box.removeItem(len(LENSES))
-            self.colour_box.addItem(lens(name).title, name)
-            self.colour_box.setItemData(len(LENSES), lens(name).help, Qt.ToolTipRole)
-        self.colour_box.setCurrentIndex(self.colour_box.findData(name))
+            self._dimension_shown = False
+            for name in names:
+                self.colour_box.addItem(lens(name).title, name)
+                self.colour_box.setItemData(self.colour_box.count() - 1, lens(name).help, Qt.ToolTipRole)
+            self._show_colour(colour_by)
+        finally:
+            self._asking = True
 
     def set_choices(self, choices) -> None:
         """Show the session's explorer.choices.Choices (asking for nothing)."""

@@ -49,7 +49,8 @@ class Session(QObject):
         super().__init__()
         self.generation = 0
         self.dataset = None  # core.data.Dataset
-        self.checkpoint = None  # core.checkpoint.Checkpoint (CPU)
+        self.checkpoint = None  # core.checkpoint.Checkpoint (CPU), or a core.model_file.ModelFile
+        self.embeddings = None  # core.embeddings.Embeddings: vectors opened without a model (then no checkpoint)
         self.model = None  # core.model.ConvVAE in eval mode, CPU, for clicks and samples
         self.map: "MapData | None" = None
         self.checkpoint_path: str | None = None  # where "Save checkpoint" writes
@@ -78,6 +79,11 @@ class Session(QObject):
         return self.checkpoint is not None and self.checkpoint.old_measure
 
     @property
+    def decodable(self) -> bool:
+        """There is a model to decode with (embeddings opened without one have none)."""
+        return self.model is not None
+
+    @property
     def training(self) -> bool:
         return self.training_state is not TrainingState.IDLE
 
@@ -96,8 +102,9 @@ class Session(QObject):
             return select_device("cpu")
         return device
 
-    def set_dataset(self, dataset) -> None:
-        self.dataset = dataset
+    def set_dataset(self, dataset, embeddings=None) -> None:
+        """Use another dataset (`embeddings`: the core.embeddings.Embeddings it was made of, if it was)."""
+        self.dataset, self.embeddings = dataset, embeddings
         self.generation += 1
         self.groups = {}
         if self.choices.hidden_classes:
@@ -124,6 +131,13 @@ class Session(QObject):
             self.history_reset.emit()
             self._set_live(checkpoint.map_frames)
         self.model_changed.emit()
+
+    def set_embeddings(self, embeddings, map_data: "MapData") -> None:
+        """Show embeddings opened without a model (core.embeddings): their points are the dataset's one split
+        and `map_data` their map; the model held before is let go."""
+        self.clear_model()
+        self.set_dataset(embeddings.dataset(), embeddings)
+        self.set_map(map_data)
 
     def clear_model(self) -> None:
         self.checkpoint = self.model = None
@@ -193,8 +207,10 @@ class Session(QObject):
 
         if self._lenses is None:
             images = self.dataset.split(self.map.split).images
-            self._lenses = MapLenses(self.map.labels, images if self.map.indices is None else images[self.map.indices],
-                                     self.map.projection.mu)
+            if images is not None and self.map.indices is not None:
+                images = images[self.map.indices]
+            columns = self.embeddings.columns if self.embeddings is not None else None
+            self._lenses = MapLenses(self.map.labels, images, self.map.projection.mu, columns, self.decodable)
         return self._lenses
 
     def restore_choices(self, saved: str) -> None:
