@@ -88,10 +88,10 @@ def main() -> int:
     for share in (0.4, 0.3, 0.22, 0.16, 0.12, 0.08):
         view.plot.plotItem.vb.setRange(xRange=(x1 - share * (x1 - x0), x1), yRange=(y1 - share * (y1 - y0), y1),
                                        padding=0)
-        if view.thumbnail_count():
+        if view.thumbnails.count():
             break
     (x0, x1), (y0, y1) = view.plot.plotItem.vb.viewRange()
-    wait_until(app, lambda: view.thumbnail_count() > 0, 30, "images on the map")
+    wait_until(app, lambda: view.thumbnails.count() > 0, 30, "images on the map")
     in_view = np.flatnonzero(inside_polygon(coords, rectangle(x0, y0, x1, y1)))
     click(view, view.screen_pos(int(in_view[np.argmax(coords[in_view, 1])])))  # neighbours listed and ringed
     box = rectangle(x0 + 0.5 * (x1 - x0), y0 + 0.3 * (y1 - y0), x1, y0 + 0.75 * (y1 - y0))  # then a rectangle

@@ -8,7 +8,6 @@ and the fix. `embeddings_map` turns them into a map: the given coordinates as th
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,15 +52,6 @@ class Embeddings:
         empty = np.zeros((0, *(self.images.shape[1:] if self.images is not None else (1, 1, 1))), np.uint8)
         return Dataset(self.name, self.classes, ImageSet(empty, np.zeros(0, np.int64)),
                        ImageSet(self.images, self.labels))
-
-
-def file_checksum(path: Path, chunk: int = 1 << 22) -> str:
-    """sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _column_lens(name: str) -> str:

@@ -13,7 +13,8 @@ LAUNCH_T0 = time.perf_counter()
 
 
 APP_HELP = """without a command:
-  vae-explorer              open the desktop app
+  vae-explorer              open the desktop app (on the view it was left on)
+  vae-explorer --fresh      open it without the last view
   vae-explorer --self-test  drive the app offscreen; exit 0 if everything worked"""
 
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("vae-explorer")
     from explorer.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(fresh="--fresh" in argv)
     window.show()
     if "--print-launch-time" in argv:  # used by bench/gui.py
         app.processEvents()

@@ -1,11 +1,12 @@
-"""Choices: everything the user chose about what the app shows (the map's split, projection, colour lens,
-cluster labels, hidden classes, point size and opacity, drag mode, ... and the runs ticked to compare).
+"""Choices: everything the user chose about what the app shows (the map's split, projection, colour lens and
+its scale, cluster labels, hidden classes, point size and opacity, drag mode, ... and the runs ticked to compare).
 
 Plain values, no Qt: the session holds one and says when it changes, the widgets draw it, the settings keep
 it (`to_dict` / `from_dict`, which drops what it does not know).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
 SPLITS = ("test", "train", "all")
@@ -14,6 +15,7 @@ DRAG_MODES = ("pan", "rectangle", "lasso")
 # one dataset's or one model's: a restart starts without them
 NOT_KEPT = ("hidden_classes", "attribute_from", "attribute_to", "walk_dimension")
 INTERPOLATIONS = ("linear", "spherical")
+COLOUR_MAPS = ("viridis", "cividis", "diverging")  # core.colours.COLOUR_MAPS
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,9 @@ class Choices:
     split: str = "test"  # which images the map encodes: one of SPLITS
     projection: str = "pca"  # PROJECTIONS
     colour_by: str = "class"  # a core.lenses.lens name: a LENSES key or a latent dimension's ("z12")
+    colour_range: tuple = ()  # a number lens's (low, high), typed; (): auto, the 1st to 99th percentile
+    colour_map: str = "viridis"  # COLOUR_MAPS: a number lens's colours
+    colour_log: bool = False  # a number lens on a log10 scale
     cluster_labels: bool = False  # label the latents' clusters on the map
     cluster_k: int = 0  # how many clusters; 0: k by BIC
     hidden_classes: frozenset = frozenset()  # class indices not drawn (or drawn grey)
@@ -43,6 +48,13 @@ class Choices:
         return self.cluster_k if self.cluster_labels else None
 
     @property
+    def colour_scale(self):
+        """core.colours.ColourScale of these choices."""
+        from core.colours import ColourScale
+
+        return ColourScale(*(self.colour_range or (None, None)), self.colour_map, self.colour_log)
+
+    @property
     def alpha(self) -> int:
         """The points' opacity, 0-255."""
         return int(255 * self.opacity / 100)
@@ -59,10 +71,14 @@ class Choices:
         """What is wrong with these values ("" when nothing)."""
         from core.lenses import LENSES, lens
 
-        allowed = {"split": SPLITS, "projection": PROJECTIONS, "drag_mode": DRAG_MODES, "interpolation": INTERPOLATIONS}
+        allowed = {"split": SPLITS, "projection": PROJECTIONS, "drag_mode": DRAG_MODES, "interpolation": INTERPOLATIONS,
+                   "colour_map": COLOUR_MAPS}
         for name, values in allowed.items():
             if getattr(self, name) not in values:
                 return f"{name} must be one of {', '.join(values)}, not {getattr(self, name)!r}"
+        r = self.colour_range
+        if r and not (len(r) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in r) and r[0] < r[1]):
+            return f"a colour range is two numbers, the low one first, not {', '.join(map(str, r))}"
         if lens(self.colour_by) is None:
             return f"colour_by must be one of {', '.join(LENSES)} or a latent dimension (z0, z1, ...), not " \
                    f"{self.colour_by!r}"
@@ -72,21 +88,23 @@ class Choices:
                    "walk_dimension -1 or more"
         return ""
 
-    def to_dict(self) -> dict:
-        """What a restart keeps, as JSON-ready values."""
-        kept = {k: v for k, v in asdict(self).items() if k not in NOT_KEPT}
-        kept["ticked_runs"] = list(self.ticked_runs)
+    def to_dict(self, everything: bool = False) -> dict:
+        """What a restart keeps (`everything`: and what a saved view keeps, NOT_KEPT too), as JSON-ready values."""
+        kept = {k: v for k, v in asdict(self).items() if everything or k not in NOT_KEPT}
+        kept |= {k: sorted(v) if isinstance(v, frozenset) else list(v) for k, v in kept.items()
+                 if isinstance(v, (tuple, frozenset))}
         return kept
 
     @classmethod
-    def from_dict(cls, saved: dict) -> "Choices":
+    def from_dict(cls, saved: dict, everything: bool = False) -> "Choices":
         """Saved choices, each value that is missing, of the wrong type or out of range left at its default."""
         choices = cls()
         for f in fields(cls):
-            if f.name in NOT_KEPT or f.name not in saved:
+            if (f.name in NOT_KEPT and not everything) or f.name not in saved:
                 continue
             value, default = saved[f.name], getattr(choices, f.name)
-            value = tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value
+            if isinstance(value, list) and isinstance(default, (tuple, frozenset)):
+                value = type(default)(value)
             if type(value) is not type(default):
                 continue
             try:

@@ -87,17 +87,14 @@ class LatentMapView(QWidget):
         self.legend = MapLegend()  # the classes (a tick hides one) and a category lens's key
         self.legend.hidden_requested.connect(lambda hidden: self.choice_requested.emit("hidden_classes", hidden))
         self.toolbar = MapToolbar(THUMBNAIL_MIN_PX)
-        self.toolbar.encode_requested.connect(self.encode_requested)
-        self.toolbar.cancel_requested.connect(self.cancel_requested)
-        self.toolbar.choice_requested.connect(self.choice_requested)
+        for ask in ("encode_requested", "cancel_requested", "choice_requested"):  # the toolbar's asks are the map's
+            getattr(self.toolbar, ask).connect(getattr(self, ask))
         self.colour_bar = ColourBar(self.plot)
         self.dragging = DragSelect(self.plot, lambda: self.choices.drag_mode if len(self.labels) else "pan",
                                    self._select_inside)
         self.timeline = MapTimeline()  # the live map's frames
         self.timeline.frame_selected.connect(self.frame_selected)
-        self.info = QLabel(NO_MAP)
-        self.info.setToolTip(f"Class structure: {PROTOCOL}")
-        self.info.setWordWrap(True)
+        self.info = QLabel(NO_MAP, toolTip=f"Class structure: {PROTOCOL}", wordWrap=True)
         self.hover_label = FitLabel(" ")
 
         split = QSplitter()
@@ -166,10 +163,6 @@ class LatentMapView(QWidget):
         self._images = None if images is None else (images, indices)
         self._refresh_thumbnails()
 
-    def thumbnail_count(self) -> int:
-        """Points drawn as their image now."""
-        return self.thumbnails.count()
-
     def _refresh_thumbnails(self, *_) -> None:
         self._thumb_set = None
         self._update_thumbnails()
@@ -177,7 +170,7 @@ class LatentMapView(QWidget):
     def _update_thumbnails(self) -> None:
         """Images for the points in view when each would be drawn THUMBNAIL_MIN_PX or larger (an even share
         of the view, at most THUMBNAIL_PX), there are THUMBNAIL_POINTS or fewer, and they are not moving."""
-        x0, x1, y0, y1 = self._view_rect()
+        x0, x1, y0, y1 = self.visible_rect()
         vb = self.plot.plotItem.vb
         width, height = vb.width(), vb.height()
         showing = (self.choices.images and self._images is not None and self._picker is not None
@@ -204,6 +197,7 @@ class LatentMapView(QWidget):
         """Colour the points by a lens (a core.colours.Colouring; None: by class), with its colour bar or legend."""
         self.colouring = lens or colouring("class", self.labels, self.classes)
         self.colour_bar.show(self.colouring)
+        self.toolbar.show_scale(self.colouring.levels, self.colouring.log)
         self.legend.set_lens(self.colouring)
         if not self._recolour():
             self._restyle()
@@ -299,15 +293,19 @@ class LatentMapView(QWidget):
         self._redraw_centroids()
         self._refresh_thumbnails()
 
-    def _view_rect(self) -> tuple[float, float, float, float]:
+    def visible_rect(self) -> tuple[float, float, float, float]:
+        """The rectangle of the map in view: x0, x1, y0, y1 in map units."""
         (x0, x1), (y0, y1) = self.plot.plotItem.vb.viewRange()
         return x0, x1, y0, y1
+
+    def set_visible_rect(self, x0: float, x1: float, y0: float, y1: float) -> None:
+        self.plot.plotItem.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def _redraw_points(self, coords: np.ndarray) -> None:
         if self._picker is None:
             self._rebuild_picker()
         near = self.lod.points_to_draw(coords, self.colouring.codes, np.isin(self.labels, self._shown_classes()),
-                                       self.colouring.rgb, self._picker, self._view_rect())
+                                       self.colouring.rgb, self._picker, self.visible_rect())
         if near is None:  # the density image stands for them
             self._drawn = np.zeros(0, np.int64)
             self.points.setData([], [])
@@ -318,7 +316,7 @@ class LatentMapView(QWidget):
         self._update_thumbnails()
         self.cluster_labels.declutter()
         if self._animation.state() != QTimeLine.Running and self.lod.needs_redraw(len(self.coords),
-                                                                                          self._view_rect()):
+                                                                                          self.visible_rect()):
             self._redraw_points(self.coords)
 
     def _draw_points(self, coords: np.ndarray, order: np.ndarray) -> None:

@@ -40,6 +40,8 @@ from explorer.style import app_icon
 from explorer.tasks import GuiThreadGarbage, TaskRunner
 from explorer.training import TrainingController
 from explorer.training_panel import TrainingPanel
+from explorer.views import ViewsController
+from explorer.views_panel import ViewsPanel
 
 
 class MainWindow(QMainWindow):
@@ -47,8 +49,10 @@ class MainWindow(QMainWindow):
     training_finished = Signal(object)  # core.metrics.Outcome
     map_ready = Signal()
 
-    def __init__(self, settings: QSettings | None = None):
+    def __init__(self, settings: QSettings | None = None, fresh: bool = False):
+        """`fresh`: start without the last view (`vae-explorer --fresh`)."""
         super().__init__()
+        self.fresh = fresh
         self.settings = settings or QSettings("vae-explorer", "vae-explorer")
         self.session = Session()
         self.messages = Messages(self)
@@ -63,6 +67,7 @@ class MainWindow(QMainWindow):
         self.preview = ImageView("Reconstructions of 8 test images appear here while training.", min_side=80)
         self.map_view, self.inspector, self.samples = LatentMapView(), Inspector(), SamplesPanel()
         self.runs_panel, self.run_curves, self.map_compare = RunsPanel(), RunCurves(), MapCompare()
+        self.views_panel = ViewsPanel()
         self.inspector.tabs.addTab(self.lenses, "Lenses")
         self.first_run = FirstRunPanel(self.train_panel.data_dir())
         self._lay_out()
@@ -80,6 +85,9 @@ class MainWindow(QMainWindow):
         self.runs = RunsController(self.session, self.runner, self.settings, self.runs_root, self.runs_panel,
                                    self.run_curves, self.map_compare, self.messages.error, self.messages.ask, self)
         self.sampling = SamplesController(self.session, self.runner, self.samples, self.train_panel.device, self)
+        self.views = ViewsController(self.session, self.loader, self.map_view, self.views_panel,
+                                     lambda: self.train_panel.dataset_spec, self._load_dataset, self.maps.encode,
+                                     self.messages.error, self)
         self.files = FileActions(self, self.session, self.settings, self.messages, self.loader,
                                  self._current_image, self._about_text, self.maps.with_lenses)
         self._restore_settings()
@@ -109,8 +117,11 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(map_page, "Latent map")
         self.tabs.addTab(self.samples, "Samples")
         self.tabs.addTab(self.diagnostics, "Diagnostics")
-        runs_page = QSplitter(Qt.Vertical)
-        runs_page.addWidget(self.runs_panel)
+        runs_page, runs_top = QSplitter(Qt.Vertical), QSplitter()
+        runs_top.addWidget(self.runs_panel)
+        runs_top.addWidget(self.views_panel)
+        runs_top.setSizes([900, 300])
+        runs_page.addWidget(runs_top)
         self.runs_views = QTabWidget()
         self.runs_views.addTab(self.run_curves, "Curves")
         self.runs_views.addTab(self.map_compare, "Maps side by side")
@@ -150,6 +161,7 @@ class MainWindow(QMainWindow):
         self.runs.open_requested.connect(self.loader.open_checkpoint)
         self.runs.compared.connect(lambda: self.runs_views.setCurrentWidget(self.map_compare))
         loader.checkpoint_opened.connect(self.maps.on_checkpoint_opened)
+        self.maps.map_ready.connect(self.views.on_map_ready)
         self.maps.map_ready.connect(self.map_ready)
         self.maps.lenses_ready.connect(self.lenses.set_report)
         self.maps.lenses_cleared.connect(self.lenses.clear)
@@ -231,10 +243,17 @@ class MainWindow(QMainWindow):
         if not self.first_run.isVisible():  # else the user's first-run choice loads the data
             self.train_panel.request_dataset()
         last = self.settings.value("last_checkpoint", "")
-        if last and Path(last).is_file():
+        if not self.fresh and self.views.open_last():
+            pass  # the screen as it was left: its model or embeddings, its map and choices
+        elif last and Path(last).is_file():
             self.loader.open_checkpoint(last)
         self.runs.refresh()  # core.runs needs torch: listed once it has loaded
         self.ready.emit()
+
+    def _load_dataset(self, spec: str) -> None:
+        """Load the dataset `spec` names (a saved view's), as the form's Load does."""
+        self.train_panel.set_dataset_spec(spec)
+        self.loader.load_dataset(spec, self.train_panel.data_dir())
 
     def _choose_dataset(self, spec: str, data_dir: str = "", download: bool = False) -> None:
         """A first-run choice: remember it and load that dataset."""
@@ -350,6 +369,7 @@ class MainWindow(QMainWindow):
         if not self.closing:
             self.closing = True
             self._save_settings()
+            self.views.save_last()
             self.training.shutdown()
             self.runner.shutdown()
         if self.training.busy or self.runner.busy:

@@ -1,5 +1,5 @@
 """The map's colours drawn with Qt: a core.colours.Colouring's QColors, and `ColourBar`, a number's scale
-beside the plot (viridis, the same table as core.colours). The colours themselves live in core.colours.
+beside the plot (its map, the same table as core.colours). The colours themselves live in core.colours.
 """
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-from core.colours import VIRIDIS, Colouring
+from core.colours import COLOUR_MAPS, Colouring
 
 
 def qcolours(rgb: np.ndarray) -> list[QColor]:
@@ -15,8 +15,9 @@ def qcolours(rgb: np.ndarray) -> list[QColor]:
     return [QColor(int(r), int(g), int(b)) for r, g, b in np.asarray(rgb).reshape(-1, 3)]
 
 
-def viridis_map() -> pg.ColorMap:
-    return pg.ColorMap(np.linspace(0, 1, len(VIRIDIS)), VIRIDIS.astype(np.uint8))
+def colour_map(name: str = "viridis") -> pg.ColorMap:
+    table = COLOUR_MAPS[name]
+    return pg.ColorMap(np.linspace(0, 1, len(table)), table.astype(np.uint8))
 
 
 class ColourBar:
@@ -34,7 +35,7 @@ class ColourBar:
             self.bar = None
         if colouring is None or colouring.levels is None:
             return
-        self.bar = pg.ColorBarItem(values=colouring.levels, colorMap=viridis_map(), interactive=False,
+        self.bar = pg.ColorBarItem(values=colouring.levels, colorMap=colour_map(colouring.cmap), interactive=False,
                                    width=14, label=colouring.title)
         self.plot.plotItem.layout.addItem(self.bar, 2, 5)
 

@@ -67,7 +67,10 @@ class MapController(QObject):
 
     def _on_choices_changed(self, changed: frozenset) -> None:
         self.view.set_choices(self.session.choices, changed)
-        if "colour_by" in changed:
+        if "colour_by" in changed and "colour_range" not in changed and self.session.choices.colour_range:
+            # a typed range was the other lens's
+            self.session.choose(colour_range=())
+        elif changed & {"colour_by", "colour_range", "colour_map", "colour_log"}:
             self._colour()
         if changed & {"cluster_labels", "cluster_k"}:
             self._label_clusters()
@@ -353,5 +356,6 @@ class MapController(QObject):
         from core.colours import colouring
 
         if self.session.choices.colour_by == name:
-            self.view.set_colouring(colouring(name, self.session.lenses.get(name), self.session.classes))
+            self.view.set_colouring(colouring(name, self.session.lenses.get(name), self.session.classes,
+                                              self.session.choices.colour_scale))
             self.view.show_message(self._caption(m))

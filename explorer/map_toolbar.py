@@ -1,17 +1,20 @@
-"""MapToolbar: the latent map's two rows of controls. What to map (the split, the projection, Encode,
+"""MapToolbar: the latent map's rows of controls. What to map (the split, the projection, Encode,
 and the progress of that work with Cancel) and how to draw it (what a drag does, point size and
-opacity, hidden classes in grey, class ellipses, images when zoomed in). It draws nothing itself and keeps
+opacity, hidden classes in grey, class ellipses, images when zoomed in; a number lens's colour scale: its
+range, map and log scale, shown while a number colours the map). It draws nothing itself and keeps
 no choice: a control changed asks with `choice_requested(name, value)` (an explorer.choices.Choices field),
 and `set_choices` shows the choices the session holds.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSlider,
@@ -75,6 +78,31 @@ class MapToolbar(QWidget):
         self.images_box.setChecked(True)
         self.images_box.setToolTip(f"Draw the points as their images (framed in their class colour) when each "
                                    f"would get {thumbnail_px} pixels or more: zoom in")
+        self.scale_row = QWidget()  # a number lens's colour scale
+        self.cmap_box = QComboBox()
+        for name, tip in (("viridis", "perceptually uniform, dark to light"),
+                          ("cividis", "perceptually uniform, readable with colour-vision deficiency"),
+                          ("diverging", "blue - white - red around 0, for signed values (CET-D1)")):
+            self.cmap_box.addItem(name, name)
+            self.cmap_box.setItemData(self.cmap_box.count() - 1, tip, Qt.ToolTipRole)
+        self.log_box = QCheckBox("log")
+        self.log_box.setToolTip("A log10 scale (values at or below 0 draw at the low end)")
+        self.low_edit, self.high_edit = QLineEdit(), QLineEdit()
+        for edit in (self.low_edit, self.high_edit):
+            edit.setValidator(QDoubleValidator())
+            edit.setMaximumWidth(90)
+            edit.setToolTip("Type the colour range's ends (Enter); empty: auto, the 1st to 99th percentile")
+            edit.editingFinished.connect(self._ask_range)
+        self.auto_button = QPushButton("Auto")
+        self.auto_button.setToolTip("The range from the 1st to the 99th percentile of the values")
+        self.auto_button.clicked.connect(lambda: self.choice_requested.emit("colour_range", ()))
+        scale = QHBoxLayout(self.scale_row)
+        scale.setContentsMargins(0, 0, 0, 0)
+        for w in (QLabel("Scale:"), self.cmap_box, self.log_box, QLabel("range"), self.low_edit, QLabel("to"),
+                  self.high_edit, self.auto_button):
+            scale.addWidget(w)
+        scale.addStretch(1)
+        self.scale_row.hide()
         self._asking = True  # False while set_choices draws (no request goes back)
         for name, signal, value in (
                 ("split", self.split_box.currentIndexChanged, self.split_box.currentText),
@@ -87,7 +115,9 @@ class MapToolbar(QWidget):
                 ("opacity", self.opacity.valueChanged, self.opacity.value),
                 ("grey_hidden", self.grey_box.toggled, self.grey_box.isChecked),
                 ("centroids", self.centroid_box.toggled, self.centroid_box.isChecked),
-                ("images", self.images_box.toggled, self.images_box.isChecked)):
+                ("images", self.images_box.toggled, self.images_box.isChecked),
+                ("colour_map", self.cmap_box.currentIndexChanged, self.cmap_box.currentData),
+                ("colour_log", self.log_box.toggled, self.log_box.isChecked)):
             signal.connect(self._asker(name, value))
 
         top = QHBoxLayout()
@@ -111,6 +141,23 @@ class MapToolbar(QWidget):
         layout.addLayout(top)
         layout.addLayout(style)
         layout.addLayout(shown)
+        layout.addWidget(self.scale_row)
+
+    def _ask_range(self) -> None:
+        """Both ends typed: ask for that range (one end alone waits for the other)."""
+        low, high = self.low_edit.text().strip(), self.high_edit.text().strip()
+        if self._asking and low and high:
+            try:
+                self.choice_requested.emit("colour_range", (float(low), float(high)))
+            except ValueError:  # the validator lets "1e" through while typing
+                self.choice_requested.emit("colour_range", (low, high))
+
+    def show_scale(self, levels: tuple[float, float] | None, log: bool = False) -> None:
+        """The scale row shows while a number colours the map; an auto range shows its ends greyed (`levels`:
+        log10 of the values on a log scale)."""
+        self.scale_row.setVisible(levels is not None)
+        for edit, value in zip((self.low_edit, self.high_edit), levels or (None, None)):
+            edit.setPlaceholderText(f"{10 ** value if log else value:.4g}" if value is not None else "")
 
     def _asker(self, name: str, value):
         def ask(*_) -> None:
@@ -163,6 +210,10 @@ class MapToolbar(QWidget):
             self.grey_box.setChecked(choices.grey_hidden)
             self.centroid_box.setChecked(choices.centroids)
             self.images_box.setChecked(choices.images)
+            self.cmap_box.setCurrentIndex(self.cmap_box.findData(choices.colour_map))
+            self.log_box.setChecked(choices.colour_log)
+            for edit, value in zip((self.low_edit, self.high_edit), choices.colour_range or ("", "")):
+                edit.setText(f"{value:g}" if value != "" else "")
         finally:
             self._asking = True
 

@@ -274,6 +274,11 @@ class Session(QObject):
         self.groups_changed.emit()
         return name
 
+    def set_groups(self, groups: dict[str, tuple[str, np.ndarray]]) -> None:
+        """Replace the groups (a saved view's): name -> (split, image indices)."""
+        self.groups = {k: (split, np.asarray(idx, np.int64)) for k, (split, idx) in groups.items()}
+        self.groups_changed.emit()
+
     def group_names(self) -> list[str]:
         """The groups that the current map can show (those of its split)."""
         return [k for k, (split, _) in self.groups.items() if self.map is not None and split == self.map.split]

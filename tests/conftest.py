@@ -172,17 +172,16 @@ def training_form(qtbot, tmp_path):
     return panel
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    """A real MainWindow, offscreen, settings in tmp_path, after start-up, with a tiny model in the form."""
+def start_window(qtbot, folder, fresh: bool = False):
+    """A real MainWindow, offscreen, settings in `folder`, after start-up, with a tiny model in the form."""
     from PySide6.QtCore import QSettings
 
     from core.config import ModelConfig, TrainConfig
     from explorer.main_window import MainWindow
 
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings = QSettings(str(folder / "settings.ini"), QSettings.IniFormat)
     settings.setValue("dataset", "shapes")  # a returning user; tests/explorer/test_first_run.py covers the first start
-    win = MainWindow(settings)
+    win = MainWindow(settings, fresh=fresh)
     win.messages.interactive = False  # errors are recorded in last_error instead of opening dialogs
     win.resize(1200, 800)
     win.show()
@@ -190,6 +189,13 @@ def window(qtbot, tmp_path):
         win.start_loading()
     qtbot.waitUntil(lambda: win.session.dataset is not None and not win.runner.busy, timeout=60_000)
     win.train_panel.set_configs(ModelConfig(latent_dim=8, channels=8), TrainConfig(batch_size=32, epochs=1))
+    return win
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A real MainWindow as `start_window` makes it, closed after the test."""
+    win = start_window(qtbot, tmp_path)
     yield win
     close_window(win, qtbot)
 

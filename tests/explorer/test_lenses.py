@@ -49,6 +49,46 @@ def test_colour_by_brightness_draws_a_scale_that_follows_the_images(explored_win
     assert np.allclose(drawn_colours(view), before) and not view.legend.lens.isVisible()
 
 
+
+def test_a_number_lens_takes_a_typed_range_another_map_and_a_log_scale(explored_window, qtbot):
+    from core.colours import COLOUR_MAPS, LEVELS
+
+    window, view = explored_window, explored_window.map_view
+    bar = view.toolbar
+    assert not bar.scale_row.isVisible()  # class: no scale
+    choose(qtbot, bar.colour_box, "brightness")
+    qtbot.waitUntil(lambda: view.colouring.name == "brightness", timeout=30_000)
+    brightness = window.session.lenses.get("brightness")
+    assert bar.scale_row.isVisible() and bar.low_edit.placeholderText() == f"{np.percentile(brightness, 1):.4g}"
+
+    low, high = (float(f"{v:.2f}") for v in np.percentile(brightness, [30, 60]))
+    for edit, value in ((bar.low_edit, low), (bar.high_edit, high)):
+        qtbot.keyClicks(edit, f"{value}")
+        qtbot.keyClick(edit, Qt.Key_Return)
+    assert window.session.choices.colour_range == (low, high) and view.colour_bar.levels == (low, high)
+    colours = drawn_colours(view)
+    darkest, brightest = (COLOUR_MAPS["viridis"][i] for i in (0, -1))
+    assert np.allclose(colours[brightness <= low], darkest, atol=12)  # everything below the range: its low end
+    assert np.allclose(colours[brightness >= high], brightest, atol=12)
+
+    choose(qtbot, bar.cmap_box, "cividis")
+    assert view.colouring.cmap == "cividis"
+    assert np.allclose(drawn_colours(view)[brightness >= high], COLOUR_MAPS["cividis"][-1], atol=12)
+    qtbot.mouseClick(bar.log_box, Qt.LeftButton)
+    assert np.allclose(view.colour_bar.levels, np.log10([low, high])) and view.colouring.title.startswith("log10")
+    codes = view.colouring.codes
+    inside = (brightness > low) & (brightness < high)
+    expected = np.clip(((np.log10(brightness) - np.log10(low)) / np.log10(high / low) * LEVELS), 0, LEVELS - 1)
+    assert np.array_equal(codes[inside], expected[inside].astype(np.int64))
+    qtbot.mouseClick(bar.auto_button, Qt.LeftButton)
+    assert window.session.choices.colour_range == () and bar.low_edit.text() == ""
+    assert np.allclose(view.colour_bar.levels, np.percentile(np.log10(brightness[brightness > 0]), [1, 99]))
+    qtbot.keyClicks(bar.low_edit, "0.9")  # a range the wrong way round says so and changes nothing
+    qtbot.keyClick(bar.low_edit, Qt.Key_Return)
+    qtbot.keyClicks(bar.high_edit, "0.1")
+    qtbot.keyClick(bar.high_edit, Qt.Key_Return)
+    assert window.session.choices.colour_range == () and "low one first" in window.messages.last_error[1]
+
 def test_the_lenses_tab_ranks_what_the_latents_predict_and_which_dimension_follows_what(explored_window, qtbot):
     from tests.explorer.gestures import click
 

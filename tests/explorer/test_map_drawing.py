@@ -137,15 +137,15 @@ def test_images_replace_points_when_each_gets_enough_pixels_framed_in_their_clas
     images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
     view.set_data(coords, labels, [f"c{k}" for k in range(10)], np.array([0.1, 0.1]))
     view.set_images(images)
-    assert view.thumbnail_count() == 0
+    assert view.thumbnails.count() == 0
     vb = view.plot.plotItem.vb
     x, y = coords[:, 0], coords[:, 1]
     for half in (4, 3, 2.5, 2):  # zoom in until each point in view gets THUMBNAIL_MIN_PX or more
         vb.setRange(xRange=(-half, half), yRange=(-half, half), padding=0)
         in_view = np.count_nonzero((x >= -half) & (x <= half) & (y >= -half) & (y <= half))
         enough = 0.8 * np.sqrt(vb.width() * vb.height() / in_view) >= THUMBNAIL_MIN_PX
-        assert view.thumbnail_count() == (in_view if enough else 0), (half, in_view)
-    assert enough and view.thumbnail_count() == in_view
+        assert view.thumbnails.count() == (in_view if enough else 0), (half, in_view)
+    assert enough and view.thumbnails.count() == in_view
 
     def colours() -> int:
         shot = view.plot.grab().toImage()
@@ -153,21 +153,21 @@ def test_images_replace_points_when_each_gets_enough_pixels_framed_in_their_clas
 
     with_images = colours()
     qtbot.mouseClick(view.toolbar.images_box, Qt.LeftButton)  # the toggle turns them off
-    assert view.thumbnail_count() == 0
+    assert view.thumbnails.count() == 0
     assert with_images > 3 * colours()  # random images drawn: far more colours than the points' class colours
     qtbot.mouseClick(view.toolbar.images_box, Qt.LeftButton)
-    assert view.thumbnail_count() == in_view
+    assert view.thumbnails.count() == in_view
     chosen = np.flatnonzero((x >= -2) & (x <= 0) & (y >= -2) & (y <= 2))  # the left half of the view selected:
     view.show_selection(chosen)  # the other images fade, as their points turn grey
-    assert view.thumbnail_count() == in_view and view.thumbnails.faded_count() == in_view - len(chosen)
+    assert view.thumbnails.count() == in_view and view.thumbnails.faded_count() == in_view - len(chosen)
     vb.setRange(xRange=(-10, 10), yRange=(-10, 10), padding=0)  # zoomed out again: points
-    assert view.thumbnail_count() == 0
+    assert view.thumbnails.count() == 0
 
     # three images far apart, one of each class: each sits in a frame of its class colour, as the legend says
     far = np.array([[-5, 0], [0, 0], [5, 0]], np.float32)
     view.set_data(far, np.array([0, 3, 7]), [f"c{k}" for k in range(10)], np.array([0.1, 0.1]))
     view.set_images(np.full((3, 3, 32, 32), 128, np.uint8))
-    assert view.thumbnail_count() == 3
+    assert view.thumbnails.count() == 3
     shot = view.plot.viewport().grab().toImage()
     side = view.thumbnails.drawn_side() / vb.viewPixelSize()[0]  # screen pixels
     for point, k in enumerate((0, 3, 7)):
@@ -185,7 +185,7 @@ def test_a_map_made_while_hidden_draws_its_images_at_their_size_once_shown(map_v
     view.set_data(coords, rng.integers(0, 10, 60), [f"c{k}" for k in range(10)], np.array([0.1, 0.1]))
     view.set_images(rng.integers(0, 256, (60, 3, 32, 32), dtype=np.uint8))
     view.show()
-    qtbot.waitUntil(lambda: view.thumbnail_count() == 60, timeout=2_000)
+    qtbot.waitUntil(lambda: view.thumbnails.count() == 60, timeout=2_000)
     vb = view.plot.plotItem.vb
     side_px = view.thumbnails.drawn_side() / vb.viewPixelSize()[0]
     assert 24 <= side_px <= 64  # not sized for a zero-width view
