@@ -33,6 +33,7 @@ bench: setup
 	$(PY) bench/encode.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/projections.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/map_scale.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/embeddings.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/runs.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/lenses.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui.py --simulate-gpu 600
