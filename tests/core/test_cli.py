@@ -17,6 +17,21 @@ def run_cli(*args, cwd=None):
     )
 
 
+def cli_here(capsys, *args):
+    """The same command line in this process (no interpreter and torch to start: seconds saved a call), for the
+    commands whose process itself is not what a test looks at."""
+    from types import SimpleNamespace
+
+    from core.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+
 @pytest.fixture(scope="module")
 def cli_checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "model.pt"
@@ -142,30 +157,31 @@ def test_sample_from_the_fitted_mixture(cli_checkpoint, tmp_path):
     assert again.returncode == 0 and np.array_equal(a, np.asarray(Image.open(tmp_path / "mix2.png")))
 
 
-def test_train_keeps_live_map_frames_and_encode_exports_them(tmp_path):
+def test_train_keeps_live_map_frames_and_encode_exports_them(tmp_path, capsys):
     out = tmp_path / "live.pt"
     r = run_cli("train", "--dataset", "shapes", "--steps", "30", "--batch-size", "1000", "--latent-dim", "8",
                 "--channels", "8", "--live-map-images", "300", "--out", out)
     assert r.returncode == 0, r.stderr
-    r = run_cli("encode", out, "--out", tmp_path / "all.npz", "--split", "all", "--timeline", tmp_path / "t.npz")
+    r = cli_here(capsys, "encode", out, "--out", tmp_path / "all.npz", "--split", "all", "--timeline",
+                 tmp_path / "t.npz")
     assert r.returncode == 0, r.stderr
     t = np.load(tmp_path / "t.npz")
     assert t["steps"].tolist() == [10, 20, 30]  # one frame at each epoch end (10 steps an epoch)
     assert t["coords"].shape == (3, 300, 2) and t["coords"].dtype == np.float16 and t["components"].shape == (3, 2, 8)
     assert np.load(tmp_path / "all.npz")["mu"].shape == (12_000, 8)  # --split all: train then test
-    r = run_cli("encode", out, "--timeline", tmp_path / "only.npz")  # the timeline alone: no --out needed
+    r = cli_here(capsys, "encode", out, "--timeline", tmp_path / "only.npz")  # the timeline alone: no --out needed
     assert r.returncode == 0 and "wrote 3 live-map frames" in r.stdout and "encoded" not in r.stdout, r.stderr
     assert np.array_equal(np.load(tmp_path / "only.npz")["coords"], t["coords"])
-    r = run_cli("encode", out)
+    r = cli_here(capsys, "encode", out)
     assert r.returncode == 2 and "--out" in r.stderr and "--timeline" in r.stderr
     bare = tmp_path / "bare.pt"
     assert run_cli("train", "--dataset", "shapes", "--steps", "5", "--batch-size", "64", "--latent-dim", "4",
                    "--channels", "4", "--no-live-map", "--out", bare).returncode == 0
-    r = run_cli("encode", bare, "--out", tmp_path / "b.npz", "--timeline", tmp_path / "none.npz")
+    r = cli_here(capsys, "encode", bare, "--out", tmp_path / "b.npz", "--timeline", tmp_path / "none.npz")
     assert r.returncode == 2 and "no live-map frames" in r.stderr
 
 
-def test_runs_are_kept_listed_and_compared_from_the_command_line(tmp_path):
+def test_runs_are_kept_listed_and_compared_from_the_command_line(tmp_path, capsys):
     import csv
     import os
 
@@ -181,16 +197,16 @@ def test_runs_are_kept_listed_and_compared_from_the_command_line(tmp_path):
 
     folders = sorted((tmp_path / "runs").iterdir())
     assert [f.name.rsplit("_", 1)[-1] for f in folders] == ["calibrated", "elbo"]  # two folders, none overwritten
-    r = run_cli("runs", tmp_path / "runs")
+    r = cli_here(capsys, "runs", tmp_path / "runs")
     assert r.returncode == 0, r.stderr
     assert "2 runs in" in r.stdout and "calibrated" in r.stdout and "elbo" in r.stdout
-    r = run_cli("runs", tmp_path / "runs", "--csv", tmp_path / "runs.csv")
+    r = cli_here(capsys, "runs", tmp_path / "runs", "--csv", tmp_path / "runs.csv")
     rows = list(csv.DictReader((tmp_path / "runs.csv").open()))
     assert r.returncode == 0 and {row["loss"] for row in rows} == {"calibrated", "elbo"}
     assert all(int(row["steps"]) == 20 and float(row["test_psnr"]) > 5 for row in rows)
 
-    r = run_cli("compare", folders[0] / "checkpoint.pt", folders[1] / "checkpoint.pt", "--out", tmp_path / "cmp.png",
-                "--images", "300")
+    r = cli_here(capsys, "compare", folders[0] / "checkpoint.pt", folders[1] / "checkpoint.pt", "--out",
+                 tmp_path / "cmp.png", "--images", "300")
     assert r.returncode == 0, r.stderr
     agreement = float(r.stdout.split("mean neighbour agreement (10 nearest in latent space) ")[1].split("%")[0])
     assert 0 < agreement <= 100
@@ -203,6 +219,6 @@ def test_runs_are_kept_listed_and_compared_from_the_command_line(tmp_path):
     (["compare", "/no/a.pt", "/no/b.pt", "--out", "x.png"], "/no/a.pt"),
     (["train", "--steps", "1", "--out", "a.pt", "--runs-dir", "d"], "not allowed with"),
 ])
-def test_runs_and_compare_bad_input_names_the_problem(args, named):
-    r = run_cli(*args)
+def test_runs_and_compare_bad_input_names_the_problem(args, named, capsys):
+    r = cli_here(capsys, *args)
     assert r.returncode == 2 and named in r.stderr and r.stderr.startswith("error:")
