@@ -5,6 +5,7 @@ A bare reference `state_dict` loads too. Every problem with a file raises Checkp
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -102,19 +103,29 @@ def _history(stored) -> History:
         raise CheckpointError(f"its training history is malformed ({e})") from e
 
 
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "wb"):
+    """Write `path` all or nothing: into a temp file in the same folder, renamed over `path` when the block
+    ends; on any error the temp file goes and a previous file stays as it was."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
-    """Write `path` atomically: temp file in the same folder, fsync, os.replace."""
+    """Write `path` atomically (atomic_file), fsynced, and the rename made durable."""
     path = Path(path).expanduser()
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
+        with atomic_file(path) as f:
             torch.save(ckpt.to_dict(), f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
         if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
             dfd = os.open(path.parent, os.O_DIRECTORY)
             try:
@@ -126,9 +137,6 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
             f"Could not save checkpoint to {path}: {e.strerror or e}. "
             f"Choose a folder you can write to with free space; any previous file there is unchanged."
         ) from e
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

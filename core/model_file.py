@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from core.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from core.checkpoint import Checkpoint, CheckpointError, atomic_file, load_checkpoint
 from core.metrics import History
 
 FORMAT, VERSION, SUFFIX = "vae-explorer-model", 1, ".vaemodel"
@@ -172,24 +171,17 @@ def export_checkpoint(ckpt: Checkpoint, path: str | os.PathLike, name: str | Non
 def _write_zip(path: Path, manifest: dict, programs: list) -> None:
     from torch._export.serde.serialize import serialize
 
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+        with atomic_file(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("manifest.json", json.dumps(manifest, indent=1))
             for part, program in zip(PARTS, programs):
                 artifact = serialize(program)
                 z.writestr(f"{part}/program.json", artifact.exported_program)
                 for piece in PIECES:
                     z.writestr(f"{part}/{piece}.pt", getattr(artifact, piece))
-        os.replace(tmp, path)
-        tmp = None
     except OSError as e:
         raise ModelFileError(f"cannot write {path}: {e.strerror or e}; choose a writable location") from e
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def is_model_file(path: str | os.PathLike) -> bool:

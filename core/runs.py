@@ -17,13 +17,12 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
-from core.checkpoint import Checkpoint, CheckpointError, peek_checkpoint, save_checkpoint
+from core.checkpoint import Checkpoint, CheckpointError, atomic_file, peek_checkpoint, save_checkpoint
 from core.data import user_data_dir
 from core.metrics import History
 from core.model_file import peek_model
@@ -120,14 +119,8 @@ def summarise(ckpt: Checkpoint, path: Path, created: str = "") -> RunSummary:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w") as f:
+        f.write(text)
 
 
 class RunFolder:

@@ -11,10 +11,11 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from core.checkpoint import atomic_file
 
 FORMAT, VERSION, SUFFIX = "vae-explorer-view", 1, ".view.json"
 KINDS = ("model", "embeddings")  # a checkpoint or model file; embeddings without a model
@@ -93,19 +94,12 @@ def save_view(view: View, path: str | os.PathLike | None = None) -> Path:
         safe = re.sub(r"[^\w .-]+", "_", view.name).strip() or "view"
         path = views_folder(view.source) / (safe + SUFFIX)
     path = Path(path)
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with atomic_file(path, "w") as f:
             f.write(view.to_json())
-        os.replace(tmp, path)
-        tmp = None
     except OSError as e:
         raise ViewError(f"cannot write the view {path}: {e.strerror or e}; choose a writable location") from e
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
