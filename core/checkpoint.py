@@ -51,11 +51,7 @@ class Checkpoint:
         return self.structure != PROTOCOL_ID
 
     def check_images(self, images, name: str, data_name: str) -> None:
-        """ValueError naming both sizes unless uint8 [N, C, H, W] `images` are the size this model takes."""
-        c = self.model_config
-        if (c.img_size, c.in_ch) != (images.shape[2], images.shape[1]):
-            raise ValueError(f"{name} takes {c.img_size} px, {c.in_ch}-channel images; {data_name} has "
-                             f"{images.shape[2]} px, {images.shape[1]}-channel ones")
+        check_images(self.model_config, images, name, data_name)
 
     def build_model(self) -> ConvVAE:
         """A new CPU model holding these weights (strict: every key and shape must match)."""
@@ -73,6 +69,14 @@ class Checkpoint:
             "dataset": self.dataset, "classes": self.classes,
             "map_frames": _tensors(self.map_frames), "structure": self.structure, "contrast": self.contrast_state,
         }
+
+
+def check_images(config, images, name: str, data_name: str) -> None:
+    """ValueError naming both sizes unless uint8 [N, C, H, W] `images` are the size a model of `config` (a
+    ModelConfig, or a model file's ModelShape) takes."""
+    if (config.img_size, config.in_ch) != (images.shape[2], images.shape[1]):
+        raise ValueError(f"{name} takes {config.img_size} px, {config.in_ch}-channel images; {data_name} has "
+                         f"{images.shape[2]} px, {images.shape[1]}-channel ones")
 
 
 def _tensors(frames: dict | None) -> dict | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from core.checkpoint import Checkpoint, CheckpointError, atomic_file, load_checkpoint
+from core.checkpoint import Checkpoint, CheckpointError, atomic_file, check_images, load_checkpoint
 from core.metrics import History
 
 FORMAT, VERSION, SUFFIX = "vae-explorer-model", 1, ".vaemodel"
@@ -109,7 +109,7 @@ class ModelFile:
         return ExportedVAE(*self.programs, self.model_config)
 
     def check_images(self, images, name: str, data_name: str) -> None:
-        Checkpoint.check_images(self, images, name, data_name)
+        check_images(self.model_config, images, name, data_name)
 
 
 class _Part(nn.Module):

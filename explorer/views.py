@@ -20,6 +20,11 @@ from explorer.views_panel import ViewsPanel
 LAST_VIEW = "last.view.json"  # in the user data folder: what the app reopens with
 
 
+def _shown_choices(choices: dict) -> dict:
+    """The choices a view keeps: what the map shows (not the runs ticked on this machine's Runs tab)."""
+    return {k: v for k, v in choices.items() if k != "ticked_runs"}
+
+
 class ViewsController(QObject):
     """`dataset_spec()` names the dataset the form has loaded ("shapes", "cifar10" or a folder);
     `load_dataset(spec)` loads another; `encode()` maps the split and projection chosen (MapController.encode)."""
@@ -53,7 +58,7 @@ class ViewsController(QObject):
         groups = {k: [split, [int(i) for i in idx]] for k, (split, idx) in s.groups.items()}
         return View(name, str(Path(path).resolve()), kind, file_checksum(path),
                     "" if kind == "embeddings" else self._dataset_spec(), m.projection.name, m.split,
-                    self.view.visible_rect(), s.choices.to_dict(everything=True),
+                    self.view.visible_rect(), _shown_choices(s.choices.to_dict(everything=True)),
                     [int(i) for i in s.selection] if s.selection is not None else [], groups, s.picked)
 
     def save(self, name: str, path: str | None = None) -> Path | None:
@@ -113,7 +118,7 @@ class ViewsController(QObject):
             self._report("The view's file has changed", f"{Path(path).name}: {problem}. It is shown as it is now; "
                                                         f"points may sit elsewhere than when it was saved.", "")
         self.pending = view
-        self.session.choose(**vars(Choices.from_dict(view.choices, everything=True)))
+        self.session.choose(**_shown_choices(vars(Choices.from_dict(view.choices, everything=True))))
         shown = self.source()
         if shown is not None and Path(shown[0]).resolve() == Path(view.source) and shown[1] == view.kind:
             self.on_map_ready()
@@ -137,7 +142,7 @@ class ViewsController(QObject):
                 self._encode()
             return
         self.pending = None
-        self.session.choose(**vars(Choices.from_dict(v.choices, everything=True)))  # a new dataset reset some
+        self.session.choose(**_shown_choices(vars(Choices.from_dict(v.choices, everything=True))))  # reset by a dataset
         self.session.set_groups({k: (split, idx) for k, (split, idx) in v.groups.items()})
         self.session.select([i for i in v.selection if i < len(m.labels)] or None)
         self.session.pick(v.picked if v.picked is not None and v.picked < len(m.labels) else None)
