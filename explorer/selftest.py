@@ -84,7 +84,16 @@ def run_self_test(steps: int = 30) -> int:
             if window.session.checkpoint.step != steps:
                 raise RuntimeError(f"reopened checkpoint is at step {window.session.checkpoint.step}, not {steps}")
             psnr = window.session.checkpoint.history.epochs[-1].test_psnr
-            print(f"self-test passed: {steps} steps, {n_points:,} points mapped, test PSNR {psnr:.1f} dB, "
+            from core.model_file import export_checkpoint  # torch.export and its safe reading, frozen too
+
+            model_file = export_checkpoint(window.session.checkpoint, Path(tmp) / "selftest.vaemodel")
+            window.loader.open_checkpoint(str(model_file))
+            wait_until(app, lambda: not getattr(window.session.checkpoint, "trainable", True)
+                       and window.session.map is not None and not window.runner.busy, 120, "the model file", window)
+            if window.messages.last_error or view.point_count() != len(window.session.dataset.test):
+                raise RuntimeError(f"the model file did not map its test split: {window.messages.last_error}")
+            print(f"self-test passed: {steps} steps, {n_points:,} points mapped (and again from a model file), "
+                  f"test PSNR {psnr:.1f} dB, "
                   f"{window.device_label.text()}, {time.perf_counter() - t0:.1f} s", flush=True)
             return 0
         except Exception as e:  # any failure is a non-zero exit with the reason
