@@ -181,8 +181,11 @@ def _from_projector(path: Path) -> dict:
 
 def read_embeddings(path, images=None) -> Embeddings:
     """Read embeddings (see the module docstring). `images`: an array file (.npy or .npz with `images`) or a
-    folder of image files in the rows' order (sorted by name), if the file holds none."""
+    folder of image files in the rows' order (sorted by name), if the file holds none; by default
+    `<name>.images.npy` or the folder `<name>.images/` beside the file, if there is one."""
     path = Path(path).expanduser()
+    if images is None:
+        images = next((p for p in (path.with_suffix(".images.npy"), path.with_suffix(".images")) if p.exists()), None)
     try:
         if path.suffix.lower() not in SUFFIXES:
             raise EmbeddingsError(f"it is a {path.suffix or 'file without a suffix'}, not .npz, .csv or .tsv")

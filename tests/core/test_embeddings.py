@@ -54,13 +54,15 @@ def test_any_vectors_with_columns_images_and_string_labels(points, tmp_path):
     e = read_embeddings(tmp_path / "theirs.npz")
     assert e.classes == sorted(classes) and np.array_equal(e.images, images)
     assert list(e.columns) == ["col:score"] and e.columns["col:score"][7] == 7
-    folder = tmp_path / "pictures"
+    folder = tmp_path / "three.images"  # beside three.npz: its images, found by their name
     folder.mkdir()
     for i in range(3):
         save_png(images[i], folder / f"{i:03d}.png")
     np.savez(tmp_path / "three.npz", vectors=vectors[:3])
-    e = read_embeddings(tmp_path / "three.npz", images=folder)
+    e = read_embeddings(tmp_path / "three.npz")
     assert e.images.shape == (3, 3, 64, 64) and e.classes == ["all points"]
+    np.save(tmp_path / "other.npy", images[:3])
+    assert np.array_equal(read_embeddings(tmp_path / "three.npz", images=tmp_path / "other.npy").images, images[:3])
 
 
 def test_the_map_command_projects_embeddings_and_writes_what_encode_writes(points, tmp_path, capsys):
