@@ -97,10 +97,10 @@ class ViewsController(QObject):
                 return False
         except ViewError:
             return False
-        self.open(str(path))
+        self.open(str(path), warn_changed=False)  # training may have saved its model again while closing
         return True
 
-    def open(self, path: str) -> None:
+    def open(self, path: str, warn_changed: bool = True) -> None:
         """Open a saved view: its source (unless shown), its choices, then the rest once its map is drawn."""
         from core.views import ViewError, read_view
 
@@ -114,7 +114,7 @@ class ViewsController(QObject):
             self._report("Cannot open the view", f"{Path(path).name}: {problem}. Put it back, or open another view.",
                          "")
             return
-        if problem:  # changed: shown anyway, with a warning that points may have moved
+        if problem and warn_changed:  # changed: shown anyway, with a warning that points may have moved
             self._report("The view's file has changed", f"{Path(path).name}: {problem}. It is shown as it is now; "
                                                         f"points may sit elsewhere than when it was saved.", "")
         self.pending = view
