@@ -118,7 +118,7 @@ class MapController(QObject):
         try:  # a model file of another image size than the dataset loaded
             ckpt.check_images(data.images, "This model", self.session.dataset.name)
         except ValueError as e:
-            self._report("The dataset does not fit the model", f"{e}. In the Train tab, choose Shapes (made at the "
+            self.report("The dataset does not fit the model", f"{e}. In the Train tab, choose Shapes (made at the "
                          f"model's size) or an image folder, and Load.", "")
             return
         total = projection_steps(projection, len(data))

@@ -58,6 +58,11 @@ class SamplesController(QObject):
         if self.has_mixture or self.runner.running("mixture"):
             return
         ckpt, images = self.session.checkpoint, self.session.dataset.train.images
+        try:  # a model file of another image size than the dataset loaded: the map says what to do
+            ckpt.check_images(images, "This model", self.session.dataset.name)
+        except ValueError as e:
+            self.panel.set_status(f"No mixture: {e}.")
+            return
         device, n = self.session.background_device(self._device_choice()), min(len(images), MIXTURE_IMAGES)
 
         def work(progress: Progress):

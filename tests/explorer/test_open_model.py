@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.latent import to_uint8
 from tests.core.test_model_file import Payload, export_mlp
-from tests.explorer.gestures import click, file_mime
+from tests.explorer.gestures import click, click_tab, file_mime
 
 
 def drop_on_window(window, path) -> None:
@@ -88,3 +88,17 @@ def test_a_model_file_is_a_run_that_compares_side_by_side_with_a_trained_convvae
     qtbot.waitUntil(lambda: window.map_compare.pair is not None, timeout=60_000)
     pair = window.map_compare.pair
     assert pair.coords_a.shape == pair.coords_b.shape and window.messages.last_error is None
+
+
+def test_a_model_of_another_image_size_names_both_sizes_and_maps_once_a_dataset_fits(window, qtbot, tmp_path):
+    export_mlp(tmp_path / "small.vaemodel", side=16, channels=1)
+    drop_on_window(window, tmp_path / "small.vaemodel")
+    qtbot.waitUntil(lambda: window.messages.last_error is not None, timeout=60_000)
+    title, message = window.messages.last_error
+    assert title == "The dataset does not fit the model" and "16 px, 1-channel" in message and "32 px" in message
+    assert window.session.map is None
+    window.messages.last_error = None
+    click_tab(qtbot, window.tabs, 0)
+    qtbot.mouseClick(window.train_panel.load_button, Qt.LeftButton)  # Shapes again: made at the model's size
+    qtbot.waitUntil(lambda: window.session.map is not None and not window.runner.busy, timeout=60_000)
+    assert window.session.dataset.test.images.shape[1:] == (1, 16, 16) and window.messages.last_error is None
