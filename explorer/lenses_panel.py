@@ -89,15 +89,15 @@ class LensesPanel(QWidget):
 
     def set_report(self, report) -> None:
         """Draw a core.lenses.LensReport: best first, at the top."""
-        from core.lenses import LENSES
+        from core.lenses import lens
 
         self.report = report
         self.plot.clear()
         n = len(report.ranked)
         ys = [n - 1 - i for i in range(n)]
         latent = [max(p.score, 0) for p in report.ranked]
-        pixels = [max(p.pixels if p.kind == "number" else (p.pixels - p.chance) / max(1 - p.chance, 1e-9), 0)
-                  for p in report.ranked]
+        pixels = [np.nan_to_num(max(p.pixels if p.kind == "number" else (p.pixels - p.chance) / max(1 - p.chance, 1e-9),
+                                    0)) for p in report.ranked]  # 0: embeddings without images
         self.plot.addItem(pg.BarGraphItem(x0=0, y=[y + 0.18 for y in ys], height=0.34, width=latent, brush=LATENT))
         self.plot.addItem(pg.BarGraphItem(x0=0, y=[y - 0.18 for y in ys], height=0.34, width=pixels, brush=PIXELS))
         for p, y, w, wp in zip(report.ranked, ys, latent, pixels):
@@ -105,12 +105,13 @@ class LensesPanel(QWidget):
                 text = pg.TextItem(figure, color="#333" if dy > 0 else "#777", anchor=(0, 0.5))
                 text.setPos(at + 0.01, y + dy)
                 self.plot.addItem(text)
-        self.plot.getAxis("left").setTicks([[(y, LENSES[p.name].title) for p, y in zip(report.ranked, ys)]])
+        self.plot.getAxis("left").setTicks([[(y, lens(p.name).title) for p, y in zip(report.ranked, ys)]])
         self.plot.setXRange(0, 1.35, padding=0)
         self.plot.setYRange(-0.6, n - 0.4, padding=0)
         self.headline.setText(report.headline)
+        pixels = f"raw pixels {100 * report.pixel_probe:.1f} %" if np.isfinite(report.pixel_probe) else "no pixels"
         self.probe.setText(f"Linear probe for class (logistic regression, held out): latent means "
-                           f"{100 * report.probe:.1f} %, raw pixels {100 * report.pixel_probe:.1f} %.")
+                           f"{100 * report.probe:.1f} %, {pixels}." if np.isfinite(report.probe) else "")
         self._draw_dimensions(report.dimensions)
 
     def _draw_dimensions(self, dims) -> None:

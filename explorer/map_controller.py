@@ -327,6 +327,10 @@ class MapController(QObject):
             lenses = self.session.lenses
             mu, images, properties = lenses.mu, lenses.images, lenses.known()
             properties = {k: v for k, v in properties.items() if k not in ("cluster", "mixture")}
+            if all(len(np.unique(v)) < 2 for v in properties.values()):  # embeddings: one class, no more
+                self.lenses_cleared.emit("Nothing to rank: these points have one class, no images and no other "
+                                         "columns. Colour by a cluster to see their structure.")
+                return
             classes, kl = self.session.classes, self.session.kl_dims
             self.runner.run(lambda progress: lens_report(mu, images, properties, classes=classes, kl_dims=kl),
                             self.lenses_ready.emit, "Scoring the lenses failed", kind="lenses")

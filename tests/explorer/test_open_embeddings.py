@@ -51,6 +51,11 @@ def test_dropped_embeddings_show_their_own_map_images_and_columns_and_no_decoder
     assert "without a model" in view.info.text() and inspector.reconstruction.image() is None
     vb.autoRange()
 
+    click_tab(qtbot, inspector.tabs, inspector.tabs.indexOf(window.lenses))  # the file's columns are ranked too
+    qtbot.waitUntil(lambda: window.lenses.report is not None or window.messages.last_error is not None,
+                    timeout=60_000)
+    assert window.messages.last_error is None
+    assert {"class", "col:score", "brightness"} <= {p.name for p in window.lenses.report.ranked}
     choose(qtbot, view.toolbar.colour_box, "score")  # a column of the file is a lens
     qtbot.waitUntil(lambda: view.colouring.name == "col:score", timeout=10_000)
     assert window.session.choices.colour_by == "col:score"
@@ -68,6 +73,10 @@ def test_embeddings_without_images_or_coordinates_get_a_pca_map_and_no_pictures(
     click(qtbot, view, view.screen_pos(0))
     assert window.session.picked == 0 and window.inspector.original.image() is None
     assert not window.files.actions["export_projector"].isEnabled()
+    assert window.messages.last_error is None
+    inspector = window.inspector
+    click_tab(qtbot, inspector.tabs, inspector.tabs.indexOf(window.lenses))  # what the vectors follow: no pixels
+    qtbot.waitUntil(lambda: "Nothing to rank" in window.lenses.headline.text(), timeout=60_000)
     assert window.messages.last_error is None
     qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)  # t-SNE or PCA again, of the vectors
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
