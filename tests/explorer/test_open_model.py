@@ -50,6 +50,17 @@ def test_a_dropped_model_file_is_mapped_and_a_click_decodes_through_it(window, q
         expected = to_uint8(vae.decode(torch.as_tensor(np.atleast_2d(z)).float()))[0]
     assert np.array_equal(inspector.reconstruction.image(), expected)
 
+    vb.autoRange()
+    click(qtbot, view, view.screen_pos(target))
+    click_tab(qtbot, inspector.tabs, 1)  # traversals, decoded through the model file
+    qtbot.waitUntil(lambda: inspector.traversals.image() is not None, timeout=10_000)
+    click_tab(qtbot, inspector.tabs, inspector.tabs.indexOf(window.lenses))  # the model's view among the lenses
+    qtbot.waitUntil(lambda: window.lenses.report is not None, timeout=60_000)
+    assert "recon_error" in {p.name for p in window.lenses.report.ranked}
+    click_tab(qtbot, window.tabs, window.tabs.indexOf(window.samples))  # prior samples from its decoder
+    qtbot.waitUntil(lambda: window.samples.image() is not None, timeout=30_000)
+    assert window.messages.last_error is None
+
 
 def test_a_crafted_model_file_dropped_on_the_window_is_refused_and_runs_nothing(window, qtbot, tmp_path):
     marker, evil = tmp_path / "marker", tmp_path / "evil.vaemodel"
