@@ -123,3 +123,28 @@ def test_the_app_reopens_on_the_last_view_unless_started_fresh(qtbot, tmp_path, 
         assert fresh.session.map is None and fresh.session.checkpoint is None
     finally:
         close_window(fresh, qtbot)
+
+
+def test_a_view_of_embeddings_keeps_their_given_map_and_the_clicked_point(window, qtbot, tmp_path, monkeypatch):
+    from tests.explorer.test_open_embeddings import write_embeddings
+    from tests.explorer.test_open_model import drop_on_window
+
+    _, _, coords, _ = write_embeddings(tmp_path / "theirs.npz")
+    drop_on_window(window, tmp_path / "theirs.npz")
+    qtbot.waitUntil(lambda: window.session.embeddings is not None and window.session.map is not None, timeout=60_000)
+    click_tab(qtbot, window.tabs, 1)
+    target = int(np.argmin(coords[:, 1]))
+    click(qtbot, window.map_view, window.map_view.screen_pos(target))
+    click_tab(qtbot, window.tabs, window.tabs.count() - 1)
+    qtbot.keyClicks(window.views_panel.name_edit, "theirs")
+    qtbot.mouseClick(window.views_panel.save_button, Qt.LeftButton)
+    saved = tmp_path / "theirs.npz.views" / "theirs.view.json"
+    assert json.loads(saved.read_text())["kind"] == "embeddings"
+    fresh = start_window(qtbot, tmp_path / "fresh", fresh=True)
+    try:
+        open_view_file(fresh, qtbot, monkeypatch, saved)
+        qtbot.waitUntil(lambda: fresh.views.pending is None and fresh.session.embeddings is not None, timeout=60_000)
+        assert fresh.session.picked == target and np.array_equal(fresh.map_view.coords, coords)
+        assert fresh.session.map.projection.name == "given"
+    finally:
+        close_window(fresh, qtbot)
