@@ -115,6 +115,10 @@ class MapController(QObject):
             return
         encoded = self._cache.get((self.session.generation, split, "pca"))  # its latent means serve every projection
         ckpt, data, device = self.session.checkpoint, self.session.dataset.split(split), self.encode_device()
+        if data.images is None:
+            self.report("Nothing to encode", f"{self.session.dataset.name} came without images. In the Train tab, "
+                                             f"load a dataset for the model to map.", "")
+            return
         try:  # a model file of another image size than the dataset loaded
             ckpt.check_images(data.images, "This model", self.session.dataset.name)
         except ValueError as e:

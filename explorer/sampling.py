@@ -57,7 +57,11 @@ class SamplesController(QObject):
             return
         if self.has_mixture or self.runner.running("mixture"):
             return
-        ckpt, images = self.session.checkpoint, self.session.dataset.train.images
+        ds = self.session.dataset  # embeddings' images are all in their one split, test
+        ckpt, images = self.session.checkpoint, ds.train.images if len(ds.train) else ds.test.images
+        if images is None:
+            self.panel.set_status("No mixture: these points came without images to encode.")
+            return
         try:  # a model file of another image size than the dataset loaded: the map says what to do
             ckpt.check_images(images, "This model", self.session.dataset.name)
         except ValueError as e:

@@ -123,6 +123,7 @@ class Session(QObject):
         else:
             self.model = checkpoint.build_model().eval()
         self.checkpoint, self._query = checkpoint, None
+        self.embeddings = None  # a model shows its own map now (of the embeddings' images, if they came with any)
         self.generation += 1
         if path is not None:
             self.checkpoint_path = str(path)

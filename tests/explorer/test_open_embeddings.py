@@ -81,3 +81,24 @@ def test_embeddings_without_images_or_coordinates_get_a_pca_map_and_no_pictures(
     qtbot.mouseClick(view.toolbar.encode_button, Qt.LeftButton)  # t-SNE or PCA again, of the vectors
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
     assert window.messages.last_error is None
+
+
+def test_a_model_opened_over_embeddings_maps_their_images(window, qtbot, tmp_path):
+    from tests.core.test_model_file import export_mlp
+
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
+    np.savez(tmp_path / "e.npz", vectors=rng.normal(size=(300, 5)).astype(np.float32), images=images)
+    drop_on_window(window, tmp_path / "e.npz")
+    qtbot.waitUntil(lambda: window.session.embeddings is not None and window.session.map is not None, timeout=60_000)
+    vae = export_mlp(tmp_path / "mlp.vaemodel")
+    drop_on_window(window, tmp_path / "mlp.vaemodel")  # the model that could have made them: it maps their images
+    qtbot.waitUntil(lambda: window.session.embeddings is None and window.session.map is not None
+                    and not window.runner.busy, timeout=60_000)
+    import torch
+
+    with torch.no_grad():
+        expected = vae.encode(torch.from_numpy(images).float() / 255)[0].numpy()
+    np.testing.assert_allclose(window.session.map.projection.mu, expected, atol=1e-5)  # their images, its latents
+    assert window.messages.last_error is None
+    assert window.tabs.isTabEnabled(window.tabs.indexOf(window.samples))
