@@ -74,6 +74,10 @@ class ViewsController(QObject):
         except ViewError as e:
             self._report("Cannot save the view", str(e), "")
             return None
+        except OSError as e:  # the file it shows went away since it was opened
+            self._report("Cannot save the view", f"cannot read {e.filename}: {e.strerror or e}; a view names its "
+                                                  f"model or embeddings by their checksum", "")
+            return None
         self.refresh()
         return saved
 
