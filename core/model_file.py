@@ -9,8 +9,10 @@ back to full unpickling, and its shape expressions go through sympy's `eval`.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -66,12 +68,14 @@ class ExportedVAE(nn.Module):
         return self
 
     def to(self, device, *args, **kwargs) -> "ExportedVAE":
-        """Move both programs (torch.export's device pass: the constants written into the graph move too)."""
+        """Move copies of both programs to `device` with torch.export's device pass (it moves the constants
+        written into the graph too, and changes the program it is given: the model file's own stay put)."""
         from torch.export.passes import move_to_device_pass
 
         device = torch.device(device)
-        if device != next(self.encoder.parameters()).device:
-            self.programs = tuple(move_to_device_pass(p, device) for p in self.programs)
+        weight = next(itertools.chain(self.encoder.parameters(), self.encoder.buffers()), None)
+        if weight is None or weight.device != device:
+            self.programs = tuple(move_to_device_pass(copy.deepcopy(p), device) for p in self.programs)
             self.encoder, self.decoder = (p.module() for p in self.programs)
         return self
 

@@ -159,3 +159,15 @@ def test_a_crafted_model_file_is_refused_and_runs_nothing(tmp_path):
 def _retarget(program: dict, target: str) -> dict:
     program["graph_module"]["graph"]["nodes"][0]["target"] = target
     return program
+
+
+def test_moving_a_model_to_another_device_leaves_the_files_programs_where_they_are(tmp_path):
+    """What a GPU encode does (a copy per background task, moved there), simulated on the meta device."""
+    export_mlp(tmp_path / "mlp.vaemodel")
+    opened = open_model(tmp_path / "mlp.vaemodel")
+    moved = opened.build_model().to("meta")
+    mu, logvar = moved.encode(torch.zeros(3, 3, 32, 32, device="meta"))
+    assert mu.device.type == "meta" and mu.shape == (3, 6) and moved.decode(mu).shape == (3, 3, 32, 32)
+    assert all(t.device.type == "cpu" for p in opened.programs for t in p.state_dict.values())
+    here = opened.build_model()
+    assert here.encode(torch.zeros(1, 3, 32, 32))[0].device.type == "cpu"
