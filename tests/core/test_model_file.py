@@ -84,6 +84,10 @@ def test_export_model_turns_a_checkpoint_into_a_file_that_encodes_identically(tm
     assert np.array_equal(a["pca"], b["pca"])
     assert main(["sample", str(tmp_path / "c.vaemodel"), "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").stat().st_size > 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "c.vaemodel"), str(tmp_path / "c.pt"), "--dataset", "shapes", "--images",
+                 "300", "--out", str(tmp_path / "cmp.png")]) == 0
+    assert "agreement (10 nearest in latent space) 100.0%" in capsys.readouterr().out  # the same latents
     assert main(["export-model", str(tmp_path / "c.pt"), "--out", str(tmp_path / "c.zip")]) == 2
     assert ".vaemodel" in capsys.readouterr().err
 
