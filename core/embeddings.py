@@ -124,27 +124,35 @@ def _numeric(values: list[str]) -> np.ndarray | None:
         return None
 
 
+def _label_column(columns: dict[str, tuple], fallback: str | None = None):
+    """(its name, labels, class names or None) of a table's label column: `class` (with our `label` codes
+    beside it), else one of LABEL_KEYS, else `fallback`."""
+    key = next((k for k in ("class", *LABEL_KEYS) if k in columns), fallback)
+    if key == "class" and "label" in columns:  # ours: label (int) and class (name)
+        codes = np.asarray(columns["label"], np.int64)
+        names_by_code = dict(zip(codes.tolist(), columns["class"]))
+        return key, codes, [names_by_code.get(i, str(i)) for i in range(codes.max() + 1)]
+    return key, np.asarray(columns[key]) if key else None, None
+
+
+def _numeric_columns(columns: dict[str, tuple], skip) -> dict[str, np.ndarray]:
+    """The columns of numbers among `columns`, but those named in `skip`."""
+    return {n: v for n, v in ((n, _numeric(c)) for n, c in columns.items() if n not in skip) if v is not None}
+
+
 def _from_columns(names: list[str], rows: list[list[str]]) -> dict:
     """A table with a header row: vector columns (mu_0, ...; else every numeric column left), coordinates
     (x, y or our pc1, pc2, ...), a label column, the rest numeric columns."""
     if any(len(r) != len(names) for r in rows):
         raise EmbeddingsError(f"its rows do not all have the header's {len(names)} columns")
     columns = dict(zip(names, zip(*rows))) if rows else {n: () for n in names}
-    label_key = next((k for k in ("class", *LABEL_KEYS) if k in columns), None)
-    labels = np.asarray(columns[label_key]) if label_key else None
-    if label_key == "class" and "label" in columns:  # ours: label (int) and class (name)
-        codes = np.asarray(columns["label"], np.int64)
-        names_by_code = dict(zip(codes.tolist(), columns["class"]))
-        labels, classes = codes, [names_by_code.get(i, str(i)) for i in range(codes.max() + 1)]
-    else:
-        classes = None
+    label_key, labels, classes = _label_column(columns)
     taken = {label_key, "label", "index"}
     xy = next((pair for pair in COORD_KEYS if all(k in columns for k in pair)), None)
     coords = np.column_stack([_numeric(columns[k]) for k in xy]) if xy else None
     taken |= set(xy or ())
     vector_names = [n for n in names if _VECTOR_COLUMN.fullmatch(n) and n not in taken]
-    numeric = {n: _numeric(columns[n]) for n in names if n not in taken and n not in vector_names}
-    numeric = {n: v for n, v in numeric.items() if v is not None}
+    numeric = _numeric_columns(columns, taken | set(vector_names))
     if not vector_names:  # no named vector columns: every numeric column is a dimension
         vector_names, numeric = list(numeric), {}
     if len(vector_names) < 2:
@@ -168,12 +176,9 @@ def _from_projector(path: Path) -> dict:
         if table and len(table[0]) == 1:
             out["labels"] = np.asarray([r[0] for r in table])
         elif table:
-            names, body = table[0], table[1:]
-            columns = dict(zip(names, zip(*body)))
-            label_key = next((k for k in ("class", *LABEL_KEYS) if k in columns), names[0])
-            out["labels"] = np.asarray(columns[label_key])
-            out["columns"] = {n: v for n, v in ((n, _numeric(c)) for n, c in columns.items()
-                                                if n not in (label_key, "index")) if v is not None}
+            columns = dict(zip(table[0], zip(*table[1:])))
+            label_key, out["labels"], out["classes"] = _label_column(columns, fallback=table[0][0])
+            out["columns"] = _numeric_columns(columns, {label_key, "label", "index"})
         if out["labels"] is not None and len(out["labels"]) != len(vectors):
             raise EmbeddingsError(f"{meta.name} has {len(out['labels']):,} rows for {len(vectors):,} vectors")
     return out
