@@ -10,7 +10,6 @@ back to full unpickling, and its shape expressions go through sympy's `eval`.
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import itertools
 import json
@@ -99,7 +98,6 @@ class ModelFile:
     model_config: ModelShape
     classes: list[str] | None
     programs: tuple  # (encoder, decoder) torch.export.ExportedProgram
-    checksum: str  # sha256 of the file
     history: History = field(default_factory=History)
     step: int = 0
     epoch: int = 0
@@ -289,7 +287,7 @@ def peek_model(path: str | os.PathLike) -> "Checkpoint | ModelFile":
             name, shape, classes = _manifest(z)
     except ModelFileError as e:
         raise ModelFileError(f"Cannot read model file {path}: {e}. {FIX}") from e
-    return ModelFile(path, name, shape, classes, (), "")
+    return ModelFile(path, name, shape, classes, ())
 
 
 def load_model_file(path: str | os.PathLike) -> ModelFile:
@@ -315,4 +313,4 @@ def load_model_file(path: str | os.PathLike) -> ModelFile:
         raise ModelFileError(f"Cannot open model file {path}: {e.strerror or e}. {FIX}") from e
     except (zipfile.BadZipFile, ValueError, RuntimeError, TypeError) as e:
         raise ModelFileError(f"Cannot open model file {path}: {str(e).strip()[:160]}. {FIX}") from e
-    return ModelFile(path, name, shape, classes, programs, hashlib.sha256(data).hexdigest())
+    return ModelFile(path, name, shape, classes, programs)
