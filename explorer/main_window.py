@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
                                    self.run_curves, self.map_compare, self.messages.error, self.messages.ask, self)
         self.sampling = SamplesController(self.session, self.runner, self.samples, self.train_panel.device, self)
         self.views = ViewsController(self.session, self.loader, self.map_view, self.views_panel,
-                                     lambda: self.train_panel.dataset_spec, self._load_dataset, self.maps.encode,
+                                     lambda: self.train_panel.dataset_spec, self._choose_dataset, self.maps.encode,
                                      self.messages.error, self)
         self.files = FileActions(self, self.session, self.settings, self.messages, self.loader,
                                  self._current_image, self._about_text, self.maps.with_lenses)
@@ -250,13 +250,8 @@ class MainWindow(QMainWindow):
         self.runs.refresh()  # core.runs needs torch: listed once it has loaded
         self.ready.emit()
 
-    def _load_dataset(self, spec: str) -> None:
-        """Load the dataset `spec` names (a saved view's), as the form's Load does."""
-        self.train_panel.set_dataset_spec(spec)
-        self.loader.load_dataset(spec, self.train_panel.data_dir())
-
     def _choose_dataset(self, spec: str, data_dir: str = "", download: bool = False) -> None:
-        """A first-run choice: remember it and load that dataset."""
+        """A first-run choice (or a saved view's dataset): remember it and load that dataset."""
         if data_dir:
             self.train_panel.set_data_dir(data_dir)
         self.train_panel.set_dataset_spec(spec)
