@@ -2,15 +2,16 @@
 and of the model's view of it (reconstruction error, KL, loss), clusters of the latents, and how well the
 latent means -- or raw pixels, as the reference -- predict each property.
 
-Numbers are scored by the R^2 of a k-NN regressor and categories by the accuracy of a k-NN classifier,
-each fitted on 80 % of the points and scored on the rest; `linear_probe_accuracy` is the class probe of
-representation-learning papers (logistic regression fitted on one split, scored on another).
+Numbers and categories are scored by core.structure's one kNN protocol (R^2, accuracy); `linear_probe_accuracy`
+is the class probe of representation-learning papers (logistic regression fitted on one split, scored on another).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from core.structure import varies
 
 HUES = ("red", "yellow", "green", "cyan", "blue", "magenta", "grey")
 IMAGE_LENSES = ("brightness", "saturation", "hue", "contrast")  # from the pixels alone (no model)
@@ -312,13 +313,13 @@ def lens_report(mu: np.ndarray, images: np.ndarray, properties: dict[str, np.nda
     `dimension_lens`. 2,000 points keep the raw pixels' side (3,072 numbers an image) to seconds on two cores."""
     from sklearn.model_selection import train_test_split
 
-    names = [n for n in properties if n not in ("cluster", "mixture") and len(np.unique(properties[n][:100])) > 1]
+    names = [n for n in properties if n not in ("cluster", "mixture") and varies(properties[n])]
     ranked = what_latents_predict(mu, images, properties, names, max_points)
     idx = np.sort(np.random.default_rng(seed).permutation(len(mu))[:max_points])
     labels = properties["class"][idx]
     probes = []
     for x in (mu[idx], images[idx] if images is not None else None):  # no probe without images, or of one class
-        if x is None or len(np.unique(labels)) < 2:
+        if x is None or not varies(labels):
             probes.append(float("nan"))
             continue
         x_tr, x_te, y_tr, y_te = train_test_split(x, labels, test_size=0.2, random_state=seed)
@@ -363,7 +364,7 @@ def dimension_lens(mu: np.ndarray, properties: dict[str, np.ndarray], classes: l
         columns.append(lens(name).title)
         values.append(properties[name][idx])
     for name, labels in (("hue", HUES), ("class", classes)):
-        if name not in properties or len(np.unique(properties[name])) < 2:
+        if name not in properties or not varies(properties[name]):
             continue
         codes = properties[name][idx]
         for k in np.unique(codes):

@@ -88,8 +88,13 @@ def knn_score(features: np.ndarray, values: np.ndarray, kind: str = "category", 
     return float((predicted == codes).mean())
 
 
+def varies(values: np.ndarray) -> bool:
+    """More than one value: a property worth scoring (class structure and a class probe need two classes)."""
+    return len(values) > 1 and bool(np.ptp(np.asarray(values)) > 0)
+
+
 def class_structure(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
     """The class structure of `features` (latent means, or raw pixels as the reference): the protocol's kNN
     accuracy of their labels; NaN with too few points or a single class."""
     labels = np.asarray(labels)
-    return knn_score(features, labels, "category", seed) if len(np.unique(labels)) > 1 else float("nan")
+    return knn_score(features, labels, "category", seed) if varies(labels) else float("nan")

@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from core.lenses import IMAGE_LENSES, LENSES, MODEL_LENSES, lens
+from core.structure import varies
 from explorer.latent_map import LatentMapView
 from explorer.session import Session
 from explorer.tasks import Progress, TaskRunner
@@ -331,7 +332,7 @@ class MapController(QObject):
             lenses = self.session.lenses
             mu, images, properties = lenses.mu, lenses.images, lenses.known()
             properties = {k: v for k, v in properties.items() if k not in ("cluster", "mixture")}
-            if all(len(np.unique(v)) < 2 for v in properties.values()):  # embeddings: one class, no more
+            if not any(varies(v) for v in properties.values()):  # embeddings: one class, no more
                 self.lenses_cleared.emit("Nothing to rank: these points have one class, no images and no other "
                                          "columns. Colour by a cluster to see their structure.")
                 return
